@@ -1,0 +1,44 @@
+# The README's two commands: `make run` (set up, start server + local agent) and
+# `make test` (set up, run every test). Everything installs from the project's own files.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= data
+LISTEN ?= 127.0.0.1:8080
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup setup-test services lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[server,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(BIN)/python -m sabamon.server.web.assets
+
+run: setup
+	$(BIN)/sabamon up --data $(DATA) --listen $(LISTEN)
+
+setup-test: setup
+	scripts/test-deps.sh
+
+services:
+	scripts/services.sh
+
+test: setup-test services
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python bench/ring.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/agent_footprint.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,357 @@
+"""The one store interface; `sqlite.py` and `postgres.py` implement it.
+
+The API layer talks only to this interface and never writes SQL. Every method is a
+coroutine: the SQLite backend runs its work on threads (one writer that commits many
+requests in one transaction, readers on their own connections), the PostgreSQL backend
+uses an async connection pool. Every write method returns only after its transaction has
+committed, so an acknowledged write survives a crash.
+
+Time is epoch seconds (int). Ids are opaque 11-character strings made by `new_id()`.
+All data belongs to an organisation; every query is scoped by `org_id`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+HostStatus = Literal["working", "standby", "maintenance", "poweroff"]
+CheckStatus = Literal["OK", "WARNING", "CRITICAL", "UNKNOWN"]
+OwnerKind = Literal["host", "service"]
+
+_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_id() -> str:
+    """An opaque id in Mackerel's shape: 11 alphanumerics."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(11))
+
+
+class StoreError(Exception):
+    """A write that the data does not allow; the API turns it into a 4xx."""
+
+
+class NotFound(StoreError):
+    """The addressed resource does not exist (404)."""
+
+
+class Conflict(StoreError):
+    """The write contradicts existing data (400 unless the route says otherwise)."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key: str
+    org_id: str
+    name: str
+    write: bool
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each resolution is kept, in seconds (defaults: 30 d, 180 d, 460 d, 5 y)."""
+
+    raw_1m: int = 30 * 86400
+    rollup_5m: int = 180 * 86400
+    rollup_1h: int = 460 * 86400
+    rollup_1d: int = 5 * 365 * 86400
+
+
+@dataclass(frozen=True)
+class Org:
+    id: str
+    name: str
+
+
+@dataclass
+class HostInput:
+    """The body of POST/PUT /api/v0/hosts, already validated."""
+
+    name: str
+    display_name: str | None = None
+    custom_identifier: str | None = None
+    memo: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+    interfaces: list[dict[str, Any]] = field(default_factory=list)
+    role_fullnames: list[str] = field(default_factory=list)  # "service:role", trimmed
+    checks: list[dict[str, Any]] = field(default_factory=list)  # [{"name", "memo"?}]
+
+
+@dataclass
+class Host:
+    id: str
+    org_id: str
+    name: str
+    display_name: str | None
+    custom_identifier: str | None
+    size: str
+    status: HostStatus
+    memo: str
+    meta: dict[str, Any]
+    interfaces: list[dict[str, Any]]
+    checks: list[dict[str, Any]]
+    roles: dict[str, list[str]]  # service name -> sorted role names
+    is_retired: bool
+    retired_at: int | None
+    created_at: int
+
+
+@dataclass(frozen=True)
+class HostFilter:
+    """GET /api/v0/hosts filters. `roles` applies only with `service`."""
+
+    service: str | None = None
+    roles: tuple[str, ...] = ()
+    name: str | None = None
+    statuses: tuple[HostStatus, ...] = ("working", "standby")
+    custom_identifier: str | None = None
+
+
+@dataclass(frozen=True)
+class Point:
+    """One posted value. For service metrics `owner_id` is the service name."""
+
+    owner_id: str
+    name: str
+    time: int
+    value: float
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    accepted: int
+    dropped_out_of_window: int
+
+
+@dataclass
+class Service:
+    name: str
+    memo: str
+    roles: list[str]  # sorted
+
+
+@dataclass
+class Role:
+    service: str
+    name: str
+    memo: str
+
+
+@dataclass
+class GraphDef:
+    name: str
+    display_name: str | None
+    unit: str
+    metrics: list[dict[str, Any]]  # [{"name", "displayName"?, "isStacked"}]
+
+
+@dataclass
+class CheckReport:
+    host_id: str
+    name: str
+    status: CheckStatus
+    message: str
+    occurred_at: int
+    notification_interval: int | None = None
+    max_check_attempts: int = 1
+
+
+@dataclass
+class CheckState:
+    """The latest report per (host, check name) plus the check monitor it belongs to."""
+
+    monitor_id: str
+    host_id: str
+    name: str
+    status: CheckStatus
+    message: str
+    memo: str
+    occurred_at: int
+    notification_interval: int | None
+    max_check_attempts: int
+
+
+@dataclass
+class Metadata:
+    value: Any
+    updated_at: int
+
+
+MetadataOwner = tuple[Literal["host", "service", "role"], str]
+"""("host", host_id) | ("service", name) | ("role", "service:role")."""
+
+
+class Store(ABC):
+    """Everything the server keeps. Implementations: SQLiteStore, PostgresStore."""
+
+    # lifecycle -------------------------------------------------------------------
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect and apply pending migrations."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def ping(self) -> bool:
+        """True when the database answers (for /healthz)."""
+
+    # organisations and API keys ------------------------------------------------------
+    @abstractmethod
+    async def ensure_org(self, name: str) -> tuple[Org, bool]:
+        """The first organisation, created when missing; returns (org, created)."""
+
+    @abstractmethod
+    async def create_api_key(
+        self, org_id: str, *, name: str, write: bool, key: str | None = None
+    ) -> ApiKey: ...
+
+    @abstractmethod
+    async def get_api_key(self, key: str) -> ApiKey | None:
+        """The key if it exists and is not revoked."""
+
+    @abstractmethod
+    async def list_api_keys(self, org_id: str) -> list[ApiKey]: ...
+
+    @abstractmethod
+    async def revoke_api_key(self, key: str) -> bool: ...
+
+    # hosts ---------------------------------------------------------------------------
+    @abstractmethod
+    async def create_host(self, org_id: str, host: HostInput, now: int) -> str:
+        """Creates the host (and any service or role named in role_fullnames)."""
+
+    @abstractmethod
+    async def update_host(self, org_id: str, host_id: str, host: HostInput) -> None:
+        """PUT semantics: roles are added, unlisted roles kept; empty custom id clears."""
+
+    @abstractmethod
+    async def get_host(self, org_id: str, host_id: str) -> Host:
+        """Raises NotFound."""
+
+    @abstractmethod
+    async def list_hosts(self, org_id: str, flt: HostFilter) -> list[Host]:
+        """Non-retired hosts matching the filter, oldest first."""
+
+    @abstractmethod
+    async def find_host_by_custom_identifier(
+        self, org_id: str, custom_identifier: str, case_insensitive: bool = False
+    ) -> Host:
+        """Oldest non-retired match; raises NotFound."""
+
+    @abstractmethod
+    async def set_host_status(self, org_id: str, host_ids: Sequence[str], status: HostStatus) -> None:
+        """All or nothing: raises NotFound if any id is unknown."""
+
+    @abstractmethod
+    async def set_host_role_fullnames(
+        self, org_id: str, host_id: str, role_fullnames: Sequence[str]
+    ) -> None: ...
+
+    @abstractmethod
+    async def retire_hosts(self, org_id: str, host_ids: Sequence[str], now: int) -> None:
+        """All or nothing: raises NotFound if any id is unknown."""
+
+    # time series (host and service metrics) -------------------------------------------
+    @abstractmethod
+    async def write_points(
+        self, org_id: str, kind: OwnerKind, points: Sequence[Point], now: int
+    ) -> WriteResult:
+        """Idempotent on (owner, name, time); drops points more than 24 h from `now`.
+
+        The caller has validated names and values and that every host exists and is not
+        retired. Returns after commit.
+        """
+
+    @abstractmethod
+    async def read_points(
+        self, org_id: str, kind: OwnerKind, owner_id: str, name: str, frm: int, to: int
+    ) -> list[tuple[int, float]] | None:
+        """Per-bucket averages over [frm, to], the step chosen from the span (≤20 h: 60,
+        ≤240 h: 300, ≤240 d: 3600, else 86400), ascending. None if the metric is unknown."""
+
+    @abstractmethod
+    async def latest_points(
+        self, org_id: str, host_ids: Sequence[str], names: Sequence[str]
+    ) -> dict[str, dict[str, tuple[int, float] | None]]: ...
+
+    @abstractmethod
+    async def metric_names(self, org_id: str, kind: OwnerKind, owner_id: str) -> list[str]: ...
+
+    @abstractmethod
+    async def rollup(self, now: int) -> int:
+        """Brings the 5 min / 1 h / 1 d rollups up to date; returns buckets written."""
+
+    @abstractmethod
+    async def expire(self, now: int) -> int:
+        """Deletes data past its retention; returns rows deleted."""
+
+    # services and roles ------------------------------------------------------------
+    @abstractmethod
+    async def list_services(self, org_id: str) -> list[Service]: ...
+
+    @abstractmethod
+    async def create_service(self, org_id: str, name: str, memo: str) -> Service:
+        """Raises Conflict if it exists."""
+
+    @abstractmethod
+    async def delete_service(self, org_id: str, name: str) -> Service:
+        """Cascades to roles, service metrics, graph defs; raises NotFound."""
+
+    @abstractmethod
+    async def list_roles(self, org_id: str, service: str) -> list[Role]:
+        """Raises NotFound for an unknown service."""
+
+    @abstractmethod
+    async def create_role(self, org_id: str, service: str, name: str, memo: str) -> Role: ...
+
+    @abstractmethod
+    async def delete_role(self, org_id: str, service: str, name: str) -> Role: ...
+
+    # graph definitions ----------------------------------------------------------------
+    @abstractmethod
+    async def upsert_graph_defs(self, org_id: str, defs: Sequence[GraphDef]) -> None: ...
+
+    @abstractmethod
+    async def delete_graph_def(self, org_id: str, name: str) -> None:
+        """Raises NotFound."""
+
+    @abstractmethod
+    async def list_graph_defs(self, org_id: str) -> list[GraphDef]: ...
+
+    # check monitoring --------------------------------------------------------------
+    @abstractmethod
+    async def write_check_reports(
+        self, org_id: str, reports: Sequence[CheckReport], now: int
+    ) -> int:
+        """Stores reports (ignoring ones ≥ 6 h old or already posted); returns stored."""
+
+    @abstractmethod
+    async def check_states(self, org_id: str, host_id: str | None = None) -> list[CheckState]: ...
+
+    @abstractmethod
+    async def list_check_monitors(
+        self, org_id: str, after_id: str | None, limit: int
+    ) -> list[tuple[str, str]]:
+        """[(monitor_id, name)] ascending by id, starting after `after_id`."""
+
+    # metadata ------------------------------------------------------------------------
+    @abstractmethod
+    async def get_metadata(self, org_id: str, owner: MetadataOwner, namespace: str) -> Metadata:
+        """Raises NotFound."""
+
+    @abstractmethod
+    async def put_metadata(
+        self, org_id: str, owner: MetadataOwner, namespace: str, value: Any, now: int
+    ) -> None: ...
+
+    @abstractmethod
+    async def delete_metadata(self, org_id: str, owner: MetadataOwner, namespace: str) -> None: ...
+
+    @abstractmethod
+    async def list_metadata(self, org_id: str, owner: MetadataOwner) -> list[str]: ...
