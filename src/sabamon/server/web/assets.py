@@ -26,8 +26,13 @@ def install(web_dir: Path = REPO_WEB, vendor: Path = VENDOR) -> None:
         if npm is None:
             raise SystemExit("npm is needed to install the chart library (apt-get install npm)")
         subprocess.run(
-            [npm, "ci" if (web_dir / "package-lock.json").exists() else "install",
-             "--no-audit", "--no-fund", "--silent"],
+            [
+                npm,
+                "ci" if (web_dir / "package-lock.json").exists() else "install",
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+            ],
             cwd=web_dir,
             check=True,
         )
