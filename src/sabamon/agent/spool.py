@@ -1,0 +1,294 @@
+"""A durable on-disk queue of batches waiting to be posted: metric batches and check-report
+batches.
+
+Every batch is written to disk before it is posted and is forgotten only after the server
+acknowledged it (or the poster gave up on it), so a crash, `kill -9`, reboot or outage loses
+nothing. Writes are idempotent on the server, so the worst a crash can cause is a re-post.
+
+Layout: `<folder>/<number>.seg` append-only segment files. A record is
+`<u32 length><u32 crc32>` then `length` bytes of zlib-compressed JSON, either a batch
+`{"s": seq, "k": kind, "b": body}` or an acknowledgement `{"a": [seq, ...]}`.
+
+fsync policy: a batch record is fsync'd before `append` returns (one per minute per kind);
+acknowledgements are flushed but not fsync'd (losing one only re-posts a batch); a new
+segment's directory entry is fsync'd.
+
+Segments are deleted oldest first, once every batch in them is acknowledged. Only the
+index (seq, segment, offset) is kept in memory; bodies are read back when posted, so a full
+spool costs little RAM. When the files exceed `max_bytes`, the oldest segment goes first, its
+batches counted in `evicted` and logged. A file with a bad record is renamed `*.corrupt`
+with a warning; what it held before the damage is kept.
+
+Hand-off for the checks loop: `spool.append(BatchKind.CHECK_REPORTS, reports)` with a list
+of §6 report objects (≤ 20); the check-report poster in `loop.py` sends them (4xx drops,
+anything else retries every 30 s).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import threading
+import zlib
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, BinaryIO
+
+log = logging.getLogger(__name__)
+
+HEADER = struct.Struct("<II")
+# One typical host posts ~1.5 KB (compressed) a minute: 7 days is ~15 MB. 64 MiB leaves room
+# for hosts with many disks, interfaces and plugins.
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_SEGMENT_BYTES = 1024 * 1024
+
+
+class BatchKind(StrEnum):
+    METRICS = "metrics"
+    CHECK_REPORTS = "checks"
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    seq: int
+    kind: BatchKind
+    body: Any
+    retries: int
+
+
+@dataclass(slots=True)
+class _Entry:
+    kind: BatchKind
+    segment: int
+    offset: int
+    retries: int = 0
+
+
+class CorruptRecord(Exception):
+    pass
+
+
+def _encode(record: dict[str, Any]) -> bytes:
+    payload = zlib.compress(json.dumps(record, separators=(",", ":")).encode(), 1)
+    return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def _read_record(stream: BinaryIO) -> dict[str, Any] | None:
+    """The next record, None at a clean end of file; CorruptRecord when damaged or torn."""
+    header = stream.read(HEADER.size)
+    if not header:
+        return None
+    if len(header) < HEADER.size:
+        raise CorruptRecord("torn record header")
+    length, crc = HEADER.unpack(header)
+    payload = stream.read(length)
+    if len(payload) < length or zlib.crc32(payload) != crc:
+        raise CorruptRecord("record checksum mismatch")
+    try:
+        record: dict[str, Any] = json.loads(zlib.decompress(payload))
+    except (zlib.error, ValueError) as err:
+        raise CorruptRecord(f"undecodable record: {err}") from err
+    return record
+
+
+class Spool:
+    """Thread-safe: the collector appends while the posters read and acknowledge."""
+
+    def __init__(
+        self,
+        folder: Path,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        segment_bytes: int = DEFAULT_SEGMENT_BYTES,
+    ) -> None:
+        if max_bytes < 2 * segment_bytes:
+            segment_bytes = max(4096, max_bytes // 4)
+        self.folder = folder
+        self.max_bytes = max_bytes
+        self.segment_bytes = segment_bytes
+        self.evicted = 0
+        self._index: dict[int, _Entry] = {}
+        self._segment_sizes: dict[int, int] = {}
+        self._next_seq = 1
+        self._changed = threading.Condition()
+        folder.mkdir(parents=True, exist_ok=True)
+        self._recover()
+        self._current = max(self._segment_sizes, default=0) + 1
+        self._writer = self._open_segment(self._current)
+
+    # -- recovery ------------------------------------------------------------------------
+    def _segment_path(self, number: int) -> Path:
+        return self.folder / f"{number:010d}.seg"
+
+    def _recover(self) -> None:
+        segments = sorted(int(p.stem) for p in self.folder.glob("*.seg") if p.stem.isdigit())
+        damaged: list[int] = []
+        for number in segments:
+            self._segment_sizes[number] = self._segment_path(number).stat().st_size
+            if not self._scan(number):
+                damaged.append(number)
+        if damaged:
+            self._rewrite_after_damage(segments, damaged)
+
+    def _scan(self, number: int) -> bool:
+        """Index one segment; False if a record was damaged (the records before it count)."""
+        path = self._segment_path(number)
+        with path.open("rb") as stream:
+            while True:
+                offset = stream.tell()
+                try:
+                    record = _read_record(stream)
+                except CorruptRecord as err:
+                    log.warning(
+                        "event=spool_corrupt file=%s offset=%d reason=%r", path, offset, err
+                    )
+                    return False
+                if record is None:
+                    return True
+                if "a" in record:
+                    for seq in record["a"]:
+                        self._index.pop(seq, None)
+                else:
+                    self._index[record["s"]] = _Entry(BatchKind(record["k"]), number, offset)
+                    self._next_seq = max(self._next_seq, record["s"] + 1)
+
+    def _rewrite_after_damage(self, segments: list[int], damaged: list[int]) -> None:
+        """Copy every pending batch into one fresh segment, then set the damaged files aside
+        and delete the others (acknowledgements in a damaged file may cover older files)."""
+        fresh = max(segments) + 1
+        writer = self._open_segment(fresh)
+        moved: dict[int, _Entry] = {}
+        for seq in sorted(self._index):
+            entry = self._index[seq]
+            body = self._read_body(entry)
+            offset = writer.tell()
+            writer.write(_encode({"s": seq, "k": entry.kind.value, "b": body}))
+            moved[seq] = _Entry(entry.kind, fresh, offset)
+        writer.flush()
+        os.fsync(writer.fileno())
+        writer.close()
+        for number in segments:
+            path = self._segment_path(number)
+            if number in damaged:
+                path.rename(path.with_suffix(".corrupt"))
+                log.warning("event=spool_set_aside file=%s", path.with_suffix(".corrupt"))
+            else:
+                path.unlink()
+            del self._segment_sizes[number]
+        self._index = moved
+        self._segment_sizes[fresh] = self._segment_path(fresh).stat().st_size
+
+    def _open_segment(self, number: int) -> BinaryIO:
+        writer = self._segment_path(number).open("ab")
+        self._segment_sizes.setdefault(number, 0)
+        directory = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        return writer
+
+    def _read_body(self, entry: _Entry) -> Any:
+        with self._segment_path(entry.segment).open("rb") as stream:
+            stream.seek(entry.offset)
+            record = _read_record(stream)
+        assert record is not None  # the index only holds records that were read or written
+        return record["b"]
+
+    # -- queue ---------------------------------------------------------------------------
+    def append(self, kind: BatchKind, body: Any) -> int:
+        """Write one batch durably and return its sequence number."""
+        with self._changed:
+            seq = self._next_seq
+            self._next_seq += 1
+            if self._segment_sizes[self._current] >= self.segment_bytes:
+                self._rotate()
+            offset = self._segment_sizes[self._current]
+            data = _encode({"s": seq, "k": kind.value, "b": body})
+            self._writer.write(data)
+            self._writer.flush()
+            os.fsync(self._writer.fileno())
+            self._segment_sizes[self._current] += len(data)
+            self._index[seq] = _Entry(kind, self._current, offset)
+            self._evict_over_capacity()
+            self._changed.notify_all()
+            return seq
+
+    def oldest(self, kind: BatchKind, limit: int) -> list[Batch]:
+        """Up to `limit` pending batches of `kind`, oldest first, bodies read from disk."""
+        with self._changed:
+            picked = [(s, e) for s, e in sorted(self._index.items()) if e.kind is kind][:limit]
+            return [Batch(s, kind, self._read_body(e), e.retries) for s, e in picked]
+
+    def count(self, kind: BatchKind | None = None) -> int:
+        with self._changed:
+            return sum(1 for e in self._index.values() if kind is None or e.kind is kind)
+
+    def wait_for(self, kind: BatchKind, timeout: float) -> bool:
+        """Block until a batch of `kind` is pending, at most `timeout` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._has(kind), timeout)
+
+    def _has(self, kind: BatchKind) -> bool:
+        return any(e.kind is kind for e in self._index.values())
+
+    def retried(self, seqs: list[int]) -> None:
+        """Count one more failed attempt for each batch (kept in memory only)."""
+        with self._changed:
+            for seq in seqs:
+                if seq in self._index:
+                    self._index[seq].retries += 1
+
+    def ack(self, seqs: list[int]) -> None:
+        """Forget batches the server acknowledged or the poster gave up on."""
+        with self._changed:
+            gone = [seq for seq in seqs if self._index.pop(seq, None) is not None]
+            if not gone:
+                return
+            data = _encode({"a": gone})
+            self._writer.write(data)
+            self._writer.flush()
+            self._segment_sizes[self._current] += len(data)
+            self._delete_finished_segments()
+
+    def size_bytes(self) -> int:
+        with self._changed:
+            return sum(self._segment_sizes.values())
+
+    def close(self) -> None:
+        with self._changed:
+            self._writer.close()
+
+    # -- housekeeping (lock held) --------------------------------------------------------
+    def _rotate(self) -> None:
+        self._writer.close()
+        self._current += 1
+        self._writer = self._open_segment(self._current)
+
+    def _delete_finished_segments(self) -> None:
+        busy = {e.segment for e in self._index.values()}
+        for number in sorted(self._segment_sizes):
+            if number == self._current or number in busy:
+                return
+            self._drop_segment(number)
+
+    def _evict_over_capacity(self) -> None:
+        while sum(self._segment_sizes.values()) > self.max_bytes and len(self._segment_sizes) > 1:
+            oldest = min(self._segment_sizes)
+            lost = [seq for seq, e in self._index.items() if e.segment == oldest]
+            for seq in lost:
+                del self._index[seq]
+            self.evicted += len(lost)
+            log.warning(
+                "event=spool_full max_bytes=%d evicted_batches=%d total_evicted=%d",
+                self.max_bytes,
+                len(lost),
+                self.evicted,
+            )
+            self._drop_segment(oldest)
+
+    def _drop_segment(self, number: int) -> None:
+        self._segment_path(number).unlink(missing_ok=True)
+        del self._segment_sizes[number]
