@@ -1,0 +1,82 @@
+"""Network traffic per second from /proc/net/dev: `interface.<if>.rxBytes.delta` and
+`interface.<if>.txBytes.delta`."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sabamon.agent.metrics.base import Value
+from sabamon.agent.metrics.delta import sample_twice
+from sabamon.agent.metrics.names import sanitize_name
+
+_COUNTERS = 16  # 8 receive and 8 transmit columns
+_RX_BYTES, _TX_BYTES = 0, 8
+
+InterfaceCounts = dict[str, tuple[int, int]]
+
+
+def parse_net_dev(text: str) -> InterfaceCounts:
+    """`{interface: (rx_bytes, tx_bytes)}`, skipping the two header lines, `lo`, `veth*`
+    and lines with fewer than 16 counters."""
+    counts: InterfaceCounts = {}
+    for line in text.splitlines()[2:]:
+        name, _, rest = line.partition(":")
+        name = name.strip()
+        fields = rest.split()
+        if len(fields) < _COUNTERS or name == "lo" or name.startswith("veth"):
+            continue
+        counts[name] = (int(fields[_RX_BYTES]), int(fields[_TX_BYTES]))
+    return counts
+
+
+def interface_rates(
+    prev: InterfaceCounts,
+    cur: InterfaceCounts,
+    seconds: float,
+    ignore: re.Pattern[str] | None = None,
+) -> list[Value]:
+    """`(cur - prev) / seconds` bytes per second; a counter that went down (reset or wrap)
+    is left out. `ignore` matches the sanitised interface name."""
+    if seconds <= 0:
+        return []
+    values: list[Value] = []
+    for interface, counters in cur.items():
+        if interface not in prev:
+            continue
+        name = sanitize_name(interface)
+        if ignore is not None and ignore.search(name):
+            continue
+        for direction, now, before in zip(("rx", "tx"), counters, prev[interface], strict=True):
+            if now >= before:
+                values.append(
+                    Value(f"interface.{name}.{direction}Bytes.delta", (now - before) / seconds)
+                )
+    return values
+
+
+class InterfaceCollector:
+    """Emits `interface.<if>.rxBytes.delta` and `interface.<if>.txBytes.delta`."""
+
+    name = "interface"
+    custom_identifier: str | None = None
+
+    def __init__(
+        self,
+        proc_root: Path = Path("/proc"),
+        ignore: re.Pattern[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._path = proc_root / "net" / "dev"
+        self._ignore = ignore
+        self._clock = clock
+
+    def read(self) -> InterfaceCounts:
+        return parse_net_dev(self._path.read_text())
+
+    def generate(self, interval: float, stop: threading.Event) -> list[Value]:
+        prev, cur, seconds = sample_twice(self.read, interval, stop, self._clock)
+        return interface_rates(prev, cur, seconds, self._ignore)

@@ -1,0 +1,31 @@
+"""Load averages from /proc/loadavg: `loadavg1`, `loadavg5`, `loadavg15`."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sabamon.agent.metrics.base import Value
+
+_NAMES = ("loadavg1", "loadavg5", "loadavg15")
+
+
+def parse_loadavg(text: str) -> list[Value]:
+    """The first three fields of /proc/loadavg (what getloadavg(3) returns)."""
+    fields = text.split()
+    if len(fields) < 3:
+        raise ValueError(f"/proc/loadavg: expected 3 load averages, got {text.strip()!r}")
+    return [Value(name, float(field)) for name, field in zip(_NAMES, fields, strict=False)]
+
+
+class LoadavgCollector:
+    """Emits `loadavg1`, `loadavg5`, `loadavg15`."""
+
+    name = "loadavg"
+    custom_identifier: str | None = None
+
+    def __init__(self, proc_root: Path = Path("/proc")) -> None:
+        self._path = proc_root / "loadavg"
+
+    def generate(self, interval: float, stop: threading.Event) -> list[Value]:
+        return parse_loadavg(self._path.read_text())
