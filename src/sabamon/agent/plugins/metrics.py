@@ -1,0 +1,188 @@
+"""Metric plugins: `name<TAB>value<TAB>epoch` lines become `custom.<name>` values, and the
+plugin's `MACKEREL_AGENT_PLUGIN_META=1` output becomes graph definitions."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sabamon.agent.metrics.base import Value
+from sabamon.agent.plugins.config import MetricPluginConfig
+from sabamon.agent.plugins.runner import PluginRunner
+
+log = logging.getLogger(__name__)
+
+CUSTOM_PREFIX = "custom."
+META_ENV = "MACKEREL_AGENT_PLUGIN_META"
+PLUGIN_TIMESTAMP_WINDOW_SECONDS = 15 * 60
+GRAPH_UNITS = frozenset(
+    {
+        "float",
+        "integer",
+        "percentage",
+        "seconds",
+        "milliseconds",
+        "bytes",
+        "bytes/sec",
+        "bits/sec",
+        "iops",
+    }
+)
+_META_HEADER = re.compile(r"^#\s*mackerel-agent-plugin\b(.*)$")
+
+
+class MetricPluginGenerator:
+    """A metric plugin as a `MetricGenerator`: one run per tick, its lines parsed to values."""
+
+    def __init__(
+        self,
+        config: MetricPluginConfig,
+        runner: PluginRunner,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self._runner = runner
+        self._clock = clock
+
+    @property
+    def name(self) -> str:
+        return f"plugin.metrics.{self.config.name}"
+
+    @property
+    def custom_identifier(self) -> str | None:
+        return self.config.custom_identifier
+
+    def generate(self, interval: float, stop: threading.Event) -> list[Value]:
+        result = self._runner.run(self.config.command, {META_ENV: ""})
+        if result.stderr:
+            log.info("plugin stderr plugin=%s stderr=%r", self.name, result.stderr.strip())
+        if result.error:
+            log.warning("metric plugin failed plugin=%s error=%r", self.name, result.error)
+        return self.parse(result.stdout)
+
+    def graph_defs(self) -> list[dict[str, Any]]:
+        """Runs the plugin with `MACKEREL_AGENT_PLUGIN_META=1` and parses its graph meta."""
+        result = self._runner.run(self.config.command, {META_ENV: "1"})
+        if result.error or result.exit_code != 0:
+            reason = result.error or f"exit code {result.exit_code}"
+            log.error("graph meta run failed plugin=%s error=%r", self.name, reason)
+            return []
+        return parse_graph_meta(self.name, result.stdout)
+
+    def parse(self, stdout: str) -> list[Value]:
+        """Values from the plugin's output; malformed or filtered lines are skipped."""
+        now = self._clock()
+        values = []
+        for line in stdout.splitlines():
+            value = self._parse_line(line, now)
+            if value is not None:
+                values.append(value)
+        return values
+
+    def _parse_line(self, line: str, now: float) -> Value | None:
+        fields = line.split()
+        if not fields:
+            return None
+        if len(fields) < 3:
+            log.debug("malformed plugin line plugin=%s line=%r reason=fields", self.name, line)
+            return None
+        key, raw_value, raw_epoch = fields[:3]
+        try:
+            number = float(raw_value)
+        except ValueError:
+            log.debug("malformed plugin line plugin=%s line=%r reason=value", self.name, line)
+            return None
+        include, exclude = self.config.include_pattern, self.config.exclude_pattern
+        if include is not None and not include.search(key):
+            return None
+        if exclude is not None and exclude.search(key):
+            return None
+        if not self.config.use_plugin_timestamp:
+            return Value(CUSTOM_PREFIX + key, number)
+        try:
+            epoch = int(raw_epoch)
+        except ValueError:
+            log.debug("malformed plugin line plugin=%s line=%r reason=epoch", self.name, line)
+            return None
+        if abs(epoch - now) >= PLUGIN_TIMESTAMP_WINDOW_SECONDS:
+            log.warning(
+                "plugin timestamp out of range plugin=%s metric=%s time=%d", self.name, key, epoch
+            )
+            return None
+        return Value(CUSTOM_PREFIX + key, number, time=epoch)
+
+
+def _header_fields(text: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in text.split() if "=" in part)
+
+
+def _graph_def(graph_name: str, graph: Any) -> dict[str, Any]:
+    """One `graph-defs/create` entry; raises ValueError with what is wrong."""
+    if not isinstance(graph, dict):
+        raise ValueError(f"graph {graph_name!r} is not an object")
+    unit = graph.get("unit") or "float"
+    if unit not in GRAPH_UNITS:
+        raise ValueError(f"graph {graph_name!r} has unknown unit {unit!r}")
+    metrics = graph.get("metrics") or []
+    if not isinstance(metrics, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("name"), str) for m in metrics
+    ):
+        raise ValueError(f"graph {graph_name!r} metrics must be a list of objects with a name")
+    full_name = CUSTOM_PREFIX + graph_name
+    return {
+        "name": full_name,
+        "displayName": str(graph.get("label", "")),
+        "unit": unit,
+        "metrics": [
+            {
+                "name": f"{full_name}.{metric['name']}",
+                "displayName": str(metric.get("label", "")),
+                "isStacked": bool(metric.get("stacked", False)),
+            }
+            for metric in metrics
+        ],
+    }
+
+
+def parse_graph_meta(plugin: str, stdout: str) -> list[dict[str, Any]]:
+    """Graph definitions from a plugin's meta output; problems are logged with its name."""
+    first_line, _, body = stdout.partition("\n")
+    header = _META_HEADER.match(first_line)
+    if header is None:
+        log.debug("plugin has no graph meta header plugin=%s", plugin)
+        return []
+    version = _header_fields(header.group(1)).get("version")
+    if version is not None and version != "1":
+        log.error("unsupported graph meta version plugin=%s version=%r", plugin, version)
+        return []
+    try:
+        meta = json.loads(body)
+        graphs = meta["graphs"]
+        if not isinstance(graphs, dict):
+            raise TypeError("graphs is not an object")
+    except (ValueError, KeyError, TypeError) as exc:
+        log.error("invalid graph meta JSON plugin=%s error=%r", plugin, str(exc))
+        return []
+    defs = []
+    for graph_name, graph in graphs.items():
+        try:
+            defs.append(_graph_def(graph_name, graph))
+        except ValueError as exc:
+            log.error("invalid graph definition plugin=%s error=%r", plugin, str(exc))
+    return defs
+
+
+def collect_graph_defs(plugins: Iterable[MetricPluginGenerator]) -> list[dict[str, Any]]:
+    """The `POST /api/v0/graph-defs/create` body for every metric plugin, run in parallel."""
+    plugin_list = list(plugins)
+    if not plugin_list:
+        return []
+    with ThreadPoolExecutor(max_workers=len(plugin_list)) as pool:
+        per_plugin = pool.map(MetricPluginGenerator.graph_defs, plugin_list)
+        return [graph for defs in per_plugin for graph in defs]

@@ -1,0 +1,195 @@
+"""Runs plugin commands: one subprocess-with-timeout helper shared by all plugin kinds.
+
+Each command gets its own process group, so a timeout (TERM, then KILL after a grace period)
+reaches the children a shell plugin started. Output is read as it comes and kept up to a cap;
+the rest is read and discarded, so a plugin that prints without end neither blocks on a full
+pipe nor fills the agent's memory. A semaphore bounds how many plugins run at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sabamon.agent.plugins.config import PluginCommand
+from sabamon.agent.plugins.environment import plugin_environment
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OUTPUT_CAP = 1 << 20
+DEFAULT_KILL_GRACE_SECONDS = 10.0
+DEFAULT_MAX_PARALLEL = 16
+_READ_CHUNK = 1 << 16
+# After KILL, a process that left the group may still hold the pipes; stop reading then.
+_AFTER_KILL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one run produced. `error` is set when the command could not run or timed out;
+    a non-zero exit is not an error (checks map it to a status)."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+    duration: float
+    error: str | None = None
+    truncated: bool = False
+
+
+class _CappedBuffer:
+    def __init__(self, cap: int) -> None:
+        self.data = bytearray()
+        self.cap = cap
+        self.dropped = 0
+
+    def feed(self, chunk: bytes) -> None:
+        room = self.cap - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+        self.dropped += max(0, len(chunk) - max(room, 0))
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
+
+
+class _Deadline:
+    """Escalates at each deadline: TERM to the group at the timeout, KILL after the grace."""
+
+    def __init__(self, pid: int, timeout: float, grace: float) -> None:
+        self.pid = pid
+        self.grace = grace
+        self.at = time.monotonic() + timeout
+        self.signals_sent = 0
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def escalate(self) -> bool:
+        """Send the next signal; False once there is nothing left to send."""
+        if self.signals_sent == 0:
+            self._signal(signal.SIGTERM)
+            self.at = time.monotonic() + self.grace
+        elif self.signals_sent == 1:
+            self._signal(signal.SIGKILL)
+            self.at = time.monotonic() + _AFTER_KILL_SECONDS
+        else:
+            return False
+        self.signals_sent += 1
+        return True
+
+    @property
+    def timed_out(self) -> bool:
+        return self.signals_sent > 0
+
+    def _signal(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, sig)
+
+
+class PluginRunner:
+    """Runs `PluginCommand`s with the plugin environment, at most `max_parallel` at a time."""
+
+    def __init__(
+        self,
+        max_parallel: int = DEFAULT_MAX_PARALLEL,
+        kill_grace_seconds: float = DEFAULT_KILL_GRACE_SECONDS,
+        output_cap: int = DEFAULT_OUTPUT_CAP,
+        agent_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._slots = threading.BoundedSemaphore(max_parallel)
+        self.kill_grace_seconds = kill_grace_seconds
+        self.output_cap = output_cap
+        self._agent_env = dict(os.environ if agent_env is None else agent_env)
+
+    def run(self, command: PluginCommand, extra_env: Mapping[str, str] | None = None) -> RunResult:
+        env = plugin_environment(self._agent_env, command.env, extra_env or {})
+        with self._slots:
+            return self._run(command, env)
+
+    def _run(self, command: PluginCommand, env: dict[str, str]) -> RunResult:
+        started = time.monotonic()
+        try:
+            process = subprocess.Popen(
+                command.argv(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            log.warning("plugin could not start plugin=%s error=%r", command.key, str(exc))
+            return RunResult(None, "", "", False, time.monotonic() - started, error=str(exc))
+        deadline = _Deadline(process.pid, command.timeout_seconds, self.kill_grace_seconds)
+        stdout, stderr = self._read(process, deadline)
+        exit_code = self._wait(process, deadline)
+        duration = time.monotonic() - started
+        truncated = bool(stdout.dropped or stderr.dropped)
+        if truncated:
+            log.warning(
+                "plugin output over the cap plugin=%s cap_bytes=%d dropped_bytes=%d",
+                command.key,
+                self.output_cap,
+                stdout.dropped + stderr.dropped,
+            )
+        error = None
+        if deadline.timed_out:
+            error = f"command timed out after {command.timeout_seconds:g}s"
+            log.warning(
+                "plugin timed out plugin=%s timeout_seconds=%g",
+                command.key,
+                command.timeout_seconds,
+            )
+        return RunResult(
+            exit_code=exit_code,
+            stdout=stdout.text(),
+            stderr=stderr.text(),
+            timed_out=deadline.timed_out,
+            duration=duration,
+            error=error,
+            truncated=truncated,
+        )
+
+    def _read(
+        self, process: subprocess.Popen[bytes], deadline: _Deadline
+    ) -> tuple[_CappedBuffer, _CappedBuffer]:
+        assert process.stdout is not None and process.stderr is not None
+        stdout, stderr = _CappedBuffer(self.output_cap), _CappedBuffer(self.output_cap)
+        buffers = {process.stdout.fileno(): stdout, process.stderr.fileno(): stderr}
+        with selectors.DefaultSelector() as selector:
+            for fd in buffers:
+                selector.register(fd, selectors.EVENT_READ)
+            while selector.get_map():
+                remaining = deadline.remaining()
+                if remaining <= 0:
+                    if not deadline.escalate():
+                        break
+                    continue
+                for key, _ in selector.select(remaining):
+                    chunk = os.read(key.fd, _READ_CHUNK)
+                    if chunk:
+                        buffers[key.fd].feed(chunk)
+                    else:
+                        selector.unregister(key.fd)
+        process.stdout.close()
+        process.stderr.close()
+        return stdout, stderr
+
+    @staticmethod
+    def _wait(process: subprocess.Popen[bytes], deadline: _Deadline) -> int | None:
+        while True:
+            try:
+                return process.wait(timeout=max(deadline.remaining(), 0.0))
+            except subprocess.TimeoutExpired:
+                if not deadline.escalate():
+                    return process.wait()
