@@ -17,7 +17,10 @@ import string
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .web_types import User, WebSession
 
 HostStatus = Literal["working", "standby", "maintenance", "poweroff"]
 CheckStatus = Literal["OK", "WARNING", "CRITICAL", "UNKNOWN"]
@@ -355,3 +358,29 @@ class Store(ABC):
 
     @abstractmethod
     async def list_metadata(self, org_id: str, owner: MetadataOwner) -> list[str]: ...
+
+    # dashboard users and sessions (web_store.py) --------------------------------------
+    @abstractmethod
+    async def create_user(self, org_id: str, name: str, password_hash: str, now: int) -> User:
+        """Raises Conflict if the name is taken."""
+
+    @abstractmethod
+    async def get_user(self, name: str) -> User | None: ...
+
+    @abstractmethod
+    async def list_users(self, org_id: str) -> list[User]: ...
+
+    @abstractmethod
+    async def set_user_password(self, name: str, password_hash: str) -> None:
+        """Raises NotFound; ends the user's sessions."""
+
+    @abstractmethod
+    async def create_session(self, session: WebSession) -> None: ...
+
+    @abstractmethod
+    async def session_user(self, token_digest: str, now: int) -> User | None:
+        """The user of an unexpired session."""
+
+    @abstractmethod
+    async def delete_session(self, token_digest: str, now: int) -> None:
+        """Deletes the session and every expired one."""
