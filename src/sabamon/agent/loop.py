@@ -1,0 +1,264 @@
+"""mackerel-agent's post loop (spec/agent.md §1), posting from the durable spool.
+
+The poster takes the oldest batch plus one more if there is one (at most two per post),
+sleeps by state, posts, and on failure counts a retry per batch (dropping a batch, logged,
+after `max_retries`). Unlike the original the batches stay in the spool in time order, so a
+backlog drains oldest first; the queued delay (30 s) caps a backlog at two posts a minute, and
+a 503's Retry-After pushes the next post back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from sabamon.agent.api import AgentApi, ApiError, is_client_error, is_network_error
+from sabamon.agent.spool import Batch, BatchKind, Spool
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class LoopTimings:
+    """Every interval of the loop, with the original's defaults; tests shrink them."""
+
+    post_interval: float = 60.0  # the minute: ticks and the per-host second live in it
+    delta_interval: float = 60.0  # how long delta collectors sample
+    tick_resolution: float = 1.0
+    max_concurrent_collections: int = 3
+    slow_collection_warning: float = 120.0
+    queued_delay: float = 30.0
+    error_delay: float = 60.0
+    terminating_delay: float = 1.0
+    max_retries: int = 60
+    network_retry_window: float = 25.0
+    max_terminating: float = 30.0
+    max_retry_after: float = 3600.0
+    spec_interval: float = 3600.0
+    check_retry_delay: float = 30.0
+
+
+class PostState(Enum):
+    FIRST = "first"
+    DEFAULT = "default"
+    QUEUED = "queued"
+    HAD_ERROR = "hadError"
+    TERMINATING = "terminating"
+
+
+def host_delay_seconds(host_id: str, period: int = 60) -> int:
+    """The host's own posting second: the last byte of sha1(host id) modulo the period."""
+    return hashlib.sha1(host_id.encode()).digest()[19] % period
+
+
+def next_delay(state: PostState, now: float, host_delay: float, timings: LoopTimings) -> float:
+    """How long to sleep before the next post, by state (the original's `loopState`)."""
+    if state is PostState.FIRST:
+        return 0.0
+    if state is PostState.QUEUED:
+        return timings.queued_delay
+    if state is PostState.HAD_ERROR:
+        return timings.error_delay
+    if state is PostState.TERMINATING:
+        return timings.terminating_delay
+    elapsed = int(now % timings.post_interval)
+    return float(host_delay - elapsed) if host_delay > elapsed else 0.0
+
+
+class Shutdown:
+    """Counts INT/TERM/QUIT: the first asks for a drain, the second forces the exit. Each
+    request also arms a timer that sends another after `max_terminating` seconds. `request`
+    is called from a signal handler in the main thread, which never waits on this object."""
+
+    def __init__(self, max_terminating: float) -> None:
+        self.max_terminating = max_terminating
+        self._requests = 0
+        self._changed = threading.Condition()
+        self._timers: list[threading.Timer] = []
+
+    def request(self) -> None:
+        with self._changed:
+            self._requests += 1
+            self._changed.notify_all()
+        timer = threading.Timer(self.max_terminating, self.request)
+        timer.daemon = True
+        timer.start()
+        self._timers.append(timer)
+
+    @property
+    def terminating(self) -> bool:
+        return self._requests >= 1
+
+    @property
+    def forced(self) -> bool:
+        return self._requests >= 2
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to `timeout`; True if a new request arrived meanwhile."""
+        with self._changed:
+            seen = self._requests
+            return self._changed.wait_for(lambda: self._requests != seen, max(0.0, timeout))
+
+    def cancel_timers(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+
+
+class ForcedExit(Exception):
+    """A second terminate request arrived while draining."""
+
+
+class MetricPoster:
+    """Posts spooled metric batches to `POST /api/v0/tsdb` (the main loop of §1)."""
+
+    def __init__(
+        self,
+        api: AgentApi,
+        spool: Spool,
+        timings: LoopTimings,
+        host_delay: float,
+        shutdown: Shutdown,
+        clock: Clock = time.time,
+    ) -> None:
+        self.api = api
+        self.spool = spool
+        self.timings = timings
+        self.host_delay = host_delay
+        self.shutdown = shutdown
+        self.clock = clock
+        self.state = PostState.FIRST
+        self._not_before = 0.0  # set by a Retry-After
+
+    def run(self) -> None:
+        """Post until terminated and drained; raise ForcedExit on a second request."""
+        while True:
+            if not self._wait_for_batch():
+                return
+            delay = next_delay(self.state, self.clock(), self.host_delay, self.timings)
+            delay = max(delay, self._not_before - self.clock())
+            if self.state is not PostState.TERMINATING:
+                queued = self.spool.count(BatchKind.METRICS) > 2
+                self.state = PostState.QUEUED if queued else PostState.DEFAULT
+            log.debug("event=post_sleep seconds=%.1f state=%s", delay, self.state.value)
+            if self.shutdown.wait(delay):
+                if self.shutdown.forced:
+                    raise ForcedExit("received terminate instruction again. force return")
+                self.state = PostState.TERMINATING
+            self._post(self.spool.oldest(BatchKind.METRICS, 2))
+            if self.shutdown.forced:
+                raise ForcedExit("received terminate instruction again. force return")
+
+    def _wait_for_batch(self) -> bool:
+        """Block until a batch is spooled; False when terminating with nothing left."""
+        while not self.spool.count(BatchKind.METRICS):
+            if self.shutdown.terminating:
+                return False
+            if self.shutdown.forced:
+                raise ForcedExit("force return")
+            self.spool.wait_for(BatchKind.METRICS, timeout=0.2)
+        if self.shutdown.terminating:
+            self.state = PostState.TERMINATING
+        return True
+
+    def _post(self, batches: list[Batch]) -> None:
+        if not batches:
+            return
+        values = [value for batch in batches for value in batch.body]
+        try:
+            post_with_network_retry(
+                lambda: self.api.post_metric_values(values),
+                self.clock,
+                self.timings.network_retry_window,
+            )
+        except ApiError as err:
+            self._failed(batches, err)
+            return
+        self.spool.ack([batch.seq for batch in batches])
+        log.debug("event=posted batches=%d values=%d", len(batches), len(values))
+
+    def _failed(self, batches: list[Batch], err: ApiError) -> None:
+        log.warning("event=post_failed will_retry=true error=%r", str(err))
+        if self.state is not PostState.TERMINATING:
+            self.state = PostState.HAD_ERROR
+        if err.retry_after is not None:
+            wait = min(err.retry_after, self.timings.max_retry_after)
+            self._not_before = self.clock() + wait
+        given_up = [b for b in batches if b.retries + 1 > self.timings.max_retries]
+        for batch in given_up:
+            log.error(
+                "event=batch_dropped retries=%d values=%d reason=%r",
+                batch.retries + 1,
+                len(batch.body),
+                "post values may be invalid and were abandoned",
+            )
+        self.spool.ack([b.seq for b in given_up])
+        self.spool.retried([b.seq for b in batches if b not in given_up])
+
+
+def post_with_network_retry(post: Callable[[], None], clock: Clock, window: float) -> None:
+    """Post; after a network error within `window` seconds of the start, retry once at once."""
+    started = clock()
+    try:
+        post()
+    except ApiError as err:
+        if not is_network_error(err) or clock() - started > window:
+            raise
+        log.info("event=network_error_retry error=%r", str(err))
+        post()
+
+
+class CheckReportPoster:
+    """Posts spooled check-report batches: a 4xx drops the batch, anything else retries every
+    `check_retry_delay`; on terminate it flushes what is pending once."""
+
+    def __init__(
+        self,
+        api: AgentApi,
+        spool: Spool,
+        timings: LoopTimings,
+        shutdown: Shutdown,
+        clock: Clock = time.time,
+    ) -> None:
+        self.api = api
+        self.spool = spool
+        self.timings = timings
+        self.shutdown = shutdown
+        self.clock = clock
+
+    def run(self) -> None:
+        while not self.shutdown.terminating:
+            if not self.spool.wait_for(BatchKind.CHECK_REPORTS, timeout=0.2):
+                continue
+            if not self.post_oldest():
+                self.shutdown.wait(self.timings.check_retry_delay)
+        for _ in range(self.spool.count(BatchKind.CHECK_REPORTS)):
+            if not self.post_oldest():
+                break
+
+    def post_oldest(self) -> bool:
+        """Post the oldest batch; False if it should be retried later."""
+        batches = self.spool.oldest(BatchKind.CHECK_REPORTS, 1)
+        if not batches:
+            return True
+        reports: list[dict[str, Any]] = batches[0].body
+        try:
+            post_with_network_retry(
+                lambda: self.api.post_check_reports(reports),
+                self.clock,
+                self.timings.network_retry_window,
+            )
+        except ApiError as err:
+            if not is_client_error(err):
+                log.warning("event=check_reports_failed will_retry=true error=%r", str(err))
+                return False
+            log.error("event=check_reports_dropped reports=%d error=%r", len(reports), str(err))
+        self.spool.ack([batches[0].seq])
+        return True

@@ -1,0 +1,207 @@
+"""`sabamon agent`: wire the parts together and run until INT/TERM/QUIT (spec/agent.md §1).
+
+Threads: the ticker (collections), the host-spec updater (at start, hourly, on HUP), the
+check-report poster, the plugins' check and metadata loops, and the metric poster. The main
+thread only receives signals: their handlers set flags and never block.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sabamon.agent.api import AgentApi, ApiError
+from sabamon.agent.collect import Collector, Ticker
+from sabamon.agent.config import AgentConfig
+from sabamon.agent.diagnostic import GRAPH_DEFS, DiagnosticGenerator
+from sabamon.agent.host import RetryPolicy, prepare_host, resolve_custom_identifiers
+from sabamon.agent.hostspec import HostSpecOptions, build_host_spec
+from sabamon.agent.loop import (
+    CheckReportPoster,
+    ForcedExit,
+    LoopTimings,
+    MetricPoster,
+    Shutdown,
+    host_delay_seconds,
+)
+from sabamon.agent.metrics import CollectorOptions, linux_generators
+from sabamon.agent.metrics.base import MetricGenerator
+from sabamon.agent.plugins import Plugins
+from sabamon.agent.spool import BatchKind, Spool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSettings:
+    config: AgentConfig
+    root: Path
+    timings: LoopTimings = field(default_factory=LoopTimings)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def export_proxy_env(config: AgentConfig) -> None:
+    """`http_proxy`/`https_proxy` become HTTP_PROXY/HTTPS_PROXY unless empty or "direct";
+    `http_proxy` alone covers HTTPS too."""
+    http = config.http_proxy if config.http_proxy != "direct" else ""
+    https = config.https_proxy if config.https_proxy != "direct" else ""
+    if http:
+        os.environ["HTTP_PROXY"] = http
+    if https or http:
+        os.environ["HTTPS_PROXY"] = https or http
+
+
+def spec_builder(config: AgentConfig, plugins: Plugins) -> Callable[[], dict[str, Any]]:
+    options = HostSpecOptions(
+        display_name=config.display_name or None,
+        role_fullnames=list(config.roles),
+        checks=plugins.host_spec_checks(),
+        cloud_platform=config.cloud_platform,
+    )
+    return lambda: build_host_spec(options)
+
+
+def _spec_updates(
+    api: AgentApi,
+    host_id: str,
+    build: Callable[[], dict[str, Any]],
+    hup: threading.Event,
+    stop: threading.Event,
+    interval: float,
+) -> None:
+    while not stop.is_set():
+        try:
+            api.update_host(host_id, build())
+            log.info("event=host_spec_updated host_id=%s", host_id)
+        except ApiError as err:
+            log.warning("event=host_spec_update_failed error=%r", str(err))
+        hup.wait(interval)
+        hup.clear()
+
+
+def _thread(target: Callable[[], None], name: str) -> threading.Thread:
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def run_agent(settings: RunSettings) -> int:
+    config, root, timings = settings.config, settings.root, settings.timings
+    export_proxy_env(config)
+    api = AgentApi(config.apibase, config.apikey, keep_alive=not config.disable_http_keep_alive)
+    plugins = Plugins.from_config(config.plugins, root)
+    build_spec = spec_builder(config, plugins)
+    host_id = prepare_host(api, root, build_spec(), config.on_start, settings.retry)
+    identifiers = {m.custom_identifier for m in config.plugins.metrics if m.custom_identifier}
+    identifiers |= {c.custom_identifier for c in config.plugins.checks if c.custom_identifier}
+    host_ids: dict[str | None, str] = {None: host_id}
+    host_ids.update(resolve_custom_identifiers(api, {i for i in identifiers if i}))
+
+    spool = Spool(root / "spool", config.spool_max_bytes)
+    generators: list[MetricGenerator] = list(
+        linux_generators(
+            CollectorOptions(
+                filesystems_ignore=config.filesystems_ignore,
+                filesystems_use_mountpoint=config.filesystems_use_mountpoint,
+                disks_ignore=config.disks_ignore,
+                interfaces_ignore=config.interfaces_ignore,
+            )
+        )
+    )
+    generators += plugins.metric_generators()
+    if config.diagnostic:
+        generators.append(DiagnosticGenerator(spool))
+
+    stop = threading.Event()
+    hup = threading.Event()
+    shutdown = Shutdown(timings.max_terminating)
+    collector = Collector(generators, host_ids.get, timings, stop)
+    _thread(Ticker(collector, spool, timings, stop).run, "ticker")
+    _thread(
+        lambda: _spec_updates(api, host_id, build_spec, hup, stop, timings.spec_interval), "spec"
+    )
+
+    host_delay = host_delay_seconds(host_id, int(timings.post_interval) or 1)
+    outcome: list[BaseException | None] = []
+
+    def post_loop() -> None:
+        try:
+            if shutdown.wait(host_delay / 2) and shutdown.terminating:
+                outcome.append(None)
+                return
+            _start_plugin_loops(api, plugins, spool, host_ids, stop, config.diagnostic)
+            _thread(CheckReportPoster(api, spool, timings, shutdown).run, "check-reports")
+            MetricPoster(api, spool, timings, host_delay, shutdown).run()
+            outcome.append(None)
+        except BaseException as err:
+            outcome.append(err)
+
+    poster = _thread(post_loop, "poster")
+    _install_signal_handlers(shutdown, hup)
+    log.info("event=agent_started host_id=%s post_second=%d", host_id, host_delay)
+    while poster.is_alive():
+        poster.join(0.2)
+        if shutdown.terminating and not stop.is_set():
+            log.info("event=terminating pending_batches=%d", spool.count(BatchKind.METRICS))
+            stop.set()  # no new collections; in-flight ones end early and are not spooled
+    stop.set()
+    shutdown.cancel_timers()
+    collector.close()
+    error = outcome[0] if outcome else None
+    if isinstance(error, ForcedExit):
+        log.error("event=forced_exit pending_batches=%d", spool.count())
+        spool.close()
+        return 1
+    if error is not None:
+        spool.close()
+        raise error
+    spool.close()
+    if config.on_stop:
+        try:
+            api.update_host_status(host_id, config.on_stop)
+        except ApiError as err:
+            log.warning("event=status_on_stop_failed error=%r", str(err))
+    log.info("event=agent_stopped")
+    return 0
+
+
+def _start_plugin_loops(
+    api: AgentApi,
+    plugins: Plugins,
+    spool: Spool,
+    host_ids: dict[str | None, str],
+    stop: threading.Event,
+    diagnostic: bool,
+) -> None:
+    """After the initial delay: graph defs once, then the check and metadata loops."""
+    defs = plugins.graph_defs() + (GRAPH_DEFS if diagnostic else [])
+    if defs:
+        try:
+            api.create_graph_defs(defs)
+        except ApiError as err:
+            log.error("event=graph_defs_failed error=%r", str(err))
+
+    def submit_reports(reports: list[dict[str, Any]]) -> None:
+        spool.append(BatchKind.CHECK_REPORTS, reports)
+
+    checks = plugins.check_loop(submit_reports, host_ids.get)
+    if checks is not None:
+        _thread(lambda: checks.run(stop), "checks")
+    metadata = plugins.metadata_loop(api.put_metadata, host_ids.get)
+    if metadata is not None:
+        _thread(lambda: metadata.run(stop), "metadata")
+
+
+def _install_signal_handlers(shutdown: Shutdown, hup: threading.Event) -> None:
+    def on_terminate(signum: int, frame: object) -> None:
+        shutdown.request()
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
+        signal.signal(sig, on_terminate)
+    signal.signal(signal.SIGHUP, lambda signum, frame: hup.set())

@@ -1,0 +1,86 @@
+"""`sabamon agent supervise`: run the agent as a child and keep it running.
+
+A child that crashes is restarted, unless it died within `launch_window` seconds of its start
+(a launch failure: the supervisor exits with its code). HUP runs `configtest` with the same
+flags and, if it passes, stops the child with TERM and starts a new one (a reload). INT, TERM
+and QUIT go to the child; the supervisor exits when it has.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+log = logging.getLogger(__name__)
+
+LAUNCH_WINDOW_SECONDS = 30.0
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)
+
+
+def agent_command(subcommand: list[str], argv: list[str]) -> list[str]:
+    return [sys.executable, "-m", "sabamon.cli", "agent", *subcommand, *argv]
+
+
+class Supervisor:
+    def __init__(self, argv: list[str], launch_window: float = LAUNCH_WINDOW_SECONDS) -> None:
+        self.argv = argv
+        self.launch_window = launch_window
+        self.pending: list[int] = []  # signals received, handled by the main loop
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.pending.append(signum)
+
+    def _spawn(self) -> tuple[subprocess.Popen[bytes], float]:
+        child = subprocess.Popen(agent_command([], [*self.argv, "--child"]))
+        log.info("event=child_started pid=%d", child.pid)
+        return child, time.monotonic()
+
+    def run(self) -> int:
+        for sig in (*FORWARDED, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+        child, started = self._spawn()
+        while True:
+            while self.pending:
+                signum = self.pending.pop(0)
+                if signum == signal.SIGHUP:
+                    if self._configtest_passes():
+                        child.terminate()
+                        child.wait()
+                        child, started = self._spawn()
+                    continue
+                child.send_signal(signum)
+                return child.wait()
+            code = child.poll()
+            if code is None:
+                time.sleep(0.1)
+                continue
+            if time.monotonic() - started < self.launch_window:
+                log.error("event=child_launch_failed code=%d", code)
+                return code or 1
+            log.warning("event=child_crashed code=%d action=restart", code)
+            child, started = self._spawn()
+
+    def _configtest_passes(self) -> bool:
+        argv = [a for a in self.argv if not a.startswith("--timings")]
+        result = subprocess.run(agent_command(["configtest"], argv), check=False)
+        if result.returncode != 0:
+            log.error("event=reload_refused reason=configtest_failed")
+        return result.returncode == 0
+
+
+def supervise(argv: list[str]) -> int:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+    )
+    window = LAUNCH_WINDOW_SECONDS
+    if "--launch-window" in argv:  # for tests: shrink the 30 s launch-failure window
+        index = argv.index("--launch-window")
+        window = float(argv[index + 1])
+        argv = argv[:index] + argv[index + 2 :]
+    return Supervisor(argv, window).run()
