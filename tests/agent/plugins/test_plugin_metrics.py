@@ -1,0 +1,155 @@
+"""Metric plugins run as real scripts: values, malformed lines, filters, plugin timestamps,
+graph definitions from the meta output."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+
+import pytest
+from plugin_helpers import command, script
+
+from sabamon.agent.metrics.base import MetricGenerator, Value
+from sabamon.agent.plugins.config import MetricPluginConfig
+from sabamon.agent.plugins.metrics import (
+    MetricPluginGenerator,
+    collect_graph_defs,
+    parse_graph_meta,
+)
+from sabamon.agent.plugins.runner import PluginRunner
+
+NOW = 1_700_000_000
+
+
+def generator(
+    runner: PluginRunner, name: str, cmd: str | tuple[str, ...], **options: object
+) -> MetricPluginGenerator:
+    config = MetricPluginConfig(name=name, command=command(cmd), **options)  # type: ignore[arg-type]
+    return MetricPluginGenerator(config, runner, clock=lambda: NOW)
+
+
+def test_values_from_a_real_plugin(runner: PluginRunner, caplog: pytest.LogCaptureFixture) -> None:
+    plugin: MetricGenerator = generator(runner, "sample", script("metrics.sh"))
+    with caplog.at_level(logging.DEBUG, logger="sabamon.agent.plugins"):
+        values = plugin.generate(60, threading.Event())
+    assert values == [
+        Value("custom.sample.load.one", 1.5),
+        Value("custom.sample.load.two", 2.0),
+        Value("custom.sample.count.a", 3.0),
+        Value("custom.skip.me", 5.0),
+    ]
+    assert plugin.name == "plugin.metrics.sample" and plugin.custom_identifier is None
+    malformed = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(malformed) == 2
+    assert malformed[0] == (
+        "malformed plugin line plugin=plugin.metrics.sample line='only.two\\t4' reason=fields"
+    )
+    assert malformed[1].startswith(
+        "malformed plugin line plugin=plugin.metrics.sample line='not.a.number\\tabc\\t"
+    )
+    assert malformed[1].endswith("reason=value")
+    assert any("stderr='a warning on stderr'" in r.getMessage() for r in caplog.records)
+
+
+def test_include_then_exclude(runner: PluginRunner) -> None:
+    plugin = generator(
+        runner,
+        "sample",
+        script("metrics.sh"),
+        include_pattern=re.compile(r"^sample\."),
+        exclude_pattern=re.compile(r"two$"),
+    )
+    names = [value.name for value in plugin.generate(60, threading.Event())]
+    assert names == ["custom.sample.load.one", "custom.sample.count.a"]
+
+
+@pytest.mark.parametrize(
+    ("offset", "kept"),
+    [(0, True), (14 * 60 + 59, True), (-(14 * 60 + 59), True), (15 * 60, False), (-15 * 60, False)],
+)
+def test_plugin_timestamp_window(runner: PluginRunner, offset: int, kept: bool) -> None:
+    plugin = generator(
+        runner, "ts", ("echo", f"ts.v\t1\t{NOW + offset}"), use_plugin_timestamp=True
+    )
+    values = plugin.generate(60, threading.Event())
+    assert values == ([Value("custom.ts.v", 1.0, time=NOW + offset)] if kept else [])
+
+
+def test_epoch_ignored_without_use_plugin_timestamp(runner: PluginRunner) -> None:
+    plugin = generator(runner, "ts", ("echo", "ts.v 1 12345"))
+    assert plugin.generate(60, threading.Event()) == [Value("custom.ts.v", 1.0)]
+    with_ts = generator(runner, "ts", ("echo", "ts.v 1 notanumber"), use_plugin_timestamp=True)
+    assert with_ts.generate(60, threading.Event()) == []
+
+
+def test_failing_plugins_yield_what_they_printed(runner: PluginRunner) -> None:
+    crash = generator(runner, "crash", (script("crash.py"),))
+    assert crash.generate(60, threading.Event()) == [Value("custom.crash.before", 1.0)]
+    missing = generator(runner, "missing", ("/nonexistent/plugin",))
+    assert missing.generate(60, threading.Event()) == []
+
+
+def test_graph_defs(runner: PluginRunner, caplog: pytest.LogCaptureFixture) -> None:
+    plugins = [
+        generator(runner, "sample", script("metrics.sh")),
+        generator(runner, "broken", script("meta_invalid.sh")),
+        generator(runner, "plain", script("no_meta.sh")),
+        generator(runner, "missing", ("/nonexistent/plugin",)),
+    ]
+    with caplog.at_level(logging.DEBUG, logger="sabamon.agent.plugins"):
+        defs = collect_graph_defs(plugins)
+    assert defs == [
+        {
+            "name": "custom.sample.load",
+            "displayName": "Sample load",
+            "unit": "percentage",
+            "metrics": [
+                {"name": "custom.sample.load.one", "displayName": "One", "isStacked": True},
+                {"name": "custom.sample.load.two", "displayName": "Two", "isStacked": False},
+            ],
+        },
+        {
+            "name": "custom.sample.count",
+            "displayName": "Count",
+            "unit": "float",
+            "metrics": [{"name": "custom.sample.count.*", "displayName": "%1", "isStacked": False}],
+        },
+    ]
+    events = {
+        (record.levelname, record.getMessage().split(" error=")[0]) for record in caplog.records
+    }
+    assert ("ERROR", "invalid graph meta JSON plugin=plugin.metrics.broken") in events
+    assert ("DEBUG", "plugin has no graph meta header plugin=plugin.metrics.plain") in events
+    assert ("ERROR", "graph meta run failed plugin=plugin.metrics.missing") in events
+
+
+@pytest.mark.parametrize(
+    ("stdout", "problem"),
+    [
+        ('# mackerel-agent-plugin version=2\n{"graphs": {}}', "unsupported graph meta version"),
+        (
+            '#mackerel-agent-plugin\n{"graphs": {"g": {"unit": "parsecs"}}}',
+            "invalid graph definition",
+        ),
+        (
+            '# mackerel-agent-plugin\n{"graphs": {"g": {"metrics": [{}]}}}',
+            "invalid graph definition",
+        ),
+        ('# mackerel-agent-plugin\n{"graphs": []}', "invalid graph meta JSON"),
+        ('# mackerel-agent-plugin\n{"nographs": 1}', "invalid graph meta JSON"),
+    ],
+)
+def test_bad_graph_meta(stdout: str, problem: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR):
+        assert parse_graph_meta("plugin.metrics.p", stdout) == []
+    assert f"{problem} plugin=plugin.metrics.p" in caplog.text
+
+
+def test_graph_defs_run_in_parallel(runner: PluginRunner) -> None:
+    slow_meta = "sleep 0.3; echo '# mackerel-agent-plugin'; echo '{\"graphs\": {}}'"
+    plugins = [generator(runner, f"p{i}", slow_meta) for i in range(8)]
+    started = time.monotonic()
+    assert collect_graph_defs(plugins) == []
+    assert time.monotonic() - started < 0.3 * 4

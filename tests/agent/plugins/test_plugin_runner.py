@@ -1,0 +1,137 @@
+"""The shared runner with real subprocesses: shell and exec forms, env, timeouts that reach
+children, a plugin ignoring TERM, output caps, bounded parallelism, sudo."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from plugin_helpers import command, script, wait_for
+
+from sabamon.agent.plugins.config import PluginCommand
+from sabamon.agent.plugins.environment import PLUGIN_BIN_DIR
+from sabamon.agent.plugins.runner import PluginRunner
+
+
+def test_shell_string_and_exec_array(runner: PluginRunner) -> None:
+    shell = runner.run(command("echo one two | tr ' ' '\\n'; echo oops >&2; exit 4"))
+    assert (shell.exit_code, shell.stdout, shell.stderr) == (4, "one\ntwo\n", "oops\n")
+    assert shell.error is None and not shell.timed_out
+    exec_form = runner.run(command(("printf", "%s|", "a b", "$HOME")))
+    assert exec_form.stdout == "a b|$HOME|"  # no shell: no splitting, no expansion
+
+
+def test_environment(runner: PluginRunner) -> None:
+    names = ("PATH", "LANG", "LC_ALL", "PLUGIN_VAR", "MACKEREL_AGENT_PLUGIN_META", "HOME")
+    result = runner.run(
+        command((script("env_dump.py"), *names), env={"PLUGIN_VAR": "from config"}),
+        {"MACKEREL_AGENT_PLUGIN_META": "1"},
+    )
+    env = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert env["PATH"] == f"/sbin:/usr/sbin:/bin:/usr/bin:{os.environ['PATH']}:{PLUGIN_BIN_DIR}"
+    assert (env["LANG"], env["LC_ALL"]) == ("C", "C")
+    assert env["PLUGIN_VAR"] == "from config"
+    assert env["MACKEREL_AGENT_PLUGIN_META"] == "1"
+    assert env["HOME"] == os.environ["HOME"]  # the agent's own environment is inherited
+
+
+def test_missing_and_not_executable(runner: PluginRunner) -> None:
+    missing = runner.run(command(("/nonexistent/plugin",)))
+    assert missing.exit_code is None and missing.error and "No such file" in missing.error
+    not_exec = runner.run(command((script("not_executable.sh"),)))
+    assert not_exec.exit_code is None and not_exec.error and "Permission denied" in not_exec.error
+    via_shell = runner.run(command("/nonexistent/plugin --x"))
+    assert via_shell.exit_code == 127 and "not found" in via_shell.stderr
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purpose; it waits for its parent (init) to reap it.
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_timeout_terminates_the_whole_group(runner: PluginRunner, tmp_path: Path) -> None:
+    child_pid_file = tmp_path / "child.pid"
+    started = time.monotonic()
+    result = runner.run(
+        command(script("hang.sh"), env={"CHILD_PID_FILE": str(child_pid_file)}, timeout=0.3)
+    )
+    elapsed = time.monotonic() - started
+    assert result.timed_out and result.error == "command timed out after 0.3s"
+    assert result.stdout == "partial output\n"
+    assert 0.3 <= elapsed < 0.3 + 0.5  # TERM was enough: no wait for the KILL
+    child = int(child_pid_file.read_text())
+    wait_for(lambda: not _alive(child), timeout=5)
+
+
+def test_plugin_ignoring_term_is_killed_after_grace(runner: PluginRunner) -> None:
+    started = time.monotonic()
+    result = runner.run(command((script("ignore_term.py"),), timeout=0.3))
+    elapsed = time.monotonic() - started
+    assert result.timed_out and result.exit_code == -9
+    assert result.stdout == "ignoring TERM\n"
+    assert 0.3 + 0.5 <= elapsed < 0.3 + 0.5 + 1.0
+
+
+def test_crashing_plugin_returns_its_output(runner: PluginRunner) -> None:
+    result = runner.run(command((script("crash.py"),)))
+    assert result.exit_code == 1 and result.error is None
+    assert result.stdout == "crash.before 1 0\n"
+    assert "RuntimeError: plugin bug" in result.stderr
+
+
+def test_flood_is_capped_and_read_to_the_end(tmp_path: Path) -> None:
+    cap = 256 * 1024
+    flood_runner = PluginRunner(output_cap=cap)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = flood_runner.run(command((script("flood.py"),), env={"FLOOD_MIB": "64"}))
+    rss_growth_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+    # The plugin finished normally: it never blocked on a full pipe.
+    assert result.exit_code == 0 and not result.timed_out and result.truncated
+    assert len(result.stdout) == cap and len(result.stderr.encode()) == cap
+    assert rss_growth_kib < 16 * 1024  # 64 MiB printed, a few MiB kept at most
+
+
+def test_parallel_runs_are_bounded(tmp_path: Path) -> None:
+    run_log = tmp_path / "runs"
+    bounded = PluginRunner(max_parallel=2)
+    plugin = command(
+        script("concurrency.sh"), env={"RUN_LOG": str(run_log), "SLEEP_SECONDS": "0.2"}
+    )
+    threads = [threading.Thread(target=bounded.run, args=(plugin,)) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    events = sorted(
+        (int(stamp), kind)
+        for kind, stamp in (line.split() for line in run_log.read_text().splitlines())
+    )
+    running = peak = 0
+    for _, kind in events:
+        running += 1 if kind == "start" else -1
+        peak = max(peak, running)
+    assert len(events) == 10 and peak == 2
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="running as another user needs root")
+def test_user_runs_through_sudo(runner: PluginRunner) -> None:
+    if shutil.which("sudo") is None:
+        pytest.skip("sudo is not installed")
+    plugin = PluginCommand(
+        key="plugin.checks.as_nobody",
+        command="id -un; echo $PLUGIN_VAR",
+        user="nobody",
+        env={"PLUGIN_VAR": "kept by -E"},
+    )
+    result = runner.run(plugin)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "nobody\nkept by -E\n"
