@@ -1,0 +1,134 @@
+"""The PostgreSQL backend: psycopg 3 async on a connection pool.
+
+Each write runs in its own transaction on a pooled connection; PostgreSQL already shares
+WAL flushes between concurrent commits, so there is no group commit queue here. Bulk
+inserts (`Upsert`) become one `INSERT ... SELECT FROM unnest(arrays)` statement per table.
+With `schema=` the tables live in that schema (created if missing), which lets tests and
+several deployments share one database.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
+
+from .base import Retention
+from .migrate import apply_migrations, load_migrations
+from .ops import Many, Op, Query, Step, single
+from .sql_store import DEFAULT_RETENTION, Clock, SQLStore, wall_clock
+
+T = TypeVar("T")
+
+MIGRATION_LOCK = 0x5ABA_0001
+"""Advisory lock id that serialises migrations between server processes."""
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=512)
+def to_pyformat(statement: str) -> str:
+    """`?` placeholders to psycopg's `%s` (literal `%` doubled first)."""
+    return statement.replace("%", "%%").replace("?", "%s")
+
+
+@functools.lru_cache(maxsize=64)
+def _unnest_insert(table: str, columns: tuple[str, ...], types: tuple[str, ...], tail: str) -> str:
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) " + tail
+
+
+def _locked(step: Step[T]) -> Step[T]:
+    yield Query("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+    return (yield from step)
+
+
+class PostgresStore(SQLStore):
+    def __init__(
+        self,
+        dsn: str,
+        retention: Retention = DEFAULT_RETENTION,
+        *,
+        schema: str | None = None,
+        pool_size: int = 8,
+        clock: Clock = wall_clock,
+    ) -> None:
+        super().__init__(retention, clock)
+        self.dsn = dsn
+        self.schema = schema
+        self.pool_size = pool_size
+        self._pool: AsyncConnectionPool | None = None
+
+    async def open(self) -> None:
+        kwargs: dict[str, Any] = {}
+        if self.schema is not None:
+            async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
+                await conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+                )
+            kwargs["options"] = f"-c search_path={self.schema}"
+        self._pool = AsyncConnectionPool(
+            self.dsn, min_size=2, max_size=self.pool_size, kwargs=kwargs, open=False
+        )
+        await self._pool.open(wait=True, timeout=10)
+        migrations = load_migrations("postgres")
+        applied = await self._write(_locked(apply_migrations(migrations, self.clock())))
+        log.info(
+            "store opened backend=postgres schema=%s migrations_applied=%d",
+            self.schema or "public",
+            len(applied),
+        )
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._read(single(Query("SELECT 1"))))
+        except (psycopg.Error, RuntimeError):
+            return False
+
+    # the two primitives ----------------------------------------------------------
+    async def _read(self, step: Step[T]) -> T:
+        return await self._transaction(step)
+
+    async def _write(self, step: Step[T]) -> T:
+        try:
+            return await self._transaction(step)
+        except BaseException:
+            self.series_cache.clear()  # ids cached by the rolled-back transaction
+            raise
+
+    async def _transaction(self, step: Step[T]) -> T:
+        if self._pool is None:
+            raise RuntimeError("PostgresStore is not open")
+        async with self._pool.connection() as conn, conn.transaction():
+            try:
+                op = next(step)
+                while True:
+                    op = step.send(await _execute(conn, op))
+            except StopIteration as done:
+                return done.value
+
+
+async def _execute(conn: psycopg.AsyncConnection[Any], op: Op) -> Any:
+    if isinstance(op, Query):
+        cursor = await conn.execute(to_pyformat(op.sql), op.params)
+        if op.count:
+            return cursor.rowcount
+        return await cursor.fetchall() if cursor.description else []
+    if isinstance(op, Many):
+        async with conn.cursor() as cursor:
+            await cursor.executemany(to_pyformat(op.sql), op.rows)
+        return None
+    if op.rows:
+        tail = f"ON CONFLICT {op.on_conflict}"
+        statement = _unnest_insert(op.table, op.columns, op.pg_types, tail)
+        await conn.execute(statement, [list(column) for column in zip(*op.rows, strict=True)])
+    return None

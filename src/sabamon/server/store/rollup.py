@@ -1,0 +1,113 @@
+"""Bucket maths, rollup and retention for the time series tables.
+
+Raw points live in `points` (one row per series and second). Rollup tables
+`rollup_300`, `rollup_3600` and `rollup_86400` hold (series, bucket start, sum, count) so
+that averages compose exactly: an hour is the sum of its twelve 5-minute sums. Every write
+marks its 5-minute bucket in `dirty_buckets`; `rollup_chunk` recomputes marked buckets
+from raw points and then their hour and day from the level below, and clears only marks
+whose `gen` it saw (a write racing the rollup bumps `gen` and keeps its mark).
+"""
+
+from __future__ import annotations
+
+from .base import Retention
+from .ops import Many, Query, Step
+
+RAW_STEP = 60
+ROLLUP_STEPS = (300, 3600, 86400)
+DIRTY_STEP = ROLLUP_STEPS[0]
+
+
+def step_for_span(span: int) -> int:
+    """The read granularity for a span of `span` seconds (spec §10)."""
+    if span <= 20 * 3600:
+        return 60
+    if span <= 240 * 3600:
+        return 300
+    if span <= 240 * 86400:
+        return 3600
+    return 86400
+
+
+def bucket_start(t: int, step: int) -> int:
+    return t - t % step
+
+
+def rollup_table(step: int) -> str:
+    return f"rollup_{step}"
+
+
+def retention_by_table(retention: Retention) -> dict[str, int]:
+    return {
+        "points": retention.raw_1m,
+        "rollup_300": retention.rollup_5m,
+        "rollup_3600": retention.rollup_1h,
+        "rollup_86400": retention.rollup_1d,
+    }
+
+
+_ROLL_FROM_RAW = (
+    "INSERT INTO rollup_300 (series_id, bucket, total, n) "
+    "SELECT series_id, ?, sum(value), count(*) FROM points "
+    "WHERE series_id = ? AND ts >= ? AND ts < ? GROUP BY series_id "
+    "ON CONFLICT (series_id, bucket) DO UPDATE SET total = excluded.total, n = excluded.n"
+)
+
+
+def _roll_from_level(source: str, target: str) -> str:
+    return (
+        f"INSERT INTO {target} (series_id, bucket, total, n) "
+        f"SELECT series_id, ?, sum(total), CAST(sum(n) AS BIGINT) FROM {source} "
+        "WHERE series_id = ? AND bucket >= ? AND bucket < ? GROUP BY series_id "
+        "ON CONFLICT (series_id, bucket) DO UPDATE SET total = excluded.total, n = excluded.n"
+    )
+
+
+def rollup_chunk(now: int, limit: int) -> Step[int]:
+    """Rolls up to `limit` dirty 5-minute buckets that ended by `now`; returns buckets written."""
+    marks = yield Query(
+        "SELECT series_id, bucket, gen FROM dirty_buckets WHERE bucket <= ? "
+        "ORDER BY bucket, series_id LIMIT ?",
+        (now - DIRTY_STEP, limit),
+    )
+    if not marks:
+        return 0
+    five = sorted({(sid, bucket) for sid, bucket, _ in marks})
+    yield Many(_ROLL_FROM_RAW, [(b, sid, b, b + 300) for sid, b in five])
+    written = len(five)
+    finer = five
+    for source_step, step in ((300, 3600), (3600, 86400)):
+        coarse = sorted({(sid, bucket_start(b, step)) for sid, b in finer})
+        sql = _roll_from_level(rollup_table(source_step), rollup_table(step))
+        yield Many(sql, [(b, sid, b, b + step) for sid, b in coarse])
+        written += len(coarse)
+        finer = coarse
+    yield Many(
+        "DELETE FROM dirty_buckets WHERE series_id = ? AND bucket = ? AND gen = ?",
+        sorted(marks),
+    )
+    return written
+
+
+def expire_chunk(
+    after_series_id: int, limit: int, now: int, retention: Retention
+) -> Step[tuple[int, int | None]]:
+    """Expires old data of up to `limit` series after `after_series_id`.
+
+    Returns (rows deleted, the last series id handled or None when done). Deleting per
+    series walks the primary key, so each chunk is short and never scans a whole table.
+    """
+    rows = yield Query(
+        "SELECT id FROM series WHERE id > ? ORDER BY id LIMIT ?", (after_series_id, limit)
+    )
+    ids = [row[0] for row in rows]
+    deleted = 0
+    for table, keep in retention_by_table(retention).items():
+        column = "ts" if table == "points" else "bucket"
+        for series_id in ids:
+            deleted += yield Query(
+                f"DELETE FROM {table} WHERE series_id = ? AND {column} < ?",
+                (series_id, now - keep),
+                count=True,
+            )
+    return deleted, (ids[-1] if len(ids) == limit else None)

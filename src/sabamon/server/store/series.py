@@ -1,0 +1,187 @@
+"""Time series steps: writing points, reading them at the span's granularity, latest values.
+
+Reads of 5-minute and coarser steps come from the rollup tables; buckets still marked dirty
+(written since the last rollup) are recomputed from raw points, so a read gives the same
+averages whether or not `rollup()` has run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from .base import OwnerKind, Point, WriteResult
+from .ops import Query, Step, Upsert
+from .rollup import DIRTY_STEP, RAW_STEP, bucket_start, rollup_table, step_for_span
+
+WRITE_WINDOW = 86400
+"""Points further than this from `now` are dropped (the ±24 h rule)."""
+
+SeriesKey = tuple[str, str, str, str]  # (org_id, kind, owner, name)
+SeriesCache = dict[SeriesKey, int]
+
+
+def series_ids(
+    org_id: str, kind: OwnerKind, keys: Iterable[tuple[str, str]], cache: SeriesCache
+) -> Step[dict[tuple[str, str], int]]:
+    """Ids of the (owner, name) series, created when missing and remembered in `cache`."""
+    found: dict[tuple[str, str], int] = {}
+    missing: list[tuple[str, str]] = []
+    for owner, name in keys:
+        sid = cache.get((org_id, kind, owner, name))
+        if sid is None:
+            missing.append((owner, name))
+        else:
+            found[(owner, name)] = sid
+    if not missing:
+        return found
+    yield Upsert(
+        "series",
+        ("org_id", "kind", "owner", "name"),
+        ("text", "text", "text", "text"),
+        "(org_id, kind, owner, name) DO NOTHING",
+        sorted((org_id, kind, owner, name) for owner, name in missing),
+    )
+    for owner in sorted({owner for owner, _ in missing}):
+        rows = yield Query(
+            "SELECT name, id FROM series WHERE org_id = ? AND kind = ? AND owner = ?",
+            (org_id, kind, owner),
+        )
+        for name, sid in rows:
+            cache[(org_id, kind, owner, name)] = sid
+    found.update({key: cache[(org_id, kind, *key)] for key in missing})
+    return found
+
+
+def write_points(
+    org_id: str, kind: OwnerKind, points: Sequence[Point], now: int, cache: SeriesCache
+) -> Step[WriteResult]:
+    """Upserts the points within ±24 h of `now` (the last of duplicates wins)."""
+    kept = [p for p in points if abs(int(p.time) - now) <= WRITE_WINDOW]
+    values = {(p.owner_id, p.name, int(p.time)): float(p.value) for p in kept}
+    dropped = len(points) - len(kept)
+    if not values:
+        return WriteResult(accepted=0, dropped_out_of_window=dropped)
+    ids = yield from series_ids(org_id, kind, {(o, n) for o, n, _ in values}, cache)
+    rows = sorted((ids[(o, n)], t, v) for (o, n, t), v in values.items())
+    yield Upsert(
+        "points",
+        ("series_id", "ts", "value"),
+        ("bigint", "bigint", "float8"),
+        "(series_id, ts) DO UPDATE SET value = excluded.value",
+        rows,
+    )
+    yield Upsert(
+        "dirty_buckets",
+        ("series_id", "bucket", "gen"),
+        ("bigint", "bigint", "bigint"),
+        "(series_id, bucket) DO UPDATE SET gen = dirty_buckets.gen + 1",
+        sorted({(sid, bucket_start(t, DIRTY_STEP), 0) for sid, t, _ in rows}),
+    )
+    return WriteResult(accepted=len(kept), dropped_out_of_window=dropped)
+
+
+def find_series(org_id: str, kind: OwnerKind, owner: str, name: str) -> Step[int | None]:
+    rows = yield Query(
+        "SELECT id FROM series WHERE org_id = ? AND kind = ? AND owner = ? AND name = ?",
+        (org_id, kind, owner, name),
+    )
+    return rows[0][0] if rows else None
+
+
+def read_points(
+    org_id: str, kind: OwnerKind, owner: str, name: str, frm: int, to: int
+) -> Step[list[tuple[int, float]] | None]:
+    """Per-bucket averages for buckets starting in [bucket_start(frm), to]."""
+    series_id = yield from find_series(org_id, kind, owner, name)
+    if series_id is None:
+        return None
+    step = step_for_span(to - frm)
+    low, high = bucket_start(frm, step), bucket_start(to, step) + step
+    if step == RAW_STEP:
+        sums = yield from raw_sums(series_id, low, high, step)
+    else:
+        sums = yield from rollup_sums(series_id, low, high, step)
+    return [(bucket, total / n) for bucket, (total, n) in sorted(sums.items()) if n]
+
+
+def raw_sums(series_id: int, low: int, high: int, step: int) -> Step[dict[int, tuple[float, int]]]:
+    """(sum, count) per `step` bucket of the raw points in [low, high)."""
+    rows = yield Query(
+        f"SELECT ts - ts % {int(step)}, sum(value), count(*) FROM points "
+        "WHERE series_id = ? AND ts >= ? AND ts < ? GROUP BY 1 ORDER BY 1",
+        (series_id, low, high),
+    )
+    return {bucket: (total, n) for bucket, total, n in rows}
+
+
+def rollup_sums(
+    series_id: int, low: int, high: int, step: int
+) -> Step[dict[int, tuple[float, int]]]:
+    """(sum, count) per bucket from the rollup table, dirty buckets recomputed from raw."""
+    rows = yield Query(
+        f"SELECT bucket, total, n FROM {rollup_table(step)} "
+        "WHERE series_id = ? AND bucket >= ? AND bucket < ?",
+        (series_id, low, high),
+    )
+    sums = {bucket: (total, n) for bucket, total, n in rows}
+    dirty = yield Query(
+        "SELECT bucket FROM dirty_buckets WHERE series_id = ? AND bucket >= ? AND bucket < ?",
+        (series_id, low, high),
+    )
+    for coarse in sorted({bucket_start(row[0], step) for row in dirty}):
+        fresh = yield from raw_sums(series_id, coarse, coarse + step, step)
+        sums.pop(coarse, None)
+        sums.update(fresh)
+    return sums
+
+
+def latest_points(
+    org_id: str, host_ids: Sequence[str], names: Sequence[str]
+) -> Step[dict[str, dict[str, tuple[int, float] | None]]]:
+    result: dict[str, dict[str, tuple[int, float] | None]] = {}
+    for host_id in host_ids:
+        rows = yield Query(
+            "SELECT name, id FROM series WHERE org_id = ? AND kind = 'host' AND owner = ?",
+            (org_id, host_id),
+        )
+        ids = dict(rows)
+        latest: dict[str, tuple[int, float] | None] = {}
+        for name in names:
+            latest[name] = None
+            if name in ids:
+                last = yield Query(
+                    "SELECT ts, value FROM points WHERE series_id = ? ORDER BY ts DESC LIMIT 1",
+                    (ids[name],),
+                )
+                latest[name] = (last[0][0], last[0][1]) if last else None
+        result[host_id] = latest
+    return result
+
+
+def metric_names(org_id: str, kind: OwnerKind, owner: str) -> Step[list[str]]:
+    """Names posted for the owner; the external monitors' response times are not listed."""
+    rows = yield Query(
+        "SELECT name FROM series WHERE org_id = ? AND kind = ? AND owner = ? ORDER BY name",
+        (org_id, kind, owner),
+    )
+    return [name for (name,) in rows if not name.startswith("__externalhttp.")]
+
+
+def delete_owner_series(
+    org_id: str, kind: OwnerKind, owner: str, cache: SeriesCache
+) -> Step[list[int]]:
+    """Deletes every series of an owner with its points and rollups; returns their ids."""
+    rows = yield Query(
+        "SELECT name, id FROM series WHERE org_id = ? AND kind = ? AND owner = ?",
+        (org_id, kind, owner),
+    )
+    for name, _ in rows:
+        cache.pop((org_id, kind, owner, name), None)
+    ids = [row[1] for row in rows]
+    for table in ("points", "rollup_300", "rollup_3600", "rollup_86400", "dirty_buckets"):
+        for series_id in ids:
+            yield Query(f"DELETE FROM {table} WHERE series_id = ?", (series_id,))
+    yield Query(
+        "DELETE FROM series WHERE org_id = ? AND kind = ? AND owner = ?", (org_id, kind, owner)
+    )
+    return ids

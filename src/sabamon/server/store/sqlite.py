@@ -1,0 +1,192 @@
+"""The SQLite backend: one writer thread with group commit, readers on their own connections.
+
+Writes are queued to a single writer thread. It takes every request waiting (up to
+`MAX_GROUP`), runs each inside its own SAVEPOINT within one transaction, COMMITs once and
+only then resolves the requests' futures: many small writes share one fsync, and a failing
+request rolls back alone. Reads run on a small thread pool, each thread with its own
+connection, each read in one snapshot (WAL lets them run beside the writer).
+
+Durability: WAL with `synchronous=NORMAL` by default. A committed transaction is in the
+WAL file before COMMIT returns, so it survives kill -9 of the server; only an OS crash or
+power loss can lose the last transactions, since NORMAL syncs the WAL at checkpoints
+rather than at each commit. `synchronous=FULL` survives that too, at the price of an
+fsync per group commit. Measured by `bench/ingest_store.py` on this machine (2 cores,
+60-point batches from 64 writers): NORMAL ~2.5x the points/s of FULL; with group commit
+FULL still clears the server's 50,000 points/s target, so deployments that must survive
+power loss can choose it (`SQLiteStore(path, synchronous="FULL")`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from .base import Retention
+from .migrate import apply_migrations, load_migrations
+from .ops import Query, Step, run_sqlite, single
+from .sql_store import DEFAULT_RETENTION, Clock, SQLStore, wall_clock
+
+T = TypeVar("T")
+Synchronous = Literal["NORMAL", "FULL"]
+
+MAX_GROUP = 512
+"""Most write requests committed in one transaction."""
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _WriteRequest:
+    step: Step[Any]
+    future: concurrent.futures.Future[Any]
+
+
+def _connect(path: Path, synchronous: Synchronous, *, query_only: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("PRAGMA cache_size = -32000")
+    if query_only:
+        conn.execute("PRAGMA query_only = 1")
+    return conn
+
+
+class SQLiteStore(SQLStore):
+    def __init__(
+        self,
+        path: Path,
+        retention: Retention = DEFAULT_RETENTION,
+        *,
+        synchronous: Synchronous = "NORMAL",
+        readers: int = 4,
+        clock: Clock = wall_clock,
+    ) -> None:
+        super().__init__(retention, clock)
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self._reader_count = readers
+        self._requests: queue.SimpleQueue[_WriteRequest | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._readers: concurrent.futures.ThreadPoolExecutor | None = None
+        self._reader_local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+
+    # lifecycle -------------------------------------------------------------------
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(self.path, self.synchronous, query_only=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(conn,), name="sqlite-writer", daemon=True
+        )
+        self._writer.start()
+        self._readers = concurrent.futures.ThreadPoolExecutor(
+            self._reader_count, thread_name_prefix="sqlite-reader"
+        )
+        applied = await self._write(apply_migrations(load_migrations("sqlite"), self.clock()))
+        log.info("store opened backend=sqlite path=%s migrations=%d", self.path, len(applied))
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._requests.put(None)
+            await asyncio.to_thread(self._writer.join)
+            self._writer = None
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
+            self._readers = None
+        for conn in self._reader_conns:
+            conn.close()
+        self._reader_conns.clear()
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._read(single(Query("SELECT 1"))))
+        except (sqlite3.Error, RuntimeError):
+            return False
+
+    # the two primitives ----------------------------------------------------------
+    async def _write(self, step: Step[T]) -> T:
+        if self._writer is None:
+            raise RuntimeError("SQLiteStore is not open")
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._requests.put(_WriteRequest(step, future))
+        return await asyncio.wrap_future(future)
+
+    async def _read(self, step: Step[T]) -> T:
+        if self._readers is None:
+            raise RuntimeError("SQLiteStore is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._read_now, step)
+
+    def _read_now(self, step: Step[T]) -> T:
+        conn: sqlite3.Connection | None = getattr(self._reader_local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path, self.synchronous, query_only=True)
+            self._reader_local.conn = conn
+            self._reader_conns.append(conn)
+        conn.execute("BEGIN")
+        try:
+            return run_sqlite(conn, step)
+        finally:
+            conn.execute("COMMIT")
+
+    # the writer thread -----------------------------------------------------------
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        try:
+            while True:
+                first = self._requests.get()
+                if first is None:
+                    return
+                group, stopping = [first], False
+                while len(group) < MAX_GROUP:
+                    try:
+                        request = self._requests.get_nowait()
+                    except queue.Empty:
+                        break
+                    if request is None:
+                        stopping = True
+                        break
+                    group.append(request)
+                self._commit_group(conn, group)
+                if stopping:
+                    return
+        finally:
+            conn.close()
+
+    def _commit_group(self, conn: sqlite3.Connection, group: list[_WriteRequest]) -> None:
+        live = [r for r in group if r.future.set_running_or_notify_cancel()]
+        outcomes: list[tuple[_WriteRequest, Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for request in live:
+                conn.execute("SAVEPOINT request")
+                try:
+                    result = run_sqlite(conn, request.step)
+                except Exception as error:
+                    conn.execute("ROLLBACK TO request")
+                    self.series_cache.clear()  # ids cached by the rolled-back part
+                    outcomes.append((request, None, error))
+                else:
+                    outcomes.append((request, result, None))
+                conn.execute("RELEASE request")
+            conn.execute("COMMIT")
+        except sqlite3.Error as error:
+            log.error("group commit failed requests=%d error=%s", len(live), error)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self.series_cache.clear()
+            for request in live:
+                request.future.set_exception(error)
+            return
+        for request, result, failure in outcomes:
+            if failure is None:
+                request.future.set_result(result)
+            else:
+                request.future.set_exception(failure)
