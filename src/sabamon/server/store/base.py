@@ -20,6 +20,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from .alerts_types import (
+        AlertLogRecord,
+        AlertRecord,
+        Delivery,
+        Document,
+        DocumentKind,
+        NewDelivery,
+        TargetWrite,
+    )
     from .web_types import User, WebSession
 
 HostStatus = Literal["working", "standby", "maintenance", "poweroff"]
@@ -384,3 +393,80 @@ class Store(ABC):
     @abstractmethod
     async def delete_session(self, token_digest: str, now: int) -> None:
         """Deletes the session and every expired one."""
+
+    # monitors, alerts and notifications (alerts_store.py) -------------------------------
+    @abstractmethod
+    async def list_documents(self, org_id: str, kind: DocumentKind) -> list[Document]:
+        """Monitors, channels, notification groups or downtimes, oldest first."""
+
+    @abstractmethod
+    async def get_document(self, org_id: str, kind: DocumentKind, doc_id: str) -> Document:
+        """Raises NotFound."""
+
+    @abstractmethod
+    async def put_document(self, org_id: str, kind: DocumentKind, doc: Document, now: int) -> None:
+        """Creates or replaces."""
+
+    @abstractmethod
+    async def delete_document(self, org_id: str, kind: DocumentKind, doc_id: str) -> Document:
+        """Returns the deleted document; raises NotFound."""
+
+    @abstractmethod
+    async def target_states(self, org_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """{(monitor id, target): alert state machine} for every evaluated target."""
+
+    @abstractmethod
+    async def commit_targets(self, org_id: str, writes: Sequence[TargetWrite], now: int) -> int:
+        """Commits the writes of targets not yet evaluated at their minute; returns how many."""
+
+    @abstractmethod
+    async def open_alerts(self, org_id: str) -> list[AlertRecord]: ...
+
+    @abstractmethod
+    async def list_alerts(
+        self, org_id: str, with_closed: bool, next_id: str | None, limit: int
+    ) -> tuple[list[AlertRecord], str | None]:
+        """Newest first, and the next page's first id when there is more."""
+
+    @abstractmethod
+    async def get_alert(self, org_id: str, alert_id: str) -> AlertRecord:
+        """Raises NotFound."""
+
+    @abstractmethod
+    async def set_alert_memo(self, org_id: str, alert_id: str, memo: str) -> None: ...
+
+    @abstractmethod
+    async def close_alerts(
+        self, org_id: str, alerts: Sequence[AlertRecord], reason: str, trigger: str, now: int
+    ) -> list[AlertRecord]:
+        """Closes the open ones among `alerts` with a log entry each; returns them."""
+
+    @abstractmethod
+    async def alert_logs(
+        self, org_id: str, alert_id: str, next_id: str | None, limit: int
+    ) -> tuple[list[AlertLogRecord], str | None]: ...
+
+    @abstractmethod
+    async def enqueue_deliveries(self, org_id: str, items: Sequence[NewDelivery], now: int) -> None:
+        """Queues each (channel, event) once; a repeated event key is ignored."""
+
+    @abstractmethod
+    async def due_deliveries(self, now: int, limit: int) -> list[Delivery]: ...
+
+    @abstractmethod
+    async def finish_delivery(
+        self, delivery_id: str, state: str, attempts: int, next_attempt_at: int,
+        error: str | None, now: int,
+    ) -> None: ...  # fmt: skip
+
+    @abstractmethod
+    async def list_deliveries(
+        self, org_id: str, channel_id: str | None = None, limit: int = 100
+    ) -> list[Delivery]:
+        """The delivery log, newest first."""
+
+    @abstractmethod
+    async def recent_points(
+        self, org_id: str, kind: OwnerKind, names: Sequence[str], since: int, until: int
+    ) -> dict[tuple[str, str], list[tuple[int, float]]]:
+        """Points of every owner for these names (a `*` matches one segment) in [since, until]."""

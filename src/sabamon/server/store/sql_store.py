@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from . import accounts, checks, graphdefs, hosts, metadata, rollup, series, services
+from .alerts_store import AlertsMixin
 from .base import (
     ApiKey,
     CheckReport,
@@ -52,7 +53,7 @@ def wall_clock() -> int:
     return int(time.time())
 
 
-class SQLStore(WebAccountsMixin, Store):
+class SQLStore(AlertsMixin, WebAccountsMixin, Store):
     def __init__(self, retention: Retention, clock: Clock) -> None:
         self.retention = retention
         self.clock = clock

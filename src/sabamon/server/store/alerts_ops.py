@@ -1,0 +1,331 @@
+"""Alerting steps (see `ops.py`): definitions, evaluation state, alerts and their logs,
+the notification delivery queue, and the bulk read of recent points the engine needs."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from .alerts_types import (
+    AlertLogRecord,
+    AlertRecord,
+    Delivery,
+    Document,
+    DocumentKind,
+    NewDelivery,
+    TargetWrite,
+)
+from .base import Conflict, NotFound, OwnerKind, new_id
+from .ops import Query, Step, Upsert
+
+_TABLES: dict[str, str] = {
+    "monitor": "monitors",
+    "channel": "channels",
+    "notification_group": "notification_groups",
+    "downtime": "downtimes",
+}
+_LABELS = {"monitor": "Monitor", "channel": "Channel", "notification_group": "Notification group",
+           "downtime": "Downtime"}  # fmt: skip
+
+
+# definitions ------------------------------------------------------------------------
+def list_documents(org_id: str, kind: DocumentKind) -> Step[list[Document]]:
+    rows = yield Query(
+        f"SELECT id, spec FROM {_TABLES[kind]} WHERE org_id = ? ORDER BY created_at, id", (org_id,)
+    )
+    return [Document(row[0], json.loads(row[1])) for row in rows]
+
+
+def get_document(org_id: str, kind: DocumentKind, doc_id: str) -> Step[Document]:
+    rows = yield Query(
+        f"SELECT id, spec FROM {_TABLES[kind]} WHERE org_id = ? AND id = ?", (org_id, doc_id)
+    )
+    if not rows:
+        raise NotFound(f"{_LABELS[kind]} {doc_id!r} not found.")
+    return Document(rows[0][0], json.loads(rows[0][1]))
+
+
+def put_document(org_id: str, kind: DocumentKind, doc: Document, now: int) -> Step[None]:
+    spec = json.dumps(doc.spec)
+    if kind == "monitor":
+        yield Query(
+            "INSERT INTO monitors (id, org_id, type, name, spec, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "type = excluded.type, name = excluded.name, spec = excluded.spec",
+            (doc.id, org_id, doc.spec["type"], doc.spec.get("name", ""), spec, now),
+        )
+        return
+    yield Query(
+        f"INSERT INTO {_TABLES[kind]} (id, org_id, spec, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET spec = excluded.spec",
+        (doc.id, org_id, spec, now),
+    )
+
+
+def delete_document(org_id: str, kind: DocumentKind, doc_id: str) -> Step[Document]:
+    doc = yield from get_document(org_id, kind, doc_id)
+    yield Query(f"DELETE FROM {_TABLES[kind]} WHERE org_id = ? AND id = ?", (org_id, doc_id))
+    if kind == "monitor":
+        yield Query("DELETE FROM alert_states WHERE monitor_id = ?", (doc_id,))
+    return doc
+
+
+# evaluation state and alerts ----------------------------------------------------------
+_ALERT_COLUMNS = (
+    "id", "org_id", "monitor_id", "target", "type", "host_id", "status", "value", "message",
+    "reason", "memo", "flap_count", "opened_at", "closed_at",
+)  # fmt: skip
+_ALERT_TYPES = (
+    "text", "text", "text", "text", "text", "text", "text", "float8", "text",
+    "text", "text", "bigint", "bigint", "bigint",
+)  # fmt: skip
+_ALERT_SELECT = f"SELECT {', '.join(_ALERT_COLUMNS)} FROM alerts"
+
+
+def _alert(row: Sequence[Any]) -> AlertRecord:
+    return AlertRecord(
+        id=row[0], monitor_id=row[2], target=row[3], type=row[4], host_id=row[5], status=row[6],
+        value=row[7], message=row[8], reason=row[9], memo=row[10], flap_count=row[11],
+        opened_at=row[12], closed_at=row[13],
+    )  # fmt: skip
+
+
+def _alert_row(org_id: str, a: AlertRecord) -> tuple[Any, ...]:
+    return (
+        a.id, org_id, a.monitor_id, a.target, a.type, a.host_id, a.status, a.value, a.message,
+        a.reason, a.memo, a.flap_count, a.opened_at, a.closed_at,
+    )  # fmt: skip
+
+
+def _log(row: Sequence[Any]) -> AlertLogRecord:
+    detail = json.loads(row[7]) if row[7] else None
+    return AlertLogRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], detail)
+
+
+def target_states(org_id: str) -> Step[dict[tuple[str, str], dict[str, Any]]]:
+    rows = yield Query(
+        "SELECT monitor_id, target, state FROM alert_states WHERE org_id = ?", (org_id,)
+    )
+    return {(row[0], row[1]): json.loads(row[2]) for row in rows}
+
+
+def commit_targets(org_id: str, writes: Sequence[TargetWrite], now: int) -> Step[int]:
+    """Applies the writes of targets not yet evaluated at their minute; returns how many."""
+    rows = yield Query(
+        "SELECT monitor_id, target, last_minute FROM alert_states WHERE org_id = ?", (org_id,)
+    )
+    done = {(row[0], row[1]): row[2] for row in rows}
+    fresh = [w for w in writes if done.get((w.monitor_id, w.target), -1) < w.minute]
+    if not fresh:
+        return 0
+    yield Upsert(
+        "alert_states",
+        ("monitor_id", "target", "org_id", "last_minute", "state"),
+        ("text", "text", "text", "bigint", "text"),
+        "(monitor_id, target) DO UPDATE SET last_minute = excluded.last_minute, "
+        "state = excluded.state",
+        sorted({(w.monitor_id, w.target): (w.monitor_id, w.target, org_id, w.minute,
+                json.dumps(w.state)) for w in fresh}.values()),
+    )  # fmt: skip
+    alerts = {a.id: _alert_row(org_id, a) for w in fresh for a in w.alerts}
+    yield from _upsert_alerts(list(alerts.values()))
+    logs = sorted(
+        (log.id, log.alert_id, log.created_at, log.status, log.trigger, log.monitor_id,
+         log.target_value, json.dumps(log.status_detail) if log.status_detail else None)
+        for w in fresh for log in w.logs
+    )  # fmt: skip
+    yield from _insert_logs(logs)
+    yield from enqueue_deliveries(org_id, [d for w in fresh for d in w.deliveries], now)
+    return len(fresh)
+
+
+def _upsert_alerts(rows: list[tuple[Any, ...]]) -> Step[None]:
+    updated = ("status", "value", "message", "reason", "flap_count", "closed_at")
+    yield Upsert(
+        "alerts",
+        _ALERT_COLUMNS,
+        _ALERT_TYPES,
+        "(id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updated),
+        sorted(rows),
+    )
+
+
+def _insert_logs(rows: list[tuple[Any, ...]]) -> Step[None]:
+    yield Upsert(
+        "alert_logs",
+        ("id", "alert_id", "created_at", "status", "log_trigger", "monitor_id", "target_value",
+         "status_detail"),
+        ("text", "text", "bigint", "text", "text", "text", "float8", "text"),
+        "(id) DO NOTHING",
+        rows,
+    )  # fmt: skip
+
+
+def open_alerts(org_id: str) -> Step[list[AlertRecord]]:
+    rows = yield Query(f"{_ALERT_SELECT} WHERE org_id = ? AND closed_at IS NULL", (org_id,))
+    return [_alert(row) for row in rows]
+
+
+def _page_start(table: str, next_id: str | None) -> Step[int | None]:
+    if next_id is None:
+        return None
+    rows = yield Query(f"SELECT seq FROM {table} WHERE id = ?", (next_id,))
+    if not rows:
+        raise Conflict(f"nextId: unknown id {next_id!r}")
+    return int(rows[0][0])
+
+
+def list_alerts(
+    org_id: str, with_closed: bool, next_id: str | None, limit: int
+) -> Step[tuple[list[AlertRecord], str | None]]:
+    """Newest first; the id after the page when there is more."""
+    start = yield from _page_start("alerts", next_id)
+    sql = f"{_ALERT_SELECT} WHERE org_id = ?"
+    params: list[Any] = [org_id]
+    if not with_closed:
+        sql += " AND closed_at IS NULL"
+    if start is not None:
+        sql, params = sql + " AND seq <= ?", [*params, start]
+    rows = yield Query(sql + " ORDER BY seq DESC LIMIT ?", (*params, limit + 1))
+    alerts = [_alert(row) for row in rows]
+    return alerts[:limit], (alerts[limit].id if len(alerts) > limit else None)
+
+
+def get_alert(org_id: str, alert_id: str) -> Step[AlertRecord]:
+    rows = yield Query(f"{_ALERT_SELECT} WHERE org_id = ? AND id = ?", (org_id, alert_id))
+    if not rows:
+        raise NotFound(f"Alert {alert_id!r} not found.")
+    return _alert(rows[0])
+
+
+def set_alert_memo(org_id: str, alert_id: str, memo: str) -> Step[None]:
+    changed = yield Query(
+        "UPDATE alerts SET memo = ? WHERE org_id = ? AND id = ?",
+        (memo, org_id, alert_id),
+        count=True,
+    )
+    if not changed:
+        raise NotFound(f"Alert {alert_id!r} not found.")
+
+
+def close_alerts(
+    org_id: str, alerts: Sequence[AlertRecord], reason: str, trigger: str, now: int
+) -> Step[list[AlertRecord]]:
+    """Closes open alerts (status OK, `reason`, `closedAt`), each with a log entry."""
+    closed = []
+    for alert in alerts:
+        if alert.closed_at is not None:
+            continue
+        alert.status, alert.reason, alert.closed_at = "OK", reason, now
+        closed.append(alert)
+    yield from _upsert_alerts([_alert_row(org_id, a) for a in closed])
+    yield from _insert_logs(
+        sorted((new_id(), a.id, now, "OK", trigger, a.monitor_id, None, None) for a in closed)
+    )
+    return closed
+
+
+def alert_logs(
+    org_id: str, alert_id: str, next_id: str | None, limit: int
+) -> Step[tuple[list[AlertLogRecord], str | None]]:
+    """Newest first, like the alerts."""
+    yield from get_alert(org_id, alert_id)
+    start = yield from _page_start("alert_logs", next_id)
+    sql = (
+        "SELECT id, alert_id, created_at, status, log_trigger, monitor_id, target_value, "
+        "status_detail FROM alert_logs WHERE alert_id = ?"
+    )
+    params: list[Any] = [alert_id]
+    if start is not None:
+        sql, params = sql + " AND seq <= ?", [*params, start]
+    rows = yield Query(sql + " ORDER BY seq DESC LIMIT ?", (*params, limit + 1))
+    logs = [_log(row) for row in rows]
+    return logs[:limit], (logs[limit].id if len(logs) > limit else None)
+
+
+# notification deliveries ------------------------------------------------------------
+_DELIVERY_SELECT = (
+    "SELECT id, org_id, channel_id, event_key, payload, state, attempts, next_attempt_at, "
+    "last_error, created_at, sent_at FROM deliveries"
+)
+
+
+def _delivery(row: Sequence[Any]) -> Delivery:
+    return Delivery(
+        row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], row[7], row[8],
+        row[9], row[10],
+    )  # fmt: skip
+
+
+def enqueue_deliveries(org_id: str, items: Sequence[NewDelivery], now: int) -> Step[None]:
+    rows = {
+        (d.channel_id, d.event_key): (new_id(), org_id, d.channel_id, d.event_key,
+                                      json.dumps(d.payload), "pending", 0, now, now)
+        for d in items
+    }  # fmt: skip
+    yield Upsert(
+        "deliveries",
+        ("id", "org_id", "channel_id", "event_key", "payload", "state", "attempts",
+         "next_attempt_at", "created_at"),
+        ("text", "text", "text", "text", "text", "text", "bigint", "bigint", "bigint"),
+        "(channel_id, event_key) DO NOTHING",
+        [rows[key] for key in sorted(rows)],
+    )  # fmt: skip
+
+
+def due_deliveries(now: int, limit: int) -> Step[list[Delivery]]:
+    rows = yield Query(
+        f"{_DELIVERY_SELECT} WHERE state = 'pending' AND next_attempt_at <= ? "
+        "ORDER BY next_attempt_at, seq LIMIT ?",
+        (now, limit),
+    )
+    return [_delivery(row) for row in rows]
+
+
+def finish_delivery(
+    delivery_id: str, state: str, attempts: int, next_attempt_at: int, error: str | None, now: int
+) -> Step[None]:
+    yield Query(
+        "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
+        "sent_at = ? WHERE id = ?",
+        (state, attempts, next_attempt_at, error, now if state == "sent" else None, delivery_id),
+    )
+
+
+def list_deliveries(org_id: str, channel_id: str | None, limit: int) -> Step[list[Delivery]]:
+    sql = f"{_DELIVERY_SELECT} WHERE org_id = ?"
+    params: list[Any] = [org_id]
+    if channel_id is not None:
+        sql, params = sql + " AND channel_id = ?", [*params, channel_id]
+    rows = yield Query(sql + " ORDER BY seq DESC LIMIT ?", (*params, limit))
+    return [_delivery(row) for row in rows]
+
+
+# recent points ----------------------------------------------------------------------
+def recent_points(
+    org_id: str, kind: OwnerKind, names: Sequence[str], since: int, until: int
+) -> Step[dict[tuple[str, str], list[tuple[int, float]]]]:
+    """{(owner, name): [(time, value)] ascending} within [since, until] for every owner.
+
+    A name may end in `.*.<last>` to match one segment (`filesystem.*.used`).
+    """
+    exact = sorted({n for n in names if "*" not in n})
+    patterns = sorted({n.replace("*", "%") for n in names if "*" in n})
+    clauses = []
+    if exact:
+        clauses.append(f"s.name IN ({', '.join('?' for _ in exact)})")
+    clauses += ["s.name LIKE ?" for _ in patterns]
+    if not clauses:
+        return {}
+    rows = yield Query(
+        "SELECT s.owner, s.name, p.ts, p.value FROM series s JOIN points p ON p.series_id = s.id "
+        f"WHERE s.org_id = ? AND s.kind = ? AND ({' OR '.join(clauses)}) "
+        "AND p.ts >= ? AND p.ts <= ? ORDER BY s.owner, s.name, p.ts",
+        (org_id, kind, *exact, *patterns, since, until),
+    )
+    out: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
+    for owner, name, ts, value in rows:
+        out[(owner, name)].append((ts, value))
+    return dict(out)
