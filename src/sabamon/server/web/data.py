@@ -1,0 +1,145 @@
+"""One JSON data request per graph: every series of the graph over [from, to].
+
+The store picks the step from the span (`read_points`); the series are aligned on one
+time axis for uPlot, with a null where a bucket is missing so the line breaks there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from sabamon.server.store.base import NotFound, OwnerKind
+
+from .graphs import GraphSpec, find_graph, host_graphs, service_graphs
+from .session import DataUser, State
+
+router = APIRouter()
+MAX_SPAN = 5 * 366 * 86400
+
+
+def step_for_span(span: int) -> int:
+    """The store's rule (API spec §10): ≤20 h: 1 min, ≤240 h: 5 min, ≤240 d: 1 h, else 1 d."""
+    if span <= 20 * 3600:
+        return 60
+    if span <= 240 * 3600:
+        return 300
+    if span <= 240 * 86400:
+        return 3600
+    return 86400
+
+
+def align(
+    columns: Sequence[list[tuple[int, float]] | None], step: int
+) -> tuple[list[int], list[list[float | None]]]:
+    """Series on one ascending time axis; a null after any gap longer than one step."""
+    times = sorted({t for column in columns if column for t, _ in column})
+    axis: list[int] = []
+    for t in times:
+        if axis and t - axis[-1] > step * 1.5:
+            axis.append(axis[-1] + step)
+        axis.append(t)
+    index = {t: i for i, t in enumerate(axis)}
+    values: list[list[float | None]] = []
+    for column in columns:
+        row: list[float | None] = [None] * len(axis)
+        for t, value in column or ():
+            row[index[t]] = value
+        values.append(row)
+    return axis, values
+
+
+def error(status: int, message: str) -> Response:
+    return Response(
+        orjson.dumps({"error": {"message": message}}),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+async def graph_response(
+    state: Any, org_id: str, kind: OwnerKind, owner: str, graph: GraphSpec, frm: int, to: int
+) -> Response:
+    columns = await asyncio.gather(
+        *(
+            state.store.read_points(org_id, kind, owner, series.metric, frm, to)
+            for series in graph.series
+        )
+    )
+    step = step_for_span(to - frm)
+    times, values = align(columns, step)
+    body = {
+        "graph": graph.id,
+        "title": graph.title,
+        "unit": graph.unit,
+        "from": frm,
+        "to": to,
+        "step": step,
+        "series": [
+            {"metric": s.metric, "label": s.label, "stacked": s.stacked} for s in graph.series
+        ],
+        "times": times,
+        "values": values,
+    }
+    return Response(
+        orjson.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"}
+    )
+
+
+def check_range(frm: int, to: int) -> str | None:
+    if to <= frm:
+        return f"`to` ({to}) must be after `from` ({frm})"
+    if to - frm > MAX_SPAN:
+        return f"the range from={frm} to={to} is longer than five years"
+    return None
+
+
+@router.get("/ui/data/host/{host_id}/graph/{graph_id:path}")
+async def host_graph_data(
+    host_id: str,
+    graph_id: str,
+    state: State,
+    signed_in: DataUser,
+    frm: int = Query(alias="from"),
+    to: int = Query(),
+) -> Response:
+    org_id = signed_in.user.org_id
+    if problem := check_range(frm, to):
+        return error(400, problem)
+    try:
+        await state.store.get_host(org_id, host_id)
+    except NotFound:
+        return error(404, f"no host with id {host_id!r}")
+    names, defs = await asyncio.gather(
+        state.store.metric_names(org_id, "host", host_id), state.store.list_graph_defs(org_id)
+    )
+    graph = find_graph(host_graphs(names, defs), graph_id)
+    if graph is None:
+        return error(404, f"host {host_id} has no graph {graph_id!r}")
+    return await graph_response(state, org_id, "host", host_id, graph, frm, to)
+
+
+@router.get("/ui/data/service/{service}/graph/{graph_id:path}")
+async def service_graph_data(
+    service: str,
+    graph_id: str,
+    state: State,
+    signed_in: DataUser,
+    frm: int = Query(alias="from"),
+    to: int = Query(),
+) -> Response:
+    org_id = signed_in.user.org_id
+    if problem := check_range(frm, to):
+        return error(400, problem)
+    names, defs = await asyncio.gather(
+        state.store.metric_names(org_id, "service", service), state.store.list_graph_defs(org_id)
+    )
+    graph = find_graph(service_graphs(names, defs), graph_id)
+    if graph is None:
+        return error(404, f"service {service!r} has no graph {graph_id!r}")
+    return await graph_response(state, org_id, "service", service, graph, frm, to)

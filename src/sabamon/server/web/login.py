@@ -1,0 +1,91 @@
+"""Sign-in and sign-out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from sabamon.server.store.web_types import WebSession
+
+from . import auth
+from .render import render
+from .session import FormUser, State, set_cookie
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+# Checked against when the user is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = auth.hash_password("not a real password")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this server: never `//host` or `https://host`."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/ui/hosts"
+
+
+@router.get("/ui/login")
+async def login_page(request: Request, next: str = "/ui/hosts") -> Response:
+    token = auth.new_token()
+    response = render(request, "login.html", None, login_csrf=token, next=_safe_next(next))
+    set_cookie(response, request, auth.LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return response
+
+
+@router.post("/ui/login")
+async def login(
+    request: Request,
+    state: State,
+    username: str = Form(""),
+    password: str = Form(""),
+    csrf: str = Form(""),
+    next: str = Form("/ui/hosts"),
+) -> Response:
+    if not auth.same_token(csrf, request.cookies.get(auth.LOGIN_CSRF_COOKIE)):
+        response = render(
+            request,
+            "login.html",
+            None,
+            status_code=403,
+            error="The sign-in form expired; please try again.",
+            login_csrf=csrf or auth.new_token(),
+            next=_safe_next(next),
+        )
+        set_cookie(response, request, auth.LOGIN_CSRF_COOKIE, csrf, max_age=3600)
+        return response
+    user = await state.store.get_user(username)
+    stored = user.password_hash if user else _DUMMY_HASH
+    valid = await asyncio.to_thread(auth.verify_password, password, stored)
+    if user is None or not valid:
+        log.warning("sign-in refused user=%r", username[:64])
+        return render(
+            request,
+            "login.html",
+            None,
+            status_code=401,
+            error="Wrong user name or password.",
+            login_csrf=csrf,
+            next=_safe_next(next),
+        )
+    token, now = auth.new_token(), state.now()
+    await state.store.create_session(
+        WebSession(auth.token_digest(token), user.name, now, now + auth.SESSION_TTL)
+    )
+    log.info("signed in user=%s", user.name)
+    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    set_cookie(redirect, request, auth.SESSION_COOKIE, token, max_age=auth.SESSION_TTL)
+    redirect.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/")
+    return redirect
+
+
+@router.post("/ui/logout")
+async def logout(request: Request, state: State, signed_in: FormUser) -> Response:
+    token = request.cookies.get(auth.SESSION_COOKIE, "")
+    await state.store.delete_session(auth.token_digest(token), state.now())
+    log.info("signed out user=%s", signed_in.user.name)
+    response = RedirectResponse("/ui/login", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return response

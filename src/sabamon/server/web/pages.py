@@ -1,0 +1,136 @@
+"""The dashboard's pages: hosts, one host, services."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import get_args
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from sabamon.server.store.base import HostFilter, HostStatus, NotFound
+
+from .graphs import GraphSpec, host_graphs, service_graphs
+from .overview import GLANCE_METRICS, host_row, host_summary
+from .render import render
+from .session import PageUser, State
+
+router = APIRouter()
+STATUSES: tuple[HostStatus, ...] = get_args(HostStatus)
+
+
+def graph_cards(graphs: list[GraphSpec], base: str) -> list[dict[str, str]]:
+    return [
+        {
+            "id": g.id,
+            "title": g.title,
+            "unit": g.unit,
+            "src": f"{base}/graph/{quote(g.id, safe='')}",
+        }
+        for g in graphs
+    ]
+
+
+@router.get("/")
+async def root() -> Response:
+    return RedirectResponse("/ui/hosts", status_code=303)
+
+
+@router.get("/ui/hosts")
+async def hosts_page(
+    request: Request,
+    state: State,
+    signed_in: PageUser,
+    service: str = "",
+    role: str = "",
+    status: str = "",
+    name: str = "",
+) -> Response:
+    org_id = signed_in.user.org_id
+    statuses = (status,) if status in STATUSES else STATUSES
+    flt = HostFilter(
+        service=service or None,
+        roles=(role,) if role and service else (),
+        statuses=statuses,
+    )
+    hosts, services = await asyncio.gather(
+        state.store.list_hosts(org_id, flt), state.store.list_services(org_id)
+    )
+    if name:
+        needle = name.lower()
+        hosts = [
+            h for h in hosts if needle in h.name.lower() or needle in (h.display_name or "").lower()
+        ]
+    latest = await state.store.latest_points(org_id, [h.id for h in hosts], GLANCE_METRICS)
+    rows = [host_row(h, latest.get(h.id, {})) for h in hosts]
+    return render(
+        request,
+        "hosts.html",
+        signed_in,
+        rows=rows,
+        services=services,
+        statuses=STATUSES,
+        filters={"service": service, "role": role, "status": status, "name": name},
+    )
+
+
+@router.get("/ui/hosts/{host_id}")
+async def host_page(request: Request, host_id: str, state: State, signed_in: PageUser) -> Response:
+    org_id = signed_in.user.org_id
+    try:
+        host = await state.store.get_host(org_id, host_id)
+    except NotFound:
+        return render(request, "missing.html", signed_in, status_code=404, what=f"host {host_id}")
+    names, defs, checks = await asyncio.gather(
+        state.store.metric_names(org_id, "host", host_id),
+        state.store.list_graph_defs(org_id),
+        state.store.check_states(org_id, host_id),
+    )
+    graphs = graph_cards(host_graphs(names, defs), f"/ui/data/host/{quote(host_id, safe='')}")
+    return render(
+        request,
+        "host.html",
+        signed_in,
+        host=host,
+        summary=host_summary(host),
+        graphs=graphs,
+        checks=checks,
+    )
+
+
+@router.get("/ui/services")
+async def services_page(request: Request, state: State, signed_in: PageUser) -> Response:
+    services = await state.store.list_services(signed_in.user.org_id)
+    return render(request, "services.html", signed_in, services=services)
+
+
+@router.get("/ui/services/{service}")
+async def service_page(
+    request: Request, service: str, state: State, signed_in: PageUser
+) -> Response:
+    org_id = signed_in.user.org_id
+    try:
+        roles = await state.store.list_roles(org_id, service)
+    except NotFound:
+        return render(
+            request, "missing.html", signed_in, status_code=404, what=f"service {service}"
+        )
+    hosts, names, defs = await asyncio.gather(
+        state.store.list_hosts(org_id, HostFilter(service=service, statuses=STATUSES)),
+        state.store.metric_names(org_id, "service", service),
+        state.store.list_graph_defs(org_id),
+    )
+    members = {
+        role.name: [h for h in hosts if role.name in h.roles.get(service, [])] for role in roles
+    }
+    graphs = graph_cards(service_graphs(names, defs), f"/ui/data/service/{quote(service, safe='')}")
+    return render(
+        request,
+        "service.html",
+        signed_in,
+        service=service,
+        roles=roles,
+        members=members,
+        graphs=graphs,
+    )

@@ -1,0 +1,56 @@
+"""Jinja2 pages, every value HTML-escaped (autoescape on for all templates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from .session import SignedIn
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _time(epoch: int | None) -> str:
+    if epoch is None:
+        return "—"
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _bytes(value: float | None) -> str:
+    if value is None:
+        return "—"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{value:.0f} B"
+        value /= 1024
+    return ""
+
+
+environment.filters["time"] = _time
+environment.filters["bytes"] = _bytes
+
+
+def render(
+    request: Request,
+    template: str,
+    signed_in: SignedIn | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    html = environment.get_template(template).render(
+        request_path=request.url.path,
+        user=signed_in.user.name if signed_in else None,
+        csrf=signed_in.csrf if signed_in else "",
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,53 @@
+"""Settings pages: API keys (a new key is shown in full once, then only its start)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from .render import render
+from .session import FormUser, PageUser, State
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+KEY_PREFIX_SHOWN = 6
+
+
+@router.get("/ui/settings/api-keys")
+async def api_keys_page(request: Request, state: State, signed_in: PageUser) -> Response:
+    keys = await state.store.list_api_keys(signed_in.user.org_id)
+    return render(
+        request, "api_keys.html", signed_in, keys=keys, new_key=None, shown=KEY_PREFIX_SHOWN
+    )
+
+
+@router.post("/ui/settings/api-keys")
+async def create_api_key(
+    request: Request,
+    state: State,
+    signed_in: FormUser,
+    name: str = Form(""),
+    access: str = Form("write"),
+) -> Response:
+    org_id = signed_in.user.org_id
+    created = await state.store.create_api_key(org_id, name=name[:128], write=access == "write")
+    log.info("event=api_key_created user=%s name=%r", signed_in.user.name, created.name)
+    keys = await state.store.list_api_keys(org_id)
+    return render(
+        request, "api_keys.html", signed_in, keys=keys, new_key=created, shown=KEY_PREFIX_SHOWN
+    )
+
+
+@router.post("/ui/settings/api-keys/revoke")
+async def revoke_api_key(
+    state: State, signed_in: FormUser, prefix: str = Form(), created_at: int = Form()
+) -> Response:
+    """Keys are addressed by their shown start and creation time, never by the full key."""
+    for key in await state.store.list_api_keys(signed_in.user.org_id):
+        if key.key.startswith(prefix) and key.created_at == created_at:
+            await state.store.revoke_api_key(key.key)
+            log.info("event=api_key_revoked user=%s name=%r", signed_in.user.name, key.name)
+            break
+    return RedirectResponse("/ui/settings/api-keys", status_code=303)
