@@ -1,0 +1,62 @@
+"""Start a real `sabamon agent` subprocess against a loopback peer, with shrunk timings."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+FAST_TIMINGS = (
+    "post_interval=1,delta_interval=0.05,tick_resolution=0.05,queued_delay=0.1,"
+    "error_delay=0.2,terminating_delay=0.1,max_terminating=5,startup_attempts=2,"
+    "startup_retry_delay=0.1"
+)
+
+
+def write_config(folder: Path, apibase: str, extra: str = "") -> Path:
+    """A config with a counter metric plugin (its count kept in a file) and no cloud probe."""
+    counter = folder / "counter"
+    command = (
+        f"n=$(cat {counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {counter}; "
+        "printf 'counter\\t%s\\t%s\\n' $n $(date +%s)"
+    )
+    conf = folder / "agent.conf"
+    conf.write_text(
+        f'apikey = "test-key"\napibase = "{apibase}"\ncloud_platform = "none"\n{extra}\n'
+        f"[plugin.metrics.counter]\ncommand = '''{command}'''\n"
+    )
+    return conf
+
+
+def start_agent(
+    conf: Path, root: Path, *args: str, timings: str = FAST_TIMINGS
+) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "sabamon.cli", "agent", *args]
+    command += ["--conf", str(conf), "--root", str(root), "--pidfile", "", "--timings", timings]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "LANG": "C"}
+    )
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        return process.wait(timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met before the deadline")

@@ -1,0 +1,107 @@
+"""A real agent subprocess against the fault-injecting loopback peer: signals, HUP, spool."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from agent_process import start_agent, stop, wait_for, write_config
+from fault_server import Fault, FaultServer
+
+from sabamon.agent.spool import BatchKind, Spool
+
+
+def counter_points(server: FaultServer) -> list[tuple[int, float]]:
+    return [(v["time"], v["value"]) for v in server.stored if v["name"] == "custom.counter"]
+
+
+def refuse_tsdb(server: FaultServer) -> Fault:
+    fault = Fault(lambda r: r.path == "/api/v0/tsdb", 503)
+    server.fail(fault)
+    return fault
+
+
+def test_registers_posts_and_stops_cleanly(server: FaultServer, tmp_path: Path) -> None:
+    conf = write_config(tmp_path, server.url, '[host_status]\non_stop = "standby"')
+    agent = start_agent(conf, tmp_path / "root")
+    wait_for(lambda: len(counter_points(server)) >= 2)
+    assert stop(agent) == 0
+    assert (tmp_path / "root" / "id").read_text() == server.host_id
+    create = server.calls("POST", "/api/v0/hosts")[0]
+    assert create.headers["User-Agent"].startswith("sabamon-agent/")
+    assert {"X-Api-Key", "X-Agent-Version", "X-Revision"} <= set(create.headers)
+    assert create.headers["Content-Type"] == "application/json"
+    assert server.calls("PUT", f"/api/v0/hosts/{server.host_id}")  # specs at start
+    status = server.calls("POST", f"/api/v0/hosts/{server.host_id}/status")
+    assert status[-1].body == {"status": "standby"}
+    names = {v["name"] for v in server.stored}
+    assert {"loadavg1", "memory.total", "custom.counter"} <= names
+
+
+def test_term_drains_the_spool(server: FaultServer, tmp_path: Path) -> None:
+    fault = refuse_tsdb(server)
+    agent = start_agent(write_config(tmp_path, server.url), tmp_path / "root")
+    wait_for(lambda: len(server.calls("POST", "/api/v0/tsdb")) >= 3)
+    server.clear_faults()
+    fault.times = 0
+    assert stop(agent) == 0
+    assert Spool(tmp_path / "root" / "spool").count(BatchKind.METRICS) == 0
+    times = [t for t, _ in counter_points(server)]
+    assert len(times) == len(set(times)) >= 2
+
+
+def test_second_signal_forces_the_exit(server: FaultServer, tmp_path: Path) -> None:
+    refuse_tsdb(server)
+    agent = start_agent(write_config(tmp_path, server.url), tmp_path / "root")
+    wait_for(lambda: len(server.calls("POST", "/api/v0/tsdb")) >= 2)
+    agent.send_signal(signal.SIGTERM)
+    wait_for(lambda: len(server.calls("POST", "/api/v0/tsdb")) >= 4)
+    assert stop(agent, signal.SIGTERM) == 1
+    assert Spool(tmp_path / "root" / "spool").count(BatchKind.METRICS) > 0  # kept for later
+
+
+def test_hup_puts_the_specs(server: FaultServer, tmp_path: Path) -> None:
+    agent = start_agent(write_config(tmp_path, server.url), tmp_path / "root")
+    path = f"/api/v0/hosts/{server.host_id}"
+    wait_for(lambda: len(server.calls("PUT", path)) == 1 and len(server.stored) > 0)
+    agent.send_signal(signal.SIGHUP)
+    wait_for(lambda: len(server.calls("PUT", path)) == 2)
+    assert stop(agent) == 0
+
+
+def test_kill_9_then_restart_loses_nothing(server: FaultServer, tmp_path: Path) -> None:
+    refuse_tsdb(server)
+    conf, root = write_config(tmp_path, server.url), tmp_path / "root"
+    agent = start_agent(conf, root)
+    wait_for(lambda: len(server.calls("POST", "/api/v0/tsdb")) >= 3)
+    stop(agent, signal.SIGKILL)
+    spooled = Spool(root / "spool")
+    pending = spooled.oldest(BatchKind.METRICS, 10_000)
+    spooled.close()
+    expected = {(v["time"], v["value"]) for b in pending for v in b.body if "counter" in v["name"]}
+    assert len(expected) >= 2
+    server.clear_faults()
+    agent = start_agent(conf, root)
+    wait_for(lambda: expected <= set(counter_points(server)))
+    assert stop(agent) == 0
+    points = counter_points(server)
+    assert len(points) == len(set(points)), "a point was posted twice"
+    values = [value for _, value in sorted(points)]
+    assert values == sorted(values)
+
+
+def test_registration_refused_says_what_to_do(server: FaultServer, tmp_path: Path) -> None:
+    server.fail(Fault(lambda r: r.method == "POST" and r.path == "/api/v0/hosts", 403))
+    agent = start_agent(write_config(tmp_path, server.url), tmp_path / "root")
+    assert agent.wait(20) == 1
+    assert b"check the apikey" in agent.stderr.read()  # type: ignore[union-attr]
+    assert len(server.calls("POST", "/api/v0/hosts")) == 1  # a 4xx is not retried
+
+
+def test_id_file_of_an_unknown_host_stops_with_a_hint(server: FaultServer, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "id").write_text("someoneElse\n")
+    agent = start_agent(write_config(tmp_path, server.url), root)
+    assert agent.wait(20) == 1
+    assert b"to register anew" in agent.stderr.read()  # type: ignore[union-attr]
