@@ -65,8 +65,7 @@ class Supervisor:
             child, started = self._spawn()
 
     def _configtest_passes(self) -> bool:
-        argv = [a for a in self.argv if not a.startswith("--timings")]
-        result = subprocess.run(agent_command(["configtest"], argv), check=False)
+        result = subprocess.run(agent_command(["configtest"], self.argv), check=False)
         if result.returncode != 0:
             log.error("event=reload_refused reason=configtest_failed")
         return result.returncode == 0

@@ -1,0 +1,48 @@
+"""`sabamon agent supervise` with real processes and signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+from agent_process import FAST_TIMINGS, stop, wait_for, write_config
+from fault_server import FaultServer
+
+
+def supervise(conf: Path, root: Path, launch_window: str) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "sabamon.cli", "agent", "supervise"]
+    command += ["--launch-window", launch_window, "--conf", str(conf), "--root", str(root)]
+    command += ["--pidfile", "", "--timings", FAST_TIMINGS]
+    return subprocess.Popen(command, stderr=subprocess.DEVNULL)
+
+
+def child_pids(supervisor: subprocess.Popen[bytes]) -> list[int]:
+    return [c.pid for c in psutil.Process(supervisor.pid).children() if c.status() != "zombie"]
+
+
+def test_crash_restarts_and_hup_reloads(server: FaultServer, tmp_path: Path) -> None:
+    supervisor = supervise(write_config(tmp_path, server.url), tmp_path / "root", "0.5")
+    finds = f"/api/v0/hosts/{server.host_id}"
+    try:
+        wait_for(lambda: len(server.calls("GET", finds)) == 1 and len(child_pids(supervisor)) == 1)
+        first = child_pids(supervisor)[0]
+        wait_for(lambda: len(server.stored) > 0)
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: len(server.calls("GET", finds)) == 2)
+        second = child_pids(supervisor)
+        assert second and second[0] != first
+        supervisor.send_signal(signal.SIGHUP)
+        wait_for(lambda: len(server.calls("GET", finds)) == 3)
+    finally:
+        assert stop(supervisor) == 0
+
+
+def test_launch_failure_stops_the_supervisor(tmp_path: Path) -> None:
+    conf = tmp_path / "agent.conf"
+    conf.write_text('apikey = "x"\ncloud_platform = "mars"\n')
+    supervisor = supervise(conf, tmp_path / "root", "30")
+    assert supervisor.wait(20) == 1
