@@ -1,0 +1,335 @@
+"""The alert engine: evaluates every monitor once per minute, off the request path.
+
+A cycle for minute M loads a snapshot (monitors, hosts, recent points, check states,
+external results), runs each target's state machine, and commits per target the new
+state, alerts, alert logs and notification deliveries in one transaction. The store
+skips targets already evaluated at M, so running a cycle twice is harmless.
+
+Notifications are suppressed (the alert is still recorded) for muted monitors, hosts in
+`standby`, active downtimes and folded flaps; hosts in `maintenance` or `poweroff` are
+not evaluated. Open alerts of a retired host close with trigger `hostRetire`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sabamon.server.alerts import evaluators, external
+from sabamon.server.alerts.computed import filesystems_by_host, metric_names
+from sabamon.server.alerts.downtimes import covers, is_active
+from sabamon.server.alerts.expression import parse_expression
+from sabamon.server.alerts.lifecycle import Change, Policy, TargetState, forget_alert, step
+from sabamon.server.alerts.monitors import Monitor
+from sabamon.server.notify.events import AlertEvent
+from sabamon.server.notify.groups import route
+from sabamon.server.notify.payload import render
+from sabamon.server.store.alerts_types import (
+    AlertLogRecord,
+    AlertRecord,
+    Document,
+    NewDelivery,
+    TargetWrite,
+)
+from sabamon.server.store.base import HostFilter, HostStatus, Org, Point, Store, new_id
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_METRICS = ("loadavg5", "cpu.user.percentage", "memory.used")
+"""Metrics every agent posts each minute; connectivity looks at these."""
+WEBHOOK_TRIGGERS = {
+    "monitoring": "monitoring",
+    "manual": "manual close",
+    "monitorDelete": "delete monitor",
+    "hostRetire": "retire host",
+}
+
+
+@dataclass
+class Definitions:
+    """What a cycle routes notifications with."""
+
+    channels: list[Document]
+    groups: list[Document]
+    downtimes: list[Document]
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        org: Org,
+        *,
+        clock: Callable[[], float],
+        base_url: str = "http://127.0.0.1:8080",
+    ) -> None:
+        self.store, self.org, self.clock, self.base_url = store, org, clock, base_url
+        self.evaluated_through = -1  # the newest minute fully evaluated by this process
+
+    # snapshot -------------------------------------------------------------------------
+    async def _snapshot(self, monitors: list[Monitor], minute: int) -> evaluators.Snapshot:
+        org_id = self.org.id
+        statuses: tuple[HostStatus, ...] = ("working", "standby", "maintenance", "poweroff")
+        hosts = {
+            h.id: h for h in await self.store.list_hosts(org_id, HostFilter(statuses=statuses))
+        }
+        host_names: set[str] = set(HEARTBEAT_METRICS)
+        service_names: set[str] = set()
+        lookback = evaluators.STALE_AFTER
+        for monitor in monitors:
+            if monitor.type == "host":
+                host_names.update(metric_names(monitor.get("metric")))
+            elif monitor.type == "service":
+                service_names.add(monitor.get("metric"))
+                for key in ("missingDurationWarning", "missingDurationCritical"):
+                    lookback = max(lookback, (monitor.get(key) or 0) * 60)
+            elif monitor.type == "external" and monitor.get("service"):
+                service_names.add(external.RESPONSE_TIME_METRIC.format(monitor_id=monitor.id))
+            elif monitor.type == "expression":
+                for ref in parse_expression(monitor.get("expression")).series:
+                    names = service_names if ref.kind == "service" else host_names
+                    names.update(
+                        metric_names(ref.metric) if ref.kind != "service" else [ref.metric]
+                    )
+        until = minute + 59
+        host_points = await self.store.recent_points(
+            org_id, "host", sorted(host_names), minute - evaluators.STALE_AFTER, until
+        )
+        service_points = await self.store.recent_points(
+            org_id, "service", sorted(service_names), minute - lookback, until
+        )
+        last_seen: dict[str, int] = {}
+        for (host_id, name), points in host_points.items():
+            if name in HEARTBEAT_METRICS and points:
+                last_seen[host_id] = max(last_seen.get(host_id, 0), points[-1][0])
+        return evaluators.Snapshot(
+            minute=minute,
+            hosts=hosts,
+            host_points=host_points,
+            service_points=service_points,
+            last_seen=last_seen,
+            filesystems=filesystems_by_host(host_points),
+            checks=await self.store.check_states(org_id),
+        )
+
+    async def _run_external(self, monitors: list[Monitor], snap: evaluators.Snapshot) -> None:
+        """Runs external checks and stores their response times as service metrics."""
+        checks = [m for m in monitors if m.type == "external" and not m.get("isMute")]
+        if not checks:
+            return
+        snap.external = await external.check_all(checks, self.clock())
+        points = []
+        for monitor in checks:
+            result = snap.external[monitor.id]
+            if monitor.get("service") and result.response_time_ms is not None:
+                name = external.RESPONSE_TIME_METRIC.format(monitor_id=monitor.id)
+                points.append(
+                    Point(monitor.get("service"), name, snap.minute, result.response_time_ms)
+                )
+        if points:
+            await self.store.write_points(self.org.id, "service", points, int(self.clock()))
+            for point in points:
+                key = (point.owner_id, point.name)
+                snap.service_points[key] = [
+                    *snap.service_points.get(key, []),
+                    (point.time, point.value),
+                ]
+
+    # cycle ----------------------------------------------------------------------------
+    async def evaluate_minute(self, minute: int) -> int:
+        """Evaluates every monitor at `minute`; returns the number of targets committed."""
+        org_id = self.org.id
+        monitors = [
+            Monitor(d.id, d.spec) for d in await self.store.list_documents(org_id, "monitor")
+        ]
+        snap = await self._snapshot(monitors, minute)
+        await self._run_external(monitors, snap)
+        stored = await self.store.target_states(org_id)
+        open_alerts = {a.id: a for a in await self.store.open_alerts(org_id)}
+        defs = Definitions(
+            await self.store.list_documents(org_id, "channel"),
+            await self.store.list_documents(org_id, "notification_group"),
+            [d for d in await self.store.list_documents(org_id, "downtime")
+             if is_active(d.spec, minute + 60)],
+        )  # fmt: skip
+        writes: list[TargetWrite] = []
+        for monitor in monitors:
+            levels = {t: s["level"] for (m, t), s in stored.items() if m == monitor.id}
+            for target in evaluators.EVALUATORS[monitor.type](monitor, snap, levels):
+                self._evaluate(monitor, target, stored, open_alerts, snap, defs, writes)
+        for check in snap.checks:
+            monitor = Monitor(
+                check.monitor_id,
+                {"type": "check", "name": check.name, "memo": check.memo,
+                 "maxCheckAttempts": check.max_check_attempts,
+                 "notificationInterval": check.notification_interval},
+            )  # fmt: skip
+            target = evaluators.check_targets(check)
+            self._evaluate(monitor, target, stored, open_alerts, snap, defs, writes)
+        await self._close_retired(open_alerts, snap, minute)
+        committed = await self.store.commit_targets(org_id, writes, int(self.clock()))
+        self.evaluated_through = max(self.evaluated_through, minute)
+        log.info(
+            "event=alerts_evaluated minute=%d monitors=%d targets=%d committed=%d",
+            minute, len(monitors), len(writes), committed,
+        )  # fmt: skip
+        return committed
+
+    def _evaluate(
+        self,
+        monitor: Monitor,
+        target: evaluators.Target,
+        stored: dict[tuple[str, str], dict[str, Any]],
+        open_alerts: dict[str, AlertRecord],
+        snap: evaluators.Snapshot,
+        defs: Definitions,
+        writes: list[TargetWrite],
+    ) -> None:
+        raw = stored.get((monitor.id, target.key))
+        state = TargetState(**raw) if raw else TargetState(monitor.id, target.key)
+        if state.alert_id is not None and state.alert_id not in open_alerts:
+            forget_alert(state)  # closed by hand since the last cycle
+        obs = target.observation
+        policy = Policy(
+            max_check_attempts=monitor.get("maxCheckAttempts") or 1,
+            hold_down_minutes=monitor.get("holdDownMinutes"),
+            flap_window_minutes=monitor.get("flapWindowMinutes"),
+            flap_threshold=monitor.get("flapThreshold"),
+            notification_interval=monitor.get("notificationInterval"),
+        )
+        previous_status = state.alert_status
+        changes = step(state, obs, policy)
+        write = TargetWrite(monitor.id, target.key, obs.minute, {})
+        for change in changes:
+            alert = self._apply(monitor, target, state, change, open_alerts, obs.minute, write)
+            if change.notify and not self._suppressed(monitor, target, snap, defs):
+                self._notify(monitor, alert, change, previous_status, snap, defs, write)
+            if change.kind == "close":
+                forget_alert(state)
+        write.state = vars(state).copy()
+        if raw is None or obs.minute > raw["last_minute"]:
+            writes.append(write)
+
+    def _apply(
+        self,
+        monitor: Monitor,
+        target: evaluators.Target,
+        state: TargetState,
+        change: Change,
+        open_alerts: dict[str, AlertRecord],
+        minute: int,
+        write: TargetWrite,
+    ) -> AlertRecord:
+        obs = target.observation
+        if change.kind == "open":
+            alert = AlertRecord(new_id(), monitor.id, target.key, monitor.type, target.host_id,
+                                change.status, minute)  # fmt: skip
+            state.alert_id = alert.id
+            open_alerts[alert.id] = alert
+        else:
+            alert = open_alerts[state.alert_id or ""]
+        alert.status, alert.flap_count = change.status, state.flap_count
+        alert.value = (
+            obs.value if monitor.type in ("host", "service", "expression", "external") else None
+        )
+        alert.message = obs.message or None
+        if change.kind == "close":
+            alert.closed_at, alert.reason = minute, None
+            open_alerts.pop(alert.id, None)
+        write.alerts = [a for a in write.alerts if a.id != alert.id] + [alert]
+        if change.kind != "renotify":
+            detail = None
+            if monitor.type == "check":
+                detail = {
+                    "type": "check",
+                    "detail": {"message": obs.message, "memo": monitor.get("memo", "")},
+                }
+            entry = AlertLogRecord(
+                new_id(),
+                alert.id,
+                minute,
+                change.status,
+                "monitoring",
+                monitor.id,
+                obs.value,
+                detail,
+            )
+            write.logs.append(entry)
+        return alert
+
+    def _suppressed(
+        self,
+        monitor: Monitor,
+        target: evaluators.Target,
+        snap: evaluators.Snapshot,
+        defs: Definitions,
+    ) -> bool:
+        if monitor.get("isMute"):
+            return True
+        host = snap.hosts.get(target.host_id or "")
+        if host is not None and host.status != "working":
+            return True
+        services, roles = self._scopes(monitor, host)
+        return any(covers(d.spec, monitor.id, services, roles) for d in defs.downtimes)
+
+    @staticmethod
+    def _scopes(monitor: Monitor, host: Any) -> tuple[set[str], set[str]]:
+        if host is not None:
+            services = set(host.roles)
+            roles = {f"{s}:{r}" for s, names in host.roles.items() for r in names}
+            return services, roles
+        return ({monitor.get("service")} if monitor.get("service") else set()), set()
+
+    def _notify(
+        self,
+        monitor: Monitor,
+        alert: AlertRecord,
+        change: Change,
+        previous_status: str,
+        snap: evaluators.Snapshot,
+        defs: Definitions,
+        write: TargetWrite,
+        trigger: str = "monitoring",
+    ) -> None:
+        host = snap.hosts.get(alert.host_id or "")
+        services, _ = self._scopes(monitor, host)
+        event = AlertEvent(
+            org_name=self.org.name,
+            base_url=self.base_url,
+            alert=alert.to_json(),
+            monitor=monitor.to_json(),
+            trigger=WEBHOOK_TRIGGERS.get(trigger, trigger),
+            changed_at=write.minute,
+            message=alert.message or "",
+            host=host_json(host) if host is not None else None,
+            service=monitor.get("service"),
+        )
+        channels = route(
+            defs.groups, defs.channels, monitor_id=monitor.id, services=services,
+            status=change.status, was_critical=previous_status == "CRITICAL",
+        )  # fmt: skip
+        by_id = {c.id: c.spec for c in defs.channels}
+        for channel_id in channels:
+            payload = render(by_id[channel_id], event)
+            write.deliveries.append(NewDelivery(channel_id, f"{event.key}:{change.kind}", payload))
+
+    async def _close_retired(
+        self, open_alerts: dict[str, AlertRecord], snap: evaluators.Snapshot, minute: int
+    ) -> None:
+        gone = [a for a in open_alerts.values() if a.host_id and a.host_id not in snap.hosts]
+        if gone:
+            await self.store.close_alerts(self.org.id, gone, "host retired", "hostRetire", minute)
+
+
+def host_json(host: Any) -> dict[str, Any]:
+    """The host fields a notification shows."""
+    return {
+        "id": host.id,
+        "name": host.name,
+        "status": host.status,
+        "memo": host.memo,
+        "roles": host.roles,
+        "isRetired": host.is_retired,
+    }

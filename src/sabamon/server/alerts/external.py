@@ -1,0 +1,111 @@
+"""External HTTP monitors: one request per monitor and minute, judged by status code,
+body content, response time and certificate expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+from cryptography import x509
+
+from sabamon.server.alerts.monitors import Monitor
+
+DEFAULT_TIMEOUT = 10.0
+RESPONSE_TIME_METRIC = "__externalhttp.responsetime.{monitor_id}"
+
+
+@dataclass(frozen=True)
+class ExternalResult:
+    status: str  # OK / WARNING / CRITICAL from status code, body and certificate
+    message: str
+    response_time_ms: float | None  # None when no response came back
+
+
+async def certificate_days_left(host: str, port: int, timeout: float, now: float) -> float:
+    """Days until the server certificate's notAfter (read without verifying it)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    _, writer = await asyncio.wait_for(
+        asyncio.open_connection(host, port, ssl=context, server_hostname=host), timeout
+    )
+    try:
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+    finally:
+        writer.close()
+    if not der:
+        raise ssl.SSLError("no peer certificate")
+    not_after = x509.load_der_x509_certificate(der).not_valid_after_utc
+    return (not_after - dt.datetime.fromtimestamp(now, dt.UTC)).total_seconds() / 86400
+
+
+def _status_ok(monitor: Monitor, code: int) -> bool:
+    expected = monitor.get("expectedStatusCode")
+    return code == expected if expected is not None else 200 <= code < 400
+
+
+async def _certificate_status(monitor: Monitor, now: float, timeout: float) -> tuple[str, str]:
+    warning = monitor.get("certificationExpirationWarning")
+    critical = monitor.get("certificationExpirationCritical")
+    parts = urlsplit(monitor.get("url"))
+    if parts.scheme != "https" or (warning is None and critical is None):
+        return "OK", ""
+    days = await certificate_days_left(parts.hostname or "", parts.port or 443, timeout, now)
+    message = f"certificate expires in {days:.1f} days"
+    if critical is not None and days < critical:
+        return "CRITICAL", message
+    if warning is not None and days < warning:
+        return "WARNING", message
+    return "OK", ""
+
+
+async def check(monitor: Monitor, now: float) -> ExternalResult:
+    """Runs the monitor's request. Failures are results, never exceptions."""
+    timeout = float(monitor.get("timeoutSeconds") or DEFAULT_TIMEOUT)
+    headers = {h["name"]: h["value"] for h in monitor.get("headers") or []}
+    verify = not monitor.get("skipCertificateVerification", False)
+    started = time.perf_counter()
+    try:
+        async with httpx.AsyncClient(
+            timeout=timeout, verify=verify, follow_redirects=bool(monitor.get("followRedirect"))
+        ) as client:
+            response = await client.request(
+                monitor.get("method", "GET"),
+                monitor.get("url"),
+                headers=headers,
+                content=(monitor.get("requestBody") or "").encode() or None,
+            )
+        elapsed = (time.perf_counter() - started) * 1000
+    except httpx.TimeoutException:
+        return ExternalResult("CRITICAL", f"timeout after {timeout:g} s", None)
+    except httpx.HTTPError as exc:
+        return ExternalResult("CRITICAL", f"request failed: {type(exc).__name__}: {exc}", None)
+    if not _status_ok(monitor, response.status_code):
+        return ExternalResult("CRITICAL", f"status {response.status_code}", elapsed)
+    wanted = monitor.get("containsString")
+    if wanted and wanted not in response.text:
+        return ExternalResult("CRITICAL", f"response does not contain {wanted!r}", elapsed)
+    try:
+        status, message = await _certificate_status(monitor, now, timeout)
+    except (OSError, ssl.SSLError, TimeoutError) as exc:
+        return ExternalResult("CRITICAL", f"certificate check failed: {exc}", elapsed)
+    return ExternalResult(status, message or f"status {response.status_code}", elapsed)
+
+
+async def check_all(
+    monitors: list[Monitor], now: float, concurrency: int = 50
+) -> dict[str, ExternalResult]:
+    """Runs every monitor's request, at most `concurrency` at a time."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(monitor: Monitor) -> tuple[str, ExternalResult]:
+        async with gate:
+            return monitor.id, await check(monitor, now)
+
+    return dict(await asyncio.gather(*(one(m) for m in monitors)))

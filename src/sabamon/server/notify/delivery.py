@@ -1,0 +1,101 @@
+"""The delivery worker: sends queued notifications, retrying failures with back-off.
+
+Deliveries live in the store (the queue is the delivery log): each attempt is recorded
+with its error, a failure is retried after `backoff(attempts)` seconds, and after
+`max_attempts` the delivery is marked failed. Due deliveries are sent concurrently, so a
+slow or failing channel delays no other channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from sabamon.server.notify.email import SmtpSettings, send_mail
+from sabamon.server.notify.webhook import SendError, post_json
+from sabamon.server.store.alerts_types import Delivery
+from sabamon.server.store.base import NotFound, Store
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+SEND_TIMEOUT = 10.0
+
+
+def backoff(attempts: int, base: int = 30, cap: int = 3600) -> int:
+    """Seconds before the next attempt: 30 s, 60 s, 120 s ... at most an hour."""
+    return int(min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+async def send(
+    channel: dict[str, Any], payload: dict[str, Any], client: httpx.AsyncClient, smtp: SmtpSettings
+) -> None:
+    """Sends one payload to one channel; raises SendError."""
+    if channel["type"] == "email":
+        await send_mail(smtp, channel.get("emails", []), payload["subject"], payload["text"])
+    else:
+        await post_json(client, channel["url"], payload)
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float],
+        smtp: SmtpSettings | None = None,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff: Callable[[int], int] = backoff,
+        batch: int = 200,
+    ) -> None:
+        self.store, self.clock, self.smtp = store, clock, smtp or SmtpSettings()
+        self.max_attempts, self.backoff, self.batch = max_attempts, backoff, batch
+        self.wake = asyncio.Event()
+
+    async def run_once(self) -> int:
+        """Attempts every due delivery once; returns how many were attempted."""
+        due = await self.store.due_deliveries(int(self.clock()), self.batch)
+        if due:
+            async with httpx.AsyncClient(timeout=SEND_TIMEOUT) as client:
+                await asyncio.gather(*(self._attempt(d, client) for d in due))
+        return len(due)
+
+    async def _attempt(self, delivery: Delivery, client: httpx.AsyncClient) -> None:
+        attempts = delivery.attempts + 1
+        try:
+            channel = await self.store.get_document(delivery.org_id, "channel", delivery.channel_id)
+            await send(channel.spec, delivery.payload, client, self.smtp)
+        except (SendError, NotFound) as exc:
+            now = int(self.clock())
+            error = "channel deleted" if isinstance(exc, NotFound) else str(exc)
+            final = attempts >= self.max_attempts or isinstance(exc, NotFound)
+            state = "failed" if final else "pending"
+            retry_at = now + self.backoff(attempts)
+            await self.store.finish_delivery(delivery.id, state, attempts, retry_at, error, now)
+            log.warning(
+                "event=delivery_failed delivery=%s channel=%s attempts=%d state=%s error=%r",
+                delivery.id, delivery.channel_id, attempts, state, error,
+            )  # fmt: skip
+            return
+        now = int(self.clock())
+        await self.store.finish_delivery(delivery.id, "sent", attempts, now, None, now)
+        log.info(
+            "event=delivery_sent delivery=%s channel=%s attempts=%d",
+            delivery.id, delivery.channel_id, attempts,
+        )  # fmt: skip
+
+    async def run(self, stop: asyncio.Event, poll_interval: float = 5.0) -> None:
+        """Runs until `stop`; `wake` (set by the engine) starts a round early."""
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception as exc:
+                log.error("event=delivery_round_failed error=%r", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=poll_interval)
+            self.wake.clear()

@@ -1,0 +1,167 @@
+"""The engine minute by minute on a simulated clock, with the real store and a real
+webhook receiver on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tests.server.notify.receiver import Receiver, receiving
+
+from sabamon.server.alerts.engine import Engine
+from sabamon.server.alerts.monitors import validate_monitor
+from sabamon.server.notify.channels import validate_channel
+from sabamon.server.notify.delivery import DeliveryWorker
+from sabamon.server.store.alerts_types import Document
+from sabamon.server.store.base import HostInput, Point, Store
+
+T0 = 1_800_000_000 - 1_800_000_000 % 60
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = float(T0)
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiving() as running:
+        yield running
+
+
+class World:
+    """A store, an engine and a delivery worker sharing one simulated clock."""
+
+    def __init__(self, store: Store, org_id: str, receiver: Receiver) -> None:
+        self.store, self.org_id, self.receiver = store, org_id, receiver
+        self.clock = Clock()
+        self.engine: Engine
+        self.worker = DeliveryWorker(store, self.clock)
+
+    async def setup(self) -> None:
+        org, _ = await self.store.ensure_org("test")
+        self.engine = Engine(self.store, org, clock=self.clock, base_url="http://sabamon.test")
+        spec = validate_channel({"type": "webhook", "name": "hook", "url": self.receiver.url})
+        await self.store.put_document(self.org_id, "channel", Document("chan1", spec), T0)
+
+    async def monitor(self, body: dict[str, Any], monitor_id: str = "mon1") -> None:
+        doc = Document(monitor_id, validate_monitor(body))
+        await self.store.put_document(self.org_id, "monitor", doc, T0)
+
+    async def host(self, name: str, status: str = "working") -> str:
+        host_id = await self.store.create_host(
+            self.org_id, HostInput(name=name, role_fullnames=["web:app"]), T0 - 3600
+        )
+        if status != "working":
+            await self.store.set_host_status(self.org_id, [host_id], status)  # type: ignore[arg-type]
+        return host_id
+
+    async def minute(self, index: int, values: dict[str, float]) -> None:
+        """Posts each host's loadavg5 for minute `index`, then evaluates and delivers."""
+        minute = T0 + index * 60
+        points = [Point(h, "loadavg5", minute, v) for h, v in values.items()]
+        self.clock.now = minute + 50
+        if points:
+            await self.store.write_points(self.org_id, "host", points, int(self.clock.now))
+        self.clock.now = minute + 90
+        await self.engine.evaluate_minute(minute)
+        await self.worker.run_once()
+
+
+@pytest.fixture
+async def world(store: Store, org_id: str, receiver: Receiver) -> World:
+    made = World(store, org_id, receiver)
+    await made.setup()
+    return made
+
+
+LOAD = {"type": "host", "name": "load", "metric": "loadavg5", "operator": ">",
+        "warning": 1.0, "critical": 2.0}  # fmt: skip
+
+
+async def test_crossing_escalation_recovery_one_notification_each(world: World) -> None:
+    await world.monitor(LOAD)
+    web = await world.host("web")
+    standby = await world.host("spare", "standby")
+    for index, value in enumerate([0.5, 1.5, 2.5, 2.6, 0.4]):
+        await world.minute(index, {web: value, standby: value})
+    bodies = world.receiver.bodies
+    assert [(b["host"]["name"], b["alert"]["status"]) for b in bodies] == [
+        ("web", "warning"), ("web", "critical"), ("web", "ok"),
+    ]  # fmt: skip
+    first = bodies[0]
+    assert first["event"] == "alert" and first["type"] == "host" and first["orgName"] == "test"
+    assert first["alert"]["metricLabel"] == "loadavg5" and first["alert"]["metricValue"] == 1.5
+    assert first["alert"]["warningThreshold"] == 1.0 and first["alert"]["monitorOperator"] == ">"
+    assert first["alert"]["createdAt"] == first["alert"]["openedAt"] * 1000
+    assert first["host"]["roles"][0]["fullname"] == "web:app"
+    assert bodies[2]["alert"]["isOpen"] is False and bodies[2]["alert"]["closedAt"] == T0 + 240
+    alerts, _ = await world.store.list_alerts(world.org_id, True, None, 100)
+    by_host = {a.host_id: a for a in alerts}
+    assert by_host[web].status == "OK" and by_host[web].closed_at == T0 + 240
+    assert by_host[standby].closed_at is not None  # evaluated, just not notified
+    logs, _ = await world.store.alert_logs(world.org_id, by_host[web].id, None, 100)
+    assert [log.status for log in reversed(logs)] == ["WARNING", "CRITICAL", "OK"]
+
+
+async def test_evaluating_a_minute_twice_changes_nothing(world: World) -> None:
+    await world.monitor(LOAD)
+    web = await world.host("web")
+    await world.minute(0, {web: 3.0})
+    assert await world.engine.evaluate_minute(T0) == 0
+    await world.worker.run_once()
+    assert len(world.receiver.bodies) == 1
+    assert len(await world.store.open_alerts(world.org_id)) == 1
+
+
+async def test_hysteresis_folds_an_oscillating_series_into_one_alert(world: World) -> None:
+    await world.monitor({**LOAD, "critical": None, "recoveryWarning": 0.8})
+    web = await world.host("web")
+    for index, value in enumerate([0.9, 1.1, 0.95, 1.05, 0.9, 1.2, 0.5]):
+        await world.minute(index, {web: value})
+    assert [b["alert"]["status"] for b in world.receiver.bodies] == ["warning", "ok"]
+
+
+async def test_flap_detector_keeps_one_open_alert_with_a_counter(world: World) -> None:
+    await world.monitor({**LOAD, "flapWindowMinutes": 10, "flapThreshold": 3})
+    web = await world.host("web")
+    for index, value in enumerate([3, 0, 3, 0, 3, 0, 3]):
+        await world.minute(index, {web: value})
+    alerts, _ = await world.store.list_alerts(world.org_id, True, None, 100)
+    assert len(alerts) == 2 and alerts[0].closed_at is None and alerts[0].flap_count == 2
+
+
+async def test_connectivity_alert_within_six_minutes(world: World) -> None:
+    await world.monitor({"type": "connectivity"}, "conn")
+    web = await world.host("web")
+    for index in range(3):
+        await world.minute(index, {web: 0.1})
+    opened_at = None
+    for index in range(3, 12):
+        await world.minute(index, {})
+        if world.receiver.bodies:
+            opened_at = index
+            break
+    assert opened_at is not None and 5 <= opened_at - 2 <= 6
+    assert world.receiver.bodies[0]["alert"]["status"] == "critical"
+
+
+async def test_maintenance_host_is_not_evaluated(world: World) -> None:
+    await world.monitor(LOAD)
+    host = await world.host("db", "maintenance")
+    await world.minute(0, {host: 9.0})
+    assert await world.store.list_alerts(world.org_id, True, None, 100) == ([], None)
+
+
+async def test_downtime_suppresses_notifications(world: World) -> None:
+    await world.monitor(LOAD)
+    web = await world.host("web")
+    downtime = {"name": "deploy", "start": T0, "duration": 60, "serviceScopes": ["web"]}
+    await world.store.put_document(world.org_id, "downtime", Document("dt", downtime), T0)
+    await world.minute(0, {web: 3.0})
+    assert world.receiver.bodies == []
+    assert len(await world.store.open_alerts(world.org_id)) == 1
