@@ -131,8 +131,8 @@ def test_bad_output_is_logged_and_nothing_sent(
     loop.fetch(missing)
     loop.put_queued()
     assert server.puts == []
-    assert "metadata plugin printed invalid JSON plugin=plugin.metadata.inventory" in caplog.text
-    assert "metadata plugin failed plugin=plugin.metadata.gone" in caplog.text
+    assert "event=metadata_invalid_json plugin=plugin.metadata.inventory" in caplog.text
+    assert "event=metadata_plugin_failed plugin=plugin.metadata.gone" in caplog.text
 
 
 def test_unknown_host_keeps_the_value(runner: PluginRunner, tmp_path: Path) -> None:

@@ -41,13 +41,15 @@ def test_values_from_a_real_plugin(runner: PluginRunner, caplog: pytest.LogCaptu
         Value("custom.skip.me", 5.0),
     ]
     assert plugin.name == "plugin.metrics.sample" and plugin.custom_identifier is None
-    malformed = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    malformed = [
+        r.getMessage() for r in caplog.records if "plugin_line_malformed" in r.getMessage()
+    ]
     assert len(malformed) == 2
     assert malformed[0] == (
-        "malformed plugin line plugin=plugin.metrics.sample line='only.two\\t4' reason=fields"
+        "event=plugin_line_malformed plugin=plugin.metrics.sample line='only.two\\t4' reason=fields"
     )
     assert malformed[1].startswith(
-        "malformed plugin line plugin=plugin.metrics.sample line='not.a.number\\tabc\\t"
+        "event=plugin_line_malformed plugin=plugin.metrics.sample line='not.a.number\\tabc\\t"
     )
     assert malformed[1].endswith("reason=value")
     assert any("stderr='a warning on stderr'" in r.getMessage() for r in caplog.records)
@@ -120,25 +122,25 @@ def test_graph_defs(runner: PluginRunner, caplog: pytest.LogCaptureFixture) -> N
     events = {
         (record.levelname, record.getMessage().split(" error=")[0]) for record in caplog.records
     }
-    assert ("ERROR", "invalid graph meta JSON plugin=plugin.metrics.broken") in events
-    assert ("DEBUG", "plugin has no graph meta header plugin=plugin.metrics.plain") in events
-    assert ("ERROR", "graph meta run failed plugin=plugin.metrics.missing") in events
+    assert ("ERROR", "event=graph_meta_invalid_json plugin=plugin.metrics.broken") in events
+    assert ("DEBUG", "event=graph_meta_missing plugin=plugin.metrics.plain") in events
+    assert ("ERROR", "event=graph_meta_run_failed plugin=plugin.metrics.missing") in events
 
 
 @pytest.mark.parametrize(
     ("stdout", "problem"),
     [
-        ('# mackerel-agent-plugin version=2\n{"graphs": {}}', "unsupported graph meta version"),
+        ('# mackerel-agent-plugin version=2\n{"graphs": {}}', "event=graph_meta_bad_version"),
         (
             '#mackerel-agent-plugin\n{"graphs": {"g": {"unit": "parsecs"}}}',
-            "invalid graph definition",
+            "event=graph_def_invalid",
         ),
         (
             '# mackerel-agent-plugin\n{"graphs": {"g": {"metrics": [{}]}}}',
-            "invalid graph definition",
+            "event=graph_def_invalid",
         ),
-        ('# mackerel-agent-plugin\n{"graphs": []}', "invalid graph meta JSON"),
-        ('# mackerel-agent-plugin\n{"nographs": 1}', "invalid graph meta JSON"),
+        ('# mackerel-agent-plugin\n{"graphs": []}', "event=graph_meta_invalid_json"),
+        ('# mackerel-agent-plugin\n{"nographs": 1}', "event=graph_meta_invalid_json"),
     ],
 )
 def test_bad_graph_meta(stdout: str, problem: str, caplog: pytest.LogCaptureFixture) -> None:

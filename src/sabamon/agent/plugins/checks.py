@@ -112,7 +112,9 @@ class _Checker:
         occurred_at = int(self._clock.now())
         run = self._runner.run(self.config.command)
         if run.stderr:
-            log.warning("check stderr plugin=%s stderr=%r", self.config.command.key, run.stderr)
+            log.warning(
+                "event=check_stderr plugin=%s stderr=%r", self.config.command.key, run.stderr
+            )
         result = check_result(run, occurred_at)
         self._start_action(result)
         return result
@@ -130,7 +132,7 @@ class _Checker:
         def run_action() -> None:
             run = self._runner.run(action, env)
             log.info(
-                "check action ran plugin=%s exit_code=%s stdout=%r stderr=%r error=%r",
+                "event=check_action_ran plugin=%s exit_code=%s stdout=%r stderr=%r error=%r",
                 action.key,
                 run.exit_code,
                 run.stdout,
@@ -211,7 +213,7 @@ class CheckLoop:
         pending = _Pending(checker.config.custom_identifier, report_fields(checker.config, result))
         with self._lock:
             if len(self._pending) == self._pending.maxlen:
-                log.warning("check report buffer full, oldest dropped plugin=%s", checker.key)
+                log.warning("event=check_report_dropped reason=buffer_full plugin=%s", checker.key)
             self._pending.append(pending)
         first_ok = previous is None and result.status is CheckStatus.OK
         if not first_ok and (previous is None or previous.status is not result.status):
@@ -233,7 +235,9 @@ class CheckLoop:
                 self._submit_reports(batch)
             except Exception as exc:
                 unsent = [item for _, later in batches[index:] for item in later]
-                log.error("check reports not queued reports=%d error=%r", len(unsent), str(exc))
+                log.error(
+                    "event=check_reports_not_queued reports=%d error=%r", len(unsent), str(exc)
+                )
                 with self._lock:
                     self._pending.extendleft(reversed(unsent))
                 return
@@ -246,7 +250,7 @@ class CheckLoop:
             host_id = self._resolve_host_id(item.custom_identifier)
             if host_id is None:
                 log.warning(
-                    "check report dropped, host not resolved plugin=%s custom_identifier=%s",
+                    "event=check_report_dropped reason=host_unresolved check=%s identifier=%s",
                     item.fields["name"],
                     item.custom_identifier,
                 )

@@ -197,11 +197,11 @@ def _parse_check(name: str, table: Mapping[str, object], key: str) -> CheckPlugi
     attempts = _non_negative_int(table, "max_check_attempts", key)
     prevent_close = _bool(table, "prevent_alert_auto_close", key)
     if prevent_close and attempts is not None and attempts != 1:
-        log.warning("max_check_attempts forced to 1 key=%s reason=prevent_alert_auto_close", key)
+        log.warning("event=max_check_attempts_forced key=%s reason=prevent_alert_auto_close", key)
         attempts = 1
     memo = _string(table, "memo", key) or ""
     if len(memo) > MEMO_MAX_RUNES:
-        log.warning("memo cut key=%s.memo max_runes=%d", key, MEMO_MAX_RUNES)
+        log.warning("event=memo_cut key=%s.memo max_runes=%d", key, MEMO_MAX_RUNES)
         memo = memo[:MEMO_MAX_RUNES]
     action = table.get("action")
     if action is not None and not isinstance(action, Mapping):

@@ -62,7 +62,7 @@ class MetadataCache:
         except FileNotFoundError:
             return _NOT_CACHED
         except (OSError, ValueError) as exc:
-            log.warning("metadata cache unreadable path=%s error=%r", self.path, str(exc))
+            log.warning("event=metadata_cache_unreadable path=%s error=%r", self.path, str(exc))
             return _NOT_CACHED
 
     def save(self, value: Any) -> None:
@@ -133,12 +133,12 @@ class MetadataLoop:
         result = self._runner.run(plugin.command)
         if result.error or result.exit_code != 0:
             reason = result.error or f"exit code {result.exit_code}"
-            log.warning("metadata plugin failed plugin=%s error=%r", key, reason)
+            log.warning("event=metadata_plugin_failed plugin=%s error=%r", key, reason)
             return
         try:
             value = json.loads(result.stdout)
         except ValueError as exc:
-            log.warning("metadata plugin printed invalid JSON plugin=%s error=%r", key, str(exc))
+            log.warning("event=metadata_invalid_json plugin=%s error=%r", key, str(exc))
             return
         if value == self._caches[plugin.name].load():
             return
@@ -160,16 +160,18 @@ class MetadataLoop:
                 self._put_metadata(host_id, namespace, value)
             except Exception as exc:
                 if self._retry_later(exc):
-                    log.warning("metadata PUT retried plugin=%s error=%r", namespace, str(exc))
+                    log.warning("event=metadata_put_retry plugin=%s error=%r", namespace, str(exc))
                     self._requeue(namespace, value)
                 else:
-                    log.error("metadata PUT failed plugin=%s error=%r", namespace, str(exc))
+                    log.error("event=metadata_put_failed plugin=%s error=%r", namespace, str(exc))
                     self._caches[namespace].clear()
                 continue
             try:
                 self._caches[namespace].save(value)
             except OSError as exc:
-                log.error("metadata cache not written plugin=%s error=%r", namespace, str(exc))
+                log.error(
+                    "event=metadata_cache_write_failed plugin=%s error=%r", namespace, str(exc)
+                )
 
     def _requeue(self, namespace: str, value: Any) -> None:
         with self._lock:

@@ -61,9 +61,9 @@ class MetricPluginGenerator:
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
         result = self._runner.run(self.config.command, {META_ENV: ""})
         if result.stderr:
-            log.info("plugin stderr plugin=%s stderr=%r", self.name, result.stderr.strip())
+            log.info("event=plugin_stderr plugin=%s stderr=%r", self.name, result.stderr.strip())
         if result.error:
-            log.warning("metric plugin failed plugin=%s error=%r", self.name, result.error)
+            log.warning("event=metric_plugin_failed plugin=%s error=%r", self.name, result.error)
         return self.parse(result.stdout)
 
     def graph_defs(self) -> list[dict[str, Any]]:
@@ -71,7 +71,7 @@ class MetricPluginGenerator:
         result = self._runner.run(self.config.command, {META_ENV: "1"})
         if result.error or result.exit_code != 0:
             reason = result.error or f"exit code {result.exit_code}"
-            log.error("graph meta run failed plugin=%s error=%r", self.name, reason)
+            log.error("event=graph_meta_run_failed plugin=%s error=%r", self.name, reason)
             return []
         return parse_graph_meta(self.name, result.stdout)
 
@@ -90,13 +90,15 @@ class MetricPluginGenerator:
         if not fields:
             return None
         if len(fields) < 3:
-            log.debug("malformed plugin line plugin=%s line=%r reason=fields", self.name, line)
+            log.debug(
+                "event=plugin_line_malformed plugin=%s line=%r reason=fields", self.name, line
+            )
             return None
         key, raw_value, raw_epoch = fields[:3]
         try:
             number = float(raw_value)
         except ValueError:
-            log.debug("malformed plugin line plugin=%s line=%r reason=value", self.name, line)
+            log.debug("event=plugin_line_malformed plugin=%s line=%r reason=value", self.name, line)
             return None
         include, exclude = self.config.include_pattern, self.config.exclude_pattern
         if include is not None and not include.search(key):
@@ -108,11 +110,14 @@ class MetricPluginGenerator:
         try:
             epoch = int(raw_epoch)
         except ValueError:
-            log.debug("malformed plugin line plugin=%s line=%r reason=epoch", self.name, line)
+            log.debug("event=plugin_line_malformed plugin=%s line=%r reason=epoch", self.name, line)
             return None
         if abs(epoch - now) >= PLUGIN_TIMESTAMP_WINDOW_SECONDS:
             log.warning(
-                "plugin timestamp out of range plugin=%s metric=%s time=%d", self.name, key, epoch
+                "event=plugin_timestamp_out_of_range plugin=%s metric=%s time=%d",
+                self.name,
+                key,
+                epoch,
             )
             return None
         return Value(CUSTOM_PREFIX + key, number, time=epoch)
@@ -155,11 +160,11 @@ def parse_graph_meta(plugin: str, stdout: str) -> list[dict[str, Any]]:
     first_line, _, body = stdout.partition("\n")
     header = _META_HEADER.match(first_line)
     if header is None:
-        log.debug("plugin has no graph meta header plugin=%s", plugin)
+        log.debug("event=graph_meta_missing plugin=%s", plugin)
         return []
     version = _header_fields(header.group(1)).get("version")
     if version is not None and version != "1":
-        log.error("unsupported graph meta version plugin=%s version=%r", plugin, version)
+        log.error("event=graph_meta_bad_version plugin=%s version=%r", plugin, version)
         return []
     try:
         meta = json.loads(body)
@@ -167,14 +172,14 @@ def parse_graph_meta(plugin: str, stdout: str) -> list[dict[str, Any]]:
         if not isinstance(graphs, dict):
             raise TypeError("graphs is not an object")
     except (ValueError, KeyError, TypeError) as exc:
-        log.error("invalid graph meta JSON plugin=%s error=%r", plugin, str(exc))
+        log.error("event=graph_meta_invalid_json plugin=%s error=%r", plugin, str(exc))
         return []
     defs = []
     for graph_name, graph in graphs.items():
         try:
             defs.append(_graph_def(graph_name, graph))
         except ValueError as exc:
-            log.error("invalid graph definition plugin=%s error=%r", plugin, str(exc))
+            log.error("event=graph_def_invalid plugin=%s error=%r", plugin, str(exc))
     return defs
 
 

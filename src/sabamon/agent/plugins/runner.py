@@ -128,7 +128,7 @@ class PluginRunner:
                 start_new_session=True,
             )
         except OSError as exc:
-            log.warning("plugin could not start plugin=%s error=%r", command.key, str(exc))
+            log.warning("event=plugin_start_failed plugin=%s error=%r", command.key, str(exc))
             return RunResult(None, "", "", False, time.monotonic() - started, error=str(exc))
         deadline = _Deadline(process.pid, command.timeout_seconds, self.kill_grace_seconds)
         stdout, stderr = self._read(process, deadline)
@@ -137,7 +137,7 @@ class PluginRunner:
         truncated = bool(stdout.dropped or stderr.dropped)
         if truncated:
             log.warning(
-                "plugin output over the cap plugin=%s cap_bytes=%d dropped_bytes=%d",
+                "event=plugin_output_capped plugin=%s cap_bytes=%d dropped_bytes=%d",
                 command.key,
                 self.output_cap,
                 stdout.dropped + stderr.dropped,
@@ -146,7 +146,7 @@ class PluginRunner:
         if deadline.timed_out:
             error = f"command timed out after {command.timeout_seconds:g}s"
             log.warning(
-                "plugin timed out plugin=%s timeout_seconds=%g",
+                "event=plugin_timed_out plugin=%s timeout_seconds=%g",
                 command.key,
                 command.timeout_seconds,
             )
