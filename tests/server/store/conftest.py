@@ -12,15 +12,16 @@ from sabamon.server.store.postgres import PostgresStore
 from sabamon.server.store.sqlite import SQLiteStore
 
 StoreFactory = Callable[..., Store]
+DEFAULT = Retention()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
     """Builds an unopened store of the backend under test; every store shares one database."""
     if request.param == "sqlite":
-        return lambda retention=Retention(): SQLiteStore(tmp_path / "sabamon.db", retention)
+        return lambda retention=DEFAULT: SQLiteStore(tmp_path / "sabamon.db", retention)
     dsn = request.getfixturevalue("postgres_dsn")
-    return lambda retention=Retention(): PostgresStore(dsn, retention, pool_size=4)
+    return lambda retention=DEFAULT: PostgresStore(dsn, retention, pool_size=4)
 
 
 @pytest.fixture

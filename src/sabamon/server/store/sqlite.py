@@ -77,6 +77,8 @@ class SQLiteStore(SQLStore):
         self._readers: concurrent.futures.ThreadPoolExecutor | None = None
         self._reader_local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
+        self.group_commits = 0
+        """Transactions committed by the writer (each holds one or more write requests)."""
 
     # lifecycle -------------------------------------------------------------------
     async def open(self) -> None:
@@ -177,6 +179,7 @@ class SQLiteStore(SQLStore):
                     outcomes.append((request, result, None))
                 conn.execute("RELEASE request")
             conn.execute("COMMIT")
+            self.group_commits += 1
         except sqlite3.Error as error:
             log.error("group commit failed requests=%d error=%s", len(live), error)
             if conn.in_transaction:
