@@ -1,34 +1,35 @@
-"""Fixtures for mcond: the machine's Redis, unique keys, started nodes, a silent peer."""
+"""Fixtures for mcond: the machine's Redis (via tests/conftest.py), unique keys, nodes."""
 
 from __future__ import annotations
 
-import http.client
-import os
+import functools
 import socket
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 import redis
+from tests.mcond.helpers import RecordingPeer, option, raw_request
 
 from sabamon.mcond import AsyncMCond, MCond, MCondOption
 
-REDIS_HOST = os.environ.get("SABAMON_TEST_REDIS", "127.0.0.1:6379")
 
-
-@pytest.fixture(scope="session")
-def redis_client() -> Iterator[redis.Redis]:
-    host, _, port = REDIS_HOST.rpartition(":")
-    client = redis.Redis(host=host, port=int(port), decode_responses=True)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        message = f"Redis at {REDIS_HOST} is not reachable: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A client of the test Redis; ``redis_url`` fails under CI=true when it is down."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
     yield client
     client.close()
+
+
+@pytest.fixture
+def make_option(redis_client: redis.Redis, redis_url: str) -> Callable[..., MCondOption]:
+    """Settings for a test node using the test Redis; keywords override them."""
+    url = urlsplit(redis_url)
+    db = int(url.path.strip("/") or 0)
+    return functools.partial(option, redis_host=f"{url.hostname}:{url.port or 6379}", redis_db=db)
 
 
 @pytest.fixture
@@ -41,32 +42,15 @@ def key(redis_client: redis.Redis) -> Iterator[str]:
         redis_client.delete(*names)
 
 
-def option(**overrides: object) -> MCondOption:
-    settings: dict[str, object] = {
-        "redis_host": REDIS_HOST,
-        "addr": "127.0.0.1:0",
-        "peer_timeout": 1.0,
-        "poll_interval": 30.0,  # long: a wake-up must come from a broadcast, not a poll
-    }
-    settings.update(overrides)
-    return MCondOption(**settings)  # type: ignore[arg-type]
-
-
 @pytest.fixture
-def make_option() -> Callable[..., MCondOption]:
-    """Settings for a test node; keyword arguments override them."""
-    return option
-
-
-@pytest.fixture
-def make_node(redis_client: redis.Redis) -> Iterator[Callable[..., MCond]]:
+def make_node(make_option: Callable[..., MCondOption]) -> Iterator[Callable[..., MCond]]:
     """Start blocking nodes on free loopback ports; all are closed afterwards."""
     nodes: list[MCond] = []
 
     def make(**overrides: object) -> MCond:
-        node = MCond(option(**overrides))
-        node.start()
+        node = MCond(make_option(**overrides))
         nodes.append(node)
+        node.start()
         return node
 
     yield make
@@ -76,12 +60,13 @@ def make_node(redis_client: redis.Redis) -> Iterator[Callable[..., MCond]]:
 
 @pytest.fixture
 async def make_async_node(
-    redis_client: redis.Redis,
+    make_option: Callable[..., MCondOption],
 ) -> AsyncIterator[Callable[..., AsyncMCond]]:
+    """Make asyncio nodes (not started); all are closed afterwards."""
     nodes: list[AsyncMCond] = []
 
     def make(**overrides: object) -> AsyncMCond:
-        node = AsyncMCond(option(**overrides))
+        node = AsyncMCond(make_option(**overrides))
         nodes.append(node)
         return node
 
@@ -106,25 +91,18 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def raw_request(
-    address: str,
-    method: str,
-    path: str,
-    body: bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[int, dict[str, str], bytes]:
-    """One request with the standard library's client: status, headers, body."""
-    host, _, port = address.rpartition(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=5)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
-
-
 @pytest.fixture
 def raw_http() -> Callable[..., tuple[int, dict[str, str], bytes]]:
     """A plain HTTP client for calling a node's listener directly."""
     return raw_request
+
+
+@pytest.fixture
+def recording_peer() -> Iterator[RecordingPeer]:
+    peer = RecordingPeer()
+    thread = threading.Thread(target=peer.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield peer
+    peer.shutdown()
+    peer.server_close()
+    thread.join()
