@@ -1,0 +1,72 @@
+"""Delivery: retries with back-off, a failing channel never holds back the others, and
+every attempt is visible in the delivery log."""
+
+from __future__ import annotations
+
+from tests.server.notify.receiver import receiving
+
+from sabamon.server.notify.channels import validate_channel
+from sabamon.server.notify.delivery import DeliveryWorker, backoff
+from sabamon.server.notify.payload import sample_body
+from sabamon.server.store.alerts_types import Document, NewDelivery
+from sabamon.server.store.base import Store
+
+
+class Clock:
+    now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_backoff_doubles_up_to_an_hour() -> None:
+    assert [backoff(n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert backoff(20) == 3600
+
+
+async def test_failing_channel_retries_without_blocking_others(store: Store, org_id: str) -> None:
+    clock = Clock()
+    with receiving(fail_first=3) as flaky, receiving() as healthy:
+        for channel_id, url in (("flaky", flaky.url), ("healthy", healthy.url)):
+            spec = validate_channel({"type": "webhook", "name": channel_id, "url": url})
+            await store.put_document(org_id, "channel", Document(channel_id, spec), 0)
+        body = sample_body("webhook")
+        await store.enqueue_deliveries(
+            org_id, [NewDelivery("flaky", "e1", body), NewDelivery("healthy", "e1", body)], 0
+        )
+        worker = DeliveryWorker(store, clock)
+        assert await worker.run_once() == 2
+        assert healthy.bodies == [
+            {"event": "sample", "message": "Sample Notification from Mackerel"}
+        ]
+        log = {d.channel_id: d for d in await store.list_deliveries(org_id)}
+        assert log["healthy"].state == "sent"
+        assert (log["flaky"].state, log["flaky"].attempts) == ("pending", 1)
+        assert log["flaky"].last_error is not None and "503" in log["flaky"].last_error
+        assert log["flaky"].next_attempt_at == clock.now + 30
+        assert await worker.run_once() == 0  # not due yet
+        for delay in (30, 60, 120):
+            clock.now += delay
+            assert await worker.run_once() == 1
+        assert flaky.bodies == [body]
+        flaky_log = await store.list_deliveries(org_id, "flaky")
+        assert (flaky_log[0].state, flaky_log[0].attempts, flaky_log[0].last_error) == (
+            "sent",
+            4,
+            None,
+        )
+
+
+async def test_gives_up_after_max_attempts(store: Store, org_id: str) -> None:
+    clock = Clock()
+    with receiving(fail_first=100) as broken:
+        spec = validate_channel({"type": "slack", "name": "s", "url": broken.url})
+        await store.put_document(org_id, "channel", Document("s", spec), 0)
+        await store.enqueue_deliveries(org_id, [NewDelivery("s", "e", {"text": "x"})], 0)
+        worker = DeliveryWorker(store, clock, max_attempts=2, backoff=lambda n: 1)
+        await worker.run_once()
+        clock.now += 1
+        await worker.run_once()
+        clock.now += 1
+        assert await worker.run_once() == 0
+        assert (await store.list_deliveries(org_id))[0].state == "failed"

@@ -1,0 +1,70 @@
+"""Email channels against a real SMTP server (aiosmtpd) on loopback, plain and STARTTLS."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Iterator
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from sabamon.server.notify.email import SmtpSettings, send_mail
+from sabamon.server.notify.webhook import SendError
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(params=["plain", "starttls"])
+def smtp(
+    request: pytest.FixtureRequest, certificate: tuple[Path, Path]
+) -> Iterator[tuple[Inbox, SmtpSettings]]:
+    inbox, port = Inbox(), _free_port()
+    options: dict[str, Any] = {}
+    settings = SmtpSettings(host="127.0.0.1", port=port, sender="alerts@sabamon.test")
+    if request.param == "starttls":
+        server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_context.load_cert_chain(*certificate)
+        options = {"tls_context": server_context, "require_starttls": True}
+        client_context = ssl.create_default_context(cafile=str(certificate[0]))
+        settings = SmtpSettings(host="127.0.0.1", port=port, sender="alerts@sabamon.test",
+                                starttls=True, tls_context=client_context)  # fmt: skip
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    try:
+        yield inbox, settings
+    finally:
+        controller.stop()
+
+
+async def test_sends_mail(smtp: tuple[Inbox, SmtpSettings]) -> None:
+    inbox, settings = smtp
+    await send_mail(
+        settings, ["ops@example.org", "dev@example.org"], "[test] CRITICAL: load", "body\n"
+    )
+    [(recipients, content)] = inbox.messages
+    assert recipients == ["ops@example.org", "dev@example.org"]
+    mail = message_from_bytes(content)
+    assert mail["Subject"] == "[test] CRITICAL: load" and mail["From"] == "alerts@sabamon.test"
+    assert mail.get_payload().strip() == "body"
+
+
+async def test_unreachable_server_is_a_send_error() -> None:
+    with pytest.raises(SendError, match="ConnectionRefusedError"):
+        await send_mail(SmtpSettings(port=_free_port(), timeout=2), ["a@b.c"], "s", "t")
