@@ -1,0 +1,58 @@
+"""Several server processes sharing the work over one Redis.
+
+Membership is a heartbeat key per member; monitors go to members by a consistent-hash
+ring; heavy jobs run once through mcond. A single process uses :class:`SoloNode` and
+needs no Redis.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sabamon.server.cluster.assignment import Assignment
+from sabamon.server.cluster.membership import Member, Membership
+from sabamon.server.cluster.node import ClusterNode, ClusterSettings
+from sabamon.server.cluster.run_once import CoordinationLost, Job, JobFailed, JobRunner
+
+__all__ = [
+    "Assignment",
+    "ClusterNode",
+    "ClusterSettings",
+    "CoordinationLost",
+    "Coordinator",
+    "Job",
+    "JobFailed",
+    "JobRunner",
+    "Member",
+    "Membership",
+    "SoloNode",
+]
+
+
+class Coordinator(Protocol):
+    """What the background jobs and the alert engine ask of the cluster."""
+
+    def owns(self, key: str) -> bool: ...
+    async def refresh(self) -> None: ...
+    async def run_once(self, job_key: str, fn: Job, timeout: float | None = None) -> Any: ...
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class SoloNode:
+    """The one-process case: this process owns every monitor and runs every job."""
+
+    def owns(self, key: str) -> bool:
+        return True
+
+    async def refresh(self) -> None:
+        return None
+
+    async def run_once(self, job_key: str, fn: Job, timeout: float | None = None) -> Any:
+        return await fn()
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
