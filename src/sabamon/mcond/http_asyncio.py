@@ -136,7 +136,7 @@ class AsyncPeerCaller:
         headers = outgoing_headers(path, self._secret, relayed, time.time())
         try:
             response = await self._client.get(f"http://{peer}{path}", headers=headers)
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
             log.warning("mcond broadcast failed peer=%s key=%r error=%r", peer, key, error)
             return False
         return accepted(peer, key, response)
