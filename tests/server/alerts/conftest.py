@@ -1,7 +1,8 @@
-"""The store under test, parametrised over SQLite and PostgreSQL."""
+"""The store under test (SQLite and PostgreSQL) and a self-signed certificate."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -27,3 +28,17 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 async def org_id(store: Store) -> str:
     org, _ = await store.ensure_org("test")
     return org.id
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(cert, key) for 127.0.0.1, valid 5 days, made with the openssl CLI."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "5", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
