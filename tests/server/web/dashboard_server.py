@@ -52,7 +52,9 @@ def login_csrf(html: str) -> str:
     return match[1]
 
 
-def sign_in(client: httpx.Client, user: str, password: str, next_: str = "/ui/hosts") -> httpx.Response:
+def sign_in(
+    client: httpx.Client, user: str, password: str, next_: str = "/ui/hosts"
+) -> httpx.Response:
     page = client.get("/ui/login")
     return client.post(
         "/ui/login",
@@ -76,8 +78,18 @@ def running_server(data_dir: Path) -> Iterator[Dashboard]:
         "SABAMON_BOOTSTRAP_API_KEY": API_KEY,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "sabamon.cli", "server", "--data", str(data_dir),
-         "--listen", f"127.0.0.1:{port}", "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "sabamon.cli",
+            "server",
+            "--data",
+            str(data_dir),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(data_dir / "server.log", "wb"),  # noqa: SIM115 - the process owns it
@@ -107,8 +119,13 @@ def running_server(data_dir: Path) -> Iterator[Dashboard]:
 def _meta(cpus: int) -> dict[str, object]:
     return {
         "agent-name": "sabamon-agent/0.1.0",
-        "kernel": {"name": "Linux", "release": "6.1.0", "machine": "x86_64",
-                   "platform_name": "Debian", "platform_version": "12"},
+        "kernel": {
+            "name": "Linux",
+            "release": "6.1.0",
+            "machine": "x86_64",
+            "platform_name": "Debian",
+            "platform_version": "12",
+        },
         "cpu": [{"model_name": "Test CPU @ 2.0GHz"} for _ in range(cpus)],
         "memory": {"total": "8000000kB"},
         "block_device": {"sda": {"size": "209715200"}},
@@ -118,15 +135,26 @@ def _meta(cpus: int) -> dict[str, object]:
 def _system_points(host_id: str, minute: int, t: int) -> list[dict[str, object]]:
     wave = (minute % 60) / 60
     values = {
-        "loadavg1": 0.5 + wave, "loadavg5": 0.4 + wave / 2, "loadavg15": 0.3,
-        "cpu.user.percentage": 20 + 10 * wave, "cpu.system.percentage": 5.0,
-        "cpu.iowait.percentage": 1.0, "cpu.idle.percentage": 174 - 10 * wave,
-        "memory.total": 8.192e9, "memory.used": 2e9 + 1e9 * wave, "memory.mem_available": 5e9,
-        "disk.sda.reads.delta": 3 + wave, "disk.sda.writes.delta": 7.0,
-        "interface.eth0.rxBytes.delta": 2e5 * (1 + wave), "interface.eth0.txBytes.delta": 1e5,
-        "filesystem.sda1.size": 1e11, "filesystem.sda1.used": 4e10,
-        "custom.queue.mail.waiting": 10 + minute % 7, "custom.queue.mail.running": 2.0,
-        "custom.queue.sms.waiting": 3.0, "custom.queue.sms.running": 1.0,
+        "loadavg1": 0.5 + wave,
+        "loadavg5": 0.4 + wave / 2,
+        "loadavg15": 0.3,
+        "cpu.user.percentage": 20 + 10 * wave,
+        "cpu.system.percentage": 5.0,
+        "cpu.iowait.percentage": 1.0,
+        "cpu.idle.percentage": 174 - 10 * wave,
+        "memory.total": 8.192e9,
+        "memory.used": 2e9 + 1e9 * wave,
+        "memory.mem_available": 5e9,
+        "disk.sda.reads.delta": 3 + wave,
+        "disk.sda.writes.delta": 7.0,
+        "interface.eth0.rxBytes.delta": 2e5 * (1 + wave),
+        "interface.eth0.txBytes.delta": 1e5,
+        "filesystem.sda1.size": 1e11,
+        "filesystem.sda1.used": 4e10,
+        "custom.queue.mail.waiting": 10 + minute % 7,
+        "custom.queue.mail.running": 2.0,
+        "custom.queue.sms.waiting": 3.0,
+        "custom.queue.sms.running": 1.0,
         "custom.misc.temperature": 40.0,
     }
     return [{"hostId": host_id, "name": n, "time": t, "value": v} for n, v in values.items()]
@@ -137,20 +165,39 @@ def seed(dashboard: Dashboard) -> None:
     now = int(time.time()) // 60 * 60
     dashboard.now = now
     with dashboard.api() as api:
-        for name, role, cpus in (("web-1", "shop:web", 2), ("db-1", "shop:db", 4),
-                                 (XSS_NAME, "shop:web", 1)):
-            body = {"name": name, "meta": _meta(cpus), "roleFullnames": [role],
-                    "interfaces": [{"name": "eth0", "ipv4Addresses": ["10.0.0.5"]}],
-                    "checks": [{"name": "http"}]}
+        for name, role, cpus in (
+            ("web-1", "shop:web", 2),
+            ("db-1", "shop:db", 4),
+            (XSS_NAME, "shop:web", 1),
+        ):
+            body = {
+                "name": name,
+                "meta": _meta(cpus),
+                "roleFullnames": [role],
+                "interfaces": [{"name": "eth0", "ipv4Addresses": ["10.0.0.5"]}],
+                "checks": [{"name": "http"}],
+            }
             response = api.post("/api/v0/hosts", json=body)
             assert response.status_code == 200, response.text
             dashboard.hosts[name] = response.json()["id"]
-        response = api.post("/api/v0/graph-defs/create", json=[
-            {"name": "custom.queue.#", "displayName": "Queue", "unit": "integer",
-             "metrics": [{"name": "custom.queue.#.waiting", "displayName": "%1 waiting",
-                          "isStacked": True},
-                         {"name": "custom.queue.#.running", "isStacked": True}]},
-        ])
+        response = api.post(
+            "/api/v0/graph-defs/create",
+            json=[
+                {
+                    "name": "custom.queue.#",
+                    "displayName": "Queue",
+                    "unit": "integer",
+                    "metrics": [
+                        {
+                            "name": "custom.queue.#.waiting",
+                            "displayName": "%1 waiting",
+                            "isStacked": True,
+                        },
+                        {"name": "custom.queue.#.running", "isStacked": True},
+                    ],
+                },
+            ],
+        )
         assert response.status_code == 200, response.text
         batch: list[dict[str, object]] = []
         for minute in range(SEED_MINUTES):
@@ -164,7 +211,15 @@ def seed(dashboard: Dashboard) -> None:
             assert api.post("/api/v0/tsdb", json=batch).status_code == 200
         orders = [{"name": "orders.count", "time": now - m * 60, "value": m % 5} for m in range(60)]
         assert api.post("/api/v0/services/shop/tsdb", json=orders).status_code == 200
-        report = {"reports": [{"source": {"type": "host", "hostId": dashboard.hosts["web-1"]},
-                               "name": "http", "status": "CRITICAL",
-                               "message": "HTTP 503 <b>down</b>", "occurredAt": now}]}
+        report = {
+            "reports": [
+                {
+                    "source": {"type": "host", "hostId": dashboard.hosts["web-1"]},
+                    "name": "http",
+                    "status": "CRITICAL",
+                    "message": "HTTP 503 <b>down</b>",
+                    "occurredAt": now,
+                }
+            ]
+        }
         assert api.post("/api/v0/monitoring/checks/report", json=report).status_code == 200

@@ -116,9 +116,20 @@ def test_security_headers_on_dashboard_responses(dashboard: Dashboard) -> None:
 def test_user_command_adds_users_and_changes_passwords(dashboard: Dashboard) -> None:
     def user(*args: str, password: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "sabamon.cli", "user", *args, "--data",
-             str(dashboard.data_dir), "--password-stdin"],
-            input=password + "\n", capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "sabamon.cli",
+                "user",
+                *args,
+                "--data",
+                str(dashboard.data_dir),
+                "--password-stdin",
+            ],
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
     assert user("add", "alice", password="alice-password-1").returncode == 0

@@ -103,6 +103,8 @@ def match_pattern(pattern: str, name: str) -> tuple[str, ...] | None:
 
 
 def _label(display_name: str | None, pattern: str, name: str, captured: Sequence[str]) -> str:
+    """The display name with %N filled in, else the `*` segments and the last one (a `#`
+    segment already names the graph)."""
     if display_name:
         label = display_name
         for index, value in reversed(list(enumerate(captured, start=1))):
@@ -112,7 +114,7 @@ def _label(display_name: str | None, pattern: str, name: str, captured: Sequence
     kept = [
         got
         for position, (want, got) in enumerate(zip(pattern_parts, name_parts, strict=True))
-        if want in ("*", "#") or position == len(name_parts) - 1
+        if want == "*" or position == len(name_parts) - 1
     ]
     return ".".join(kept)
 
@@ -124,22 +126,19 @@ def _defined_graphs(
     claimed: set[str] = set()
     for graph_def in sorted(defs, key=lambda d: d.name):
         hash_index = graph_def.name.split(".").index("#") if "#" in graph_def.name else None
-        for name in sorted(names):
-            if name in claimed:
-                continue
-            for metric in graph_def.metrics:
+        for metric in graph_def.metrics:
+            for name in sorted(names):
                 captured = match_pattern(metric["name"], name)
-                if captured is None:
+                if name in claimed or captured is None:
                     continue
                 graph_id, title = graph_def.name, graph_def.display_name or graph_def.name
                 if hash_index is not None:
-                    graph_id = graph_def.name.replace("#", name.split(".")[hash_index], 1)
-                    title = f"{title} ({name.split('.')[hash_index]})"
+                    value = name.split(".")[hash_index]
+                    graph_id, title = graph_def.name.replace("#", value, 1), f"{title} ({value})"
                 label = _label(metric.get("displayName"), metric["name"], name, captured)
                 series = SeriesSpec(name, label, bool(metric.get("isStacked")))
                 grouped.setdefault(graph_id, (graph_def, title, []))[2].append(series)
                 claimed.add(name)
-                break
     graphs = [
         GraphSpec(graph_id, title, graph_def.unit or "float", tuple(series))
         for graph_id, (graph_def, title, series) in sorted(grouped.items())

@@ -192,7 +192,11 @@
     }
 
     function setRange(next) { range = next; writeRange(range); loadAll(); }
-    function zoom(from, to) { setRange({ from: from, to: to }); }
+    // Every synced graph reports the same selection; act on the first report only.
+    function zoom(from, to) {
+      if (range.from === from && range.to === to) return;
+      setRange({ from: from, to: to });
+    }
 
     document.querySelectorAll("#range button[data-span]").forEach((button) => {
       button.addEventListener("click", () => setRange({ span: button.dataset.span }));
