@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
-
 from tests.server.web.dashboard_server import ADMIN_PASSWORD, Dashboard, running_server, seed
 
 CHROMIUM = "/usr/bin/chromium"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
-from conftest import sign_in
 from playwright.sync_api import Page, Request
-
 from tests.server.web.dashboard_server import XSS_NAME, Dashboard
+
+from conftest import sign_in
 
 INK = """(figure) => {
   const canvas = figure.querySelector('canvas');
