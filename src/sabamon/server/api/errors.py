@@ -1,0 +1,129 @@
+"""API errors and the handlers that render them as Mackerel does.
+
+    ApiError                 any failure a client caused, rendered {"error": {"message": ...}}
+    ├── BadRequest           400: bad JSON or a validation failure
+    ├── Unauthorized         401: missing or unknown X-Api-Key
+    ├── Forbidden            403: a read-only key on a write
+    ├── NotFoundError        404: unknown route or resource
+    └── PayloadTooLarge      413: body over the route's limit
+
+Store errors map onto them: `store.NotFound` → 404, any other `StoreError` → 400.
+FastAPI's default 422 never reaches a client; its errors become a 400 naming the field.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from sabamon.server.store.base import NotFound, StoreError
+
+log = logging.getLogger(__name__)
+
+AUTH_FAILED = "Authentication failed. Please try with valid Api Key."
+
+
+class ApiError(Exception):
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFoundError(ApiError):
+    status = 404
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class ErrorDetail(BaseModel):
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+
+
+def error_response(status: int, message: str) -> Response:
+    body = orjson.dumps({"error": {"message": message}})
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def describe_location(loc: Sequence[int | str]) -> str:
+    """("body", 3, "value") → "[3].value"; ("query", "from") → "from"."""
+    parts = list(loc[1:]) if loc and loc[0] in ("body", "query", "path", "header") else list(loc)
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def describe_validation_errors(errors: Sequence[Any]) -> str:
+    messages = []
+    for error in errors[:5]:
+        where = describe_location(error.get("loc", ()))
+        what = str(error.get("msg", "is invalid"))
+        if error.get("type") == "json_invalid":
+            messages.append(f"body: malformed JSON ({error.get('ctx', {}).get('error', what)})")
+        elif error.get("type") == "missing" and where == "body":
+            messages.append("body: a JSON body is required")
+        else:
+            messages.append(f"{where}: {what[0].lower() + what[1:] if what else what}")
+    return "; ".join(messages)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_api_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return error_response(exc.status, exc.message)
+
+    async def on_store_error(_: Request, exc: Exception) -> Response:
+        status = 404 if isinstance(exc, NotFound) else 400
+        return error_response(
+            status, str(exc) or ("Not found." if status == 404 else "Bad request.")
+        )
+
+    async def on_validation_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(400, describe_validation_errors(exc.errors()))
+
+    async def on_http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code in (404, 405):  # a wrong method is an unknown route, as Mackerel
+            return error_response(404, "Not found.")
+        return error_response(exc.status_code, str(exc.detail))
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.error("event=unhandled_error path=%s error=%r", request.url.path, exc)
+        return error_response(500, "Internal server error.")
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(StoreError, on_store_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

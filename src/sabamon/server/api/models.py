@@ -1,0 +1,225 @@
+"""Request and response bodies (camelCase on the wire), for validation and /openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from sabamon.server.store.base import CheckStatus, Host, HostStatus
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class Success(Wire):
+    success: bool = True
+
+
+class IdOut(Wire):
+    id: str
+
+
+class NamesOut(Wire):
+    names: list[str]
+
+
+class CheckIn(Wire):
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]+$", max_length=255)
+    memo: str = ""
+
+
+class HostIn(Wire):
+    name: str = Field(min_length=1, max_length=255)
+    display_name: str | None = Field(None, max_length=255)
+    custom_identifier: str | None = Field(None, max_length=255)
+    memo: str = Field("", max_length=10_000)
+    meta: dict[str, Any] = Field(default_factory=dict)
+    interfaces: list[dict[str, Any]] = Field(default_factory=list)
+    role_fullnames: list[str] = Field(default_factory=list)
+    checks: list[CheckIn] = Field(default_factory=list)
+
+
+class HostOut(Wire):
+    id: str
+    name: str
+    display_name: str | None = None
+    custom_identifier: str | None = None
+    size: str
+    status: str
+    memo: str
+    roles: dict[str, list[str]]
+    is_retired: bool
+    retired_at: int | None = None
+    created_at: int
+    meta: dict[str, Any]
+    interfaces: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, host: Host) -> HostOut:
+        return cls(
+            id=host.id,
+            name=host.name,
+            display_name=host.display_name,
+            custom_identifier=host.custom_identifier,
+            size=host.size,
+            status=host.status,
+            memo=host.memo,
+            roles=host.roles,
+            is_retired=host.is_retired,
+            retired_at=host.retired_at,
+            created_at=host.created_at,
+            meta=host.meta,
+            interfaces=host.interfaces,
+        )
+
+
+class HostEnvelope(Wire):
+    host: HostOut
+
+
+class HostsOut(Wire):
+    hosts: list[HostOut]
+
+
+class StatusIn(Wire):
+    status: HostStatus
+
+
+class BulkStatusIn(Wire):
+    ids: list[str] = Field(min_length=1, max_length=30)
+    status: HostStatus
+
+
+class BulkRetireIn(Wire):
+    ids: list[str] = Field(min_length=1, max_length=30)
+
+
+class RoleFullnamesIn(Wire):
+    role_fullnames: list[str]
+
+
+class MonitoredStatusDetail(Wire):
+    type: Literal["check"] = "check"
+    message: str
+    memo: str
+
+
+class MonitoredStatus(Wire):
+    monitor_id: str
+    status: CheckStatus
+    detail: MonitoredStatusDetail | None = None
+
+
+class MonitoredStatusesOut(Wire):
+    monitored_statuses: list[MonitoredStatus]
+
+
+class TimeValue(Wire):
+    time: int
+    value: float
+
+
+class MetricsOut(Wire):
+    metrics: list[TimeValue]
+
+
+class TsdbLatestOut(Wire):
+    tsdb_latest: dict[str, dict[str, TimeValue]]
+
+
+class NameMemoIn(Wire):
+    name: str
+    memo: str = Field("", max_length=10_000)
+
+
+class ServiceOut(Wire):
+    name: str
+    memo: str
+    roles: list[str]
+
+
+class ServicesOut(Wire):
+    services: list[ServiceOut]
+
+
+class RoleOut(Wire):
+    name: str
+    memo: str
+
+
+class RolesOut(Wire):
+    roles: list[RoleOut]
+
+
+GraphUnit = Literal[
+    "float",
+    "integer",
+    "percentage",
+    "seconds",
+    "milliseconds",
+    "bytes",
+    "bytes/sec",
+    "bits/sec",
+    "iops",
+]
+
+
+class GraphMetricIn(Wire):
+    name: str = Field(max_length=255)
+    display_name: str | None = Field(None, max_length=255)
+    is_stacked: bool = False
+
+
+class GraphDefIn(Wire):
+    name: str = Field(max_length=255)
+    display_name: str | None = Field(None, max_length=255)
+    unit: GraphUnit = "float"
+    metrics: list[GraphMetricIn] = Field(min_length=1)
+
+
+class GraphDefDeleteIn(Wire):
+    name: str
+
+
+class CheckSource(Wire):
+    type: Literal["host"]
+    host_id: str = Field(min_length=1)
+
+
+class CheckReportIn(Wire):
+    source: CheckSource
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]+$", max_length=255)
+    status: CheckStatus
+    message: str = Field("", max_length=1023)
+    occurred_at: int = Field(ge=0, lt=2**40)
+    notification_interval: int | None = Field(None, ge=0)
+    max_check_attempts: int = Field(1, ge=1, le=10)
+
+
+class CheckReportsIn(Wire):
+    reports: list[CheckReportIn] = Field(min_length=1, max_length=100)
+
+
+class CheckMonitorOut(Wire):
+    id: str
+    name: str
+
+
+class CheckMonitorsOut(Wire):
+    checks: list[CheckMonitorOut]
+    next_id: str | None = None
+
+
+class CheckMonitorEnvelope(Wire):
+    check: CheckMonitorOut
+
+
+class NamespaceOut(Wire):
+    namespace: str
+
+
+class MetadataListOut(Wire):
+    metadata: list[NamespaceOut]

@@ -1,0 +1,160 @@
+"""`sabamon server`, `sabamon apikey` and `sabamon user`.
+
+`server` bootstraps the store in the parent process (schema, the first organisation and
+its write key, printed once and saved in DIR/apikey with mode 0600), then runs uvicorn on
+the app factory `app_from_environment`, so `--workers N` bootstraps exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from sabamon.server.store import open_store
+from sabamon.server.store.base import ApiKey, Retention, Store
+from sabamon.server.web.users import BOOTSTRAP_PASSWORD_ENV, ensure_admin, run_user
+
+log = logging.getLogger(__name__)
+
+ORG_NAME = "default"
+BOOTSTRAP_KEY_ENV = "SABAMON_BOOTSTRAP_API_KEY"
+DB_URL_ENV = "SABAMON_DB_URL"
+DATA_DIR_ENV = "SABAMON_DATA_DIR"
+APIKEY_FILE = "apikey"
+
+
+def make_store(db_url: str | None, data_dir: Path) -> Store:
+    return open_store(db_url, data_dir, Retention())
+
+
+def app_from_environment() -> FastAPI:
+    """The uvicorn factory: each worker builds its app from the parent's settings."""
+    from sabamon.server.app import create_app
+
+    data_dir = Path(os.environ[DATA_DIR_ENV])
+    return create_app(make_store(os.environ.get(DB_URL_ENV) or None, data_dir))
+
+
+async def bootstrap(store: Store, wanted: str | None = None) -> ApiKey | None:
+    """Creates the schema, the organisation and its first write key (`wanted` if given);
+    returns the key when it was created now."""
+    await store.open()
+    try:
+        org, created = await store.ensure_org(ORG_NAME)
+        if password := await ensure_admin(store, org.id, os.environ.get(BOOTSTRAP_PASSWORD_ENV)):
+            print(f"Dashboard user: admin  password: {password}  (shown once)", flush=True)
+        if wanted and await store.get_api_key(wanted) is None:
+            return await store.create_api_key(org.id, name="bootstrap", write=True, key=wanted)
+        if created:
+            return await store.create_api_key(org.id, name="bootstrap", write=True)
+        return None
+    finally:
+        await store.close()
+
+
+def save_key(data_dir: Path, key: str) -> Path:
+    path = data_dir / APIKEY_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(key + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"--listen {value!r}: expected HOST:PORT")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def run_server(argv: list[str]) -> int:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="sabamon server", description="run the server")
+    parser.add_argument("--listen", type=parse_listen, default=("127.0.0.1", 8080))
+    parser.add_argument("--data", type=Path, required=True, help="data folder")
+    parser.add_argument("--db", help="postgresql://… (default: SQLite in DIR/sabamon.db)")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers: must be at least 1")
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    data_dir: Path = args.data.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    wanted = os.environ.get(BOOTSTRAP_KEY_ENV) or None
+    created = asyncio.run(bootstrap(make_store(args.db, data_dir), wanted))
+    if created is not None:
+        path = save_key(data_dir, created.key)
+        print(f"API key (write): {created.key}  (saved in {path})", flush=True)
+    os.environ[DATA_DIR_ENV] = str(data_dir)
+    os.environ[DB_URL_ENV] = args.db or ""
+    host, port = args.listen
+    log.info("event=listening host=%s port=%d workers=%d", host, port, args.workers)
+    uvicorn.run(
+        "sabamon.server.cli:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers,
+        log_level=args.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+async def manage_keys(args: argparse.Namespace) -> int:
+    store = make_store(args.db, args.data.resolve() if args.data else Path.cwd())
+    await store.open()
+    try:
+        org, _ = await store.ensure_org(ORG_NAME)
+        if args.action == "create":
+            key = await store.create_api_key(org.id, name=args.name, write=not args.read_only)
+            print(key.key)
+        elif args.action == "list":
+            for key in await store.list_api_keys(org.id):
+                access = "write" if key.write else "read-only"
+                print(f"{key.key}\t{access}\t{key.name}\t{key.created_at}")
+        elif not await store.revoke_api_key(args.key):
+            print(f"sabamon apikey revoke: no such key {args.key!r}", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        await store.close()
+
+
+def run_apikey(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="sabamon apikey", description="manage API keys")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--data", type=Path, help="data folder of a SQLite server")
+    where.add_argument("--db", help="postgresql://… of a PostgreSQL server")
+    actions = parser.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", parents=[where], help="print a new key")
+    create.add_argument("--read-only", action="store_true")
+    create.add_argument("--name", default="")
+    actions.add_parser("list", parents=[where], help="list the keys")
+    revoke = actions.add_parser("revoke", parents=[where], help="revoke a key")
+    revoke.add_argument("key")
+    args = parser.parse_args(argv)
+    if args.data is None and args.db is None:
+        parser.error("give --data DIR or --db URL")
+    return asyncio.run(manage_keys(args))
+
+
+def main(command: str, argv: list[str]) -> int:
+    if command == "server":
+        return run_server(argv)
+    if command == "apikey":
+        return run_apikey(argv)
+    if command == "user":
+        return run_user(argv)
+    print(f"sabamon: unknown command {command!r}", file=sys.stderr)
+    return 2

@@ -1,0 +1,186 @@
+"""POST /api/v0/tsdb and the reads: idempotence, the 24 h window, whole-batch rejection."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+from api_helpers import error, ok, register, series
+from api_server import RunningApi
+
+
+def minute(offset: int = 0) -> int:
+    return (int(time.time()) // 60 + offset) * 60
+
+
+def test_post_read_overwrite_and_float_time(client: httpx.Client) -> None:
+    host_id = register(client, "a")
+    t = minute(-5)
+    points = [
+        {"hostId": host_id, "name": "loadavg5", "time": t + 60 * i, "value": i} for i in range(3)
+    ]
+    assert ok(client.post("/api/v0/tsdb", json=points)) == {"success": True}
+    ok(
+        client.post(
+            "/api/v0/tsdb",
+            json=[{"hostId": host_id, "name": "loadavg5", "time": t + 0.7, "value": 9.5}],
+        )
+    )
+    assert series(client, host_id, "loadavg5", t, t + 120) == [
+        {"time": t, "value": 9.5},
+        {"time": t + 60, "value": 1.0},
+        {"time": t + 120, "value": 2.0},
+    ]
+    assert ok(client.get(f"/api/v0/hosts/{host_id}/metric-names"))["names"] == ["loadavg5"]
+    error(
+        client.get(
+            f"/api/v0/hosts/{host_id}/metrics", params={"name": "nosuch", "from": t, "to": t + 60}
+        ),
+        404,
+    )
+    error(
+        client.get(
+            "/api/v0/hosts/nosuchhost1/metrics",
+            params={"name": "loadavg5", "from": t, "to": t + 60},
+        ),
+        404,
+    )
+    error(
+        client.get(
+            f"/api/v0/hosts/{host_id}/metrics", params={"name": "loadavg5", "from": t + 60, "to": t}
+        ),
+        400,
+    )
+
+
+def test_latest_with_repeated_parameters(client: httpx.Client) -> None:
+    a, b = register(client, "a"), register(client, "b")
+    t = minute(-3)
+    ok(
+        client.post(
+            "/api/v0/tsdb",
+            json=[
+                {"hostId": a, "name": "x", "time": t, "value": 1},
+                {"hostId": a, "name": "x", "time": t + 60, "value": 2},
+                {"hostId": b, "name": "y", "time": t, "value": 3},
+            ],
+        )
+    )
+    latest = ok(client.get("/api/v0/tsdb/latest", params={"hostId": [a, b], "name": ["x", "y"]}))[
+        "tsdbLatest"
+    ]
+    assert latest[a]["x"] == {"time": t + 60, "value": 2.0}
+    assert latest[b]["y"] == {"time": t, "value": 3.0}
+    assert "y" not in latest.get(a, {})
+    error(client.get("/api/v0/tsdb/latest", params={"hostId": a}), 400)
+
+
+def test_points_outside_24h_are_dropped_and_counted(client: httpx.Client) -> None:
+    host_id = register(client, "a")
+    now = minute()
+    ok(
+        client.post(
+            "/api/v0/tsdb",
+            json=[
+                {"hostId": host_id, "name": "m", "time": now - 25 * 3600, "value": 1},
+                {"hostId": host_id, "name": "m", "time": now + 25 * 3600, "value": 1},
+                {"hostId": host_id, "name": "m", "time": now - 60, "value": 7},
+            ],
+        )
+    )
+    assert series(client, host_id, "m", now - 26 * 3600, now - 23 * 3600) == []
+    assert series(client, host_id, "m", now - 120, now) == [{"time": now - 60, "value": 7.0}]
+    text = client.get("/metrics").text
+    assert 'sabamon_points_total{outcome="dropped_out_of_window"} 2' in text
+    assert 'sabamon_points_total{outcome="accepted"} 1' in text
+
+
+BAD_POINTS = [
+    ({"value": float("inf")}, "body"),  # 1e999: orjson refuses the number itself
+    ({"value": [1]}, "[1].value"),
+    ({"value": None}, "[1].value"),
+    ({"value": "1"}, "[1].value"),
+    ({"value": True}, "[1].value"),
+    ({"name": "bad name"}, "[1].name"),
+    ({"name": "x;DROP TABLE points"}, "[1].name"),
+    ({"name": ""}, "[1].name"),
+    ({"time": "now"}, "[1].time"),
+    ({"time": -5}, "[1].time"),
+    ({"hostId": "nosuchhost1"}, "[1].hostId"),
+    ({"hostId": 12}, "[1].hostId"),
+]
+
+
+@pytest.mark.parametrize(("change", "field"), BAD_POINTS)
+def test_bad_point_rejects_the_whole_batch(
+    client: httpx.Client, change: dict[str, object], field: str
+) -> None:
+    host_id = register(client, "a")
+    t = minute(-2)
+    good = {"hostId": host_id, "name": "m", "time": t, "value": 1}
+    # 1e999 is valid JSON that parses to infinity
+    content = json.dumps([good, {**good, "time": t + 60, **change}]).replace("Infinity", "1e999")
+    message = error(
+        client.post("/api/v0/tsdb", content=content, headers={"Content-Type": "application/json"}),
+        400,
+    )
+    assert message.startswith(field), message
+    assert series(client, host_id, "m", t - 60, t + 120) == []
+
+
+def test_wrong_shapes_and_retired_host(client: httpx.Client) -> None:
+    host_id = register(client, "a")
+    t = minute(-1)
+    for body in ({"hostId": host_id}, [1, 2], "x", None):
+        error(client.post("/api/v0/tsdb", json=body), 400)
+    error(
+        client.post("/api/v0/tsdb", content=b"[{", headers={"Content-Type": "application/json"}),
+        400,
+    )
+    error(client.post("/api/v0/tsdb", content=b""), 400)
+    ok(client.post(f"/api/v0/hosts/{host_id}/retire"))
+    message = error(
+        client.post("/api/v0/tsdb", json=[{"hostId": host_id, "name": "m", "time": t, "value": 1}]),
+        400,
+    )
+    assert message.startswith("[0].hostId")
+    assert series(client, host_id, "m", t - 60, t + 60) == []
+
+
+def test_huge_body_is_413_on_declared_and_streamed_length(api: RunningApi) -> None:
+    with api.client() as http:
+        host_id = register(http, "a")
+        big = b"[" + b" " * (8 * 1024 * 1024) + b"]"
+        error(http.post("/api/v0/tsdb", content=big), 413)
+
+        def chunks():  # no Content-Length: the limit is enforced while reading
+            for _ in range(9):
+                yield b" " * (1024 * 1024)
+
+        error(http.post("/api/v0/tsdb", content=chunks()), 413)
+        t = minute(-1)
+        ok(
+            http.post(
+                "/api/v0/tsdb", json=[{"hostId": host_id, "name": "m", "time": t, "value": 1}]
+            )
+        )
+
+
+def test_background_expiry_runs_off_the_request_path(start_api) -> None:  # type: ignore[no-untyped-def]
+    api = start_api(maintenance_interval=0.05)
+    with api.client() as http:
+        host_id = register(http, "a")
+        t = minute(-2)
+        ok(
+            http.post(
+                "/api/v0/tsdb", json=[{"hostId": host_id, "name": "m", "time": t, "value": 4}]
+            )
+        )
+        assert series(http, host_id, "m", t, t) == [{"time": t, "value": 4.0}]
+        api.clock.offset = 6 * 365 * 86400  # past every retention
+        deadline = time.monotonic() + 10
+        while series(http, host_id, "m", t - 3600, t + 3600):
+            assert time.monotonic() < deadline, "expired points were never deleted"
+            time.sleep(0.05)
