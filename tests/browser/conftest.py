@@ -7,29 +7,11 @@ tries to load anything from elsewhere.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, Route, sync_playwright
-from tests.server.web.dashboard_server import ADMIN_PASSWORD, Dashboard, running_server, seed
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def launch(playwright: Playwright) -> Browser:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/test-deps.sh (apt-get install chromium)")
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+from tests.browser.chromium import launch
+from tests.server.web.dashboard_server import Dashboard, running_server, seed
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +47,3 @@ def page(browser: Browser, dashboard: Dashboard) -> Iterator[Page]:
     yield page
     context.close()
     assert foreign == [], f"requests left the origin: {foreign}"
-
-
-def sign_in(page: Page, dashboard: Dashboard, path: str = "/ui/hosts") -> None:
-    page.goto(dashboard.url + path)
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", ADMIN_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"**{path.split('#')[0]}*")

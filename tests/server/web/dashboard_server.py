@@ -223,3 +223,33 @@ def seed(dashboard: Dashboard) -> None:
             ]
         }
         assert api.post("/api/v0/monitoring/checks/report", json=report).status_code == 200
+
+
+def seed_alert(dashboard: Dashboard) -> str:
+    """An open CRITICAL alert on web-1, written through the store: the alert engine is
+    exercised by its own tests; here only the page that shows and closes it is."""
+    import asyncio
+    import concurrent.futures
+
+    from sabamon.server.cli import ORG_NAME, make_store
+    from sabamon.server.store.alerts_types import AlertRecord, TargetWrite
+    from sabamon.server.store.base import new_id
+
+    async def write() -> str:
+        store = make_store(None, dashboard.data_dir)
+        await store.open()
+        try:
+            org, _ = await store.ensure_org(ORG_NAME)
+            host_id = dashboard.hosts["web-1"]
+            alert = AlertRecord(
+                new_id(), new_id(), host_id, "host", host_id, "CRITICAL", dashboard.now, value=97.5
+            )
+            write = TargetWrite(alert.monitor_id, host_id, dashboard.now, {}, alerts=[alert])
+            await store.commit_targets(org.id, [write], dashboard.now)
+            return alert.id
+        finally:
+            await store.close()
+
+    # Playwright's sync API owns this thread's event loop, so the store runs on another.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, write()).result()

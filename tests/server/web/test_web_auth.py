@@ -154,3 +154,19 @@ def test_password_hashes_are_scrypt_and_verify() -> None:
     assert auth.verify_password("hunter2-hunter2", stored)
     assert not auth.verify_password("hunter3-hunter3", stored)
     assert not auth.verify_password("x", "garbage")
+
+
+def test_closing_an_alert_needs_csrf_and_a_reason(dashboard: Dashboard) -> None:
+    from dashboard_server import seed_alert
+
+    alert_id = seed_alert(dashboard)
+    with dashboard.signed_in() as client:
+        csrf = login_csrf(client.get(f"/ui/alerts/{alert_id}").text)
+        forged = client.post(f"/ui/alerts/{alert_id}/close", data={"reason": "x"})
+        empty = client.post(f"/ui/alerts/{alert_id}/close", data={"reason": " ", "csrf": csrf})
+        closed = client.post(f"/ui/alerts/{alert_id}/close", data={"reason": "ok", "csrf": csrf})
+        detail = client.get(f"/ui/alerts/{alert_id}").text
+    assert forged.status_code == 403
+    assert empty.status_code == 400 and "reason: give 1 to 1024 characters" in empty.text
+    assert closed.status_code == 303
+    assert 'id="alert-status">OK<' in detail and "manual" in detail
