@@ -64,8 +64,10 @@ class Engine:
         *,
         clock: Callable[[], float],
         base_url: str = "http://127.0.0.1:8080",
+        owns: Callable[[str], bool] = lambda monitor_id: True,
     ) -> None:
         self.store, self.org, self.clock, self.base_url = store, org, clock, base_url
+        self.owns = owns  # in a cluster, whether this member evaluates a monitor
         self.evaluated_through = -1  # the newest minute fully evaluated by this process
 
     # snapshot -------------------------------------------------------------------------
@@ -142,7 +144,9 @@ class Engine:
         """Evaluates every monitor at `minute`; returns the number of targets committed."""
         org_id = self.org.id
         monitors = [
-            Monitor(d.id, d.spec) for d in await self.store.list_documents(org_id, "monitor")
+            Monitor(d.id, d.spec)
+            for d in await self.store.list_documents(org_id, "monitor")
+            if self.owns(d.id)
         ]
         snap = await self._snapshot(monitors, minute)
         await self._run_external(monitors, snap)
@@ -156,10 +160,13 @@ class Engine:
         )  # fmt: skip
         writes: list[TargetWrite] = []
         for monitor in monitors:
+            log.debug("event=monitor_evaluated monitor=%s minute=%d", monitor.id, minute)
             levels = {t: s["level"] for (m, t), s in stored.items() if m == monitor.id}
             for target in evaluators.EVALUATORS[monitor.type](monitor, snap, levels):
                 self._evaluate(monitor, target, stored, open_alerts, snap, defs, writes)
         for check in snap.checks:
+            if not self.owns(check.monitor_id):
+                continue
             monitor = Monitor(
                 check.monitor_id,
                 {"type": "check", "name": check.name, "memo": check.memo,
@@ -318,7 +325,11 @@ class Engine:
     async def _close_retired(
         self, open_alerts: dict[str, AlertRecord], snap: evaluators.Snapshot, minute: int
     ) -> None:
-        gone = [a for a in open_alerts.values() if a.host_id and a.host_id not in snap.hosts]
+        gone = [
+            a
+            for a in open_alerts.values()
+            if a.host_id and a.host_id not in snap.hosts and self.owns(a.monitor_id)
+        ]
         if gone:
             await self.store.close_alerts(self.org.id, gone, "host retired", "hostRetire", minute)
 
