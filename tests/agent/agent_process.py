@@ -37,9 +37,13 @@ def start_agent(
 ) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "sabamon.cli", "agent", *args]
     command += ["--conf", str(conf), "--root", str(root), "--pidfile", "", "--timings", timings]
-    return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "LANG": "C"}
-    )
+    # Logs go to a file beside the config (read it with `agent_log`), never a pipe that fills.
+    with (conf.parent / "agent.log").open("ab") as log:
+        return subprocess.Popen(command, stdout=log, stderr=log, env={**os.environ, "LANG": "C"})
+
+
+def agent_log(conf: Path) -> str:
+    return (conf.parent / "agent.log").read_text()
 
 
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 15) -> int:

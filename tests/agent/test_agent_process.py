@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from agent_process import start_agent, stop, wait_for, write_config
+from agent_process import agent_log, start_agent, stop, wait_for, write_config
 from fault_server import Fault, FaultServer
 
 from sabamon.agent.spool import BatchKind, Spool
@@ -92,9 +92,10 @@ def test_kill_9_then_restart_loses_nothing(server: FaultServer, tmp_path: Path) 
 
 def test_registration_refused_says_what_to_do(server: FaultServer, tmp_path: Path) -> None:
     server.fail(Fault(lambda r: r.method == "POST" and r.path == "/api/v0/hosts", 403))
-    agent = start_agent(write_config(tmp_path, server.url), tmp_path / "root")
+    conf = write_config(tmp_path, server.url)
+    agent = start_agent(conf, tmp_path / "root")
     assert agent.wait(20) == 1
-    assert b"check the apikey" in agent.stderr.read()  # type: ignore[union-attr]
+    assert "check the apikey" in agent_log(conf)
     assert len(server.calls("POST", "/api/v0/hosts")) == 1  # a 4xx is not retried
 
 
@@ -102,6 +103,7 @@ def test_id_file_of_an_unknown_host_stops_with_a_hint(server: FaultServer, tmp_p
     root = tmp_path / "root"
     root.mkdir()
     (root / "id").write_text("someoneElse\n")
-    agent = start_agent(write_config(tmp_path, server.url), root)
+    conf = write_config(tmp_path, server.url)
+    agent = start_agent(conf, root)
     assert agent.wait(20) == 1
-    assert b"to register anew" in agent.stderr.read()  # type: ignore[union-attr]
+    assert "to register anew" in agent_log(conf)
