@@ -35,6 +35,20 @@
     }
   }
 
+  // Axis ticks: the same units, short enough for the axis gutter.
+  function formatTick(unit, value) {
+    if (value === null) return "";
+    const short = (v) => String(Number(v.toPrecision(3)));
+    switch (unit) {
+      case "bytes": case "bytes/sec": case "bits/sec": return formatValue(unit, value);
+      case "percentage": return short(value) + " %";
+      case "iops": return short(value);
+      case "seconds": return short(value) + " s";
+      case "milliseconds": return short(value) + " ms";
+      default: return Math.abs(value) >= 1000 ? formatValue("integer", value) : short(value);
+    }
+  }
+
   // Range in the URL hash: #1d or #from=…&to=… ------------------------------------------
   function now() { return Math.floor(Date.now() / 1000); }
 
@@ -128,7 +142,7 @@
         height: HEIGHT,
         series: series,
         scales: { x: { time: true, range: () => this.view } },
-        axes: [{}, { size: 70, values: (u, ticks) => ticks.map((t) => formatValue(unit, t)) }],
+        axes: [{}, { size: 80, values: (u, ticks) => ticks.map((t) => formatTick(unit, t)) }],
         cursor: { drag: { x: true, y: false, setScale: false }, sync: { key: "sabamon" } },
         legend: { live: true },
         hooks: {
