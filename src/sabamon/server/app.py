@@ -12,35 +12,65 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import PlainTextResponse
 from starlette.responses import Response
 
 from sabamon import __version__
-from sabamon.server.api import checks, graphdefs, hosts, metadata, services, tsdb
+from sabamon.server.alerts.scheduler import AlertingOptions, run_alerting_service
+from sabamon.server.api import (
+    alerts,
+    channels,
+    checks,
+    downtimes,
+    graphdefs,
+    hosts,
+    metadata,
+    monitored_statuses,
+    monitors,
+    notification_groups,
+    services,
+    tsdb,
+)
 from sabamon.server.api.deps import ServerState, State, TtlCache
 from sabamon.server.api.errors import install_error_handlers
 from sabamon.server.api.limits import MAX_BODY_BYTES, BodySizeLimit
 from sabamon.server.api.telemetry import RequestCounter, Telemetry
+from sabamon.server.cluster import Coordinator, SoloNode
+from sabamon.server.cluster.wiring import run_maintenance_once
+from sabamon.server.shedding import LoadShedder, SheddingLimits
 from sabamon.server.store.base import Store
 from sabamon.server.web.install import install_dashboard
 
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL = 60.0
+DEFAULT_ALERTING = AlertingOptions()
 
 
 async def run_maintenance(
-    store: Store, clock: Callable[[], float], interval: float, stop: asyncio.Event
+    store: Store,
+    clock: Callable[[], float],
+    interval: float,
+    stop: asyncio.Event,
+    coordinator: Coordinator | None = None,
 ) -> None:
-    """Rollup then expiry every `interval` seconds until `stop` is set; errors are logged."""
+    """Rollup then expiry every `interval` seconds until `stop` is set; errors are logged.
+
+    In a cluster each 60-second slot of the clock is maintained by one member only.
+    """
     while True:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
         if stop.is_set():
             return
         now = int(clock())
+        if coordinator is not None:
+            await run_maintenance_once(store, coordinator, now, int(MAINTENANCE_INTERVAL))
+            continue
         try:
             buckets = await store.rollup(now)
             deleted = await store.expire(now)
@@ -50,6 +80,26 @@ async def run_maintenance(
         log.debug("event=maintenance now=%d buckets=%d deleted=%d", now, buckets, deleted)
 
 
+def without_422(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """The app's OpenAPI document minus FastAPI's 422 responses: validation failures are
+    400s here, which every route documents."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
+
+
 def create_app(
     store: Store,
     *,
@@ -57,7 +107,11 @@ def create_app(
     maintenance_interval: float = MAINTENANCE_INTERVAL,
     cache_ttl: float = 10.0,
     body_limit: int = MAX_BODY_BYTES,
+    alerting: AlertingOptions | None = DEFAULT_ALERTING,
+    coordinator: Coordinator | None = None,
+    shedding: SheddingLimits | None = None,
 ) -> FastAPI:
+    cluster: Coordinator = coordinator or SoloNode()
     telemetry = Telemetry()
     state = ServerState(
         store=store,
@@ -70,14 +124,25 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await store.open()
+        await cluster.start()
         stop = asyncio.Event()
-        maintenance = asyncio.create_task(run_maintenance(store, clock, maintenance_interval, stop))
+        maintenance = asyncio.create_task(
+            run_maintenance(store, clock, maintenance_interval, stop, coordinator)
+        )
+        alerting_task = None
+        if alerting is not None:
+            alerting_task = asyncio.create_task(
+                run_alerting_service(store, clock, alerting, stop, cluster.owns)
+            )
         log.info("event=server_started store=%s", type(store).__name__)
         try:
             yield
         finally:
             stop.set()
             await maintenance
+            if alerting_task is not None:
+                await alerting_task
+            await cluster.close()
             await store.close()
             log.info("event=server_stopped")
 
@@ -93,9 +158,11 @@ def create_app(
     install_error_handlers(app)
     for module in (hosts, tsdb, services, graphdefs, checks, metadata):
         app.include_router(module.router)
+    for module in (monitors, alerts, channels, notification_groups, downtimes, monitored_statuses):
+        app.include_router(module.router)
     install_dashboard(app)
 
-    @app.get("/healthz", tags=["server"])
+    @app.get("/healthz", tags=["server"], responses={503: {"description": "Store unreachable"}})
     async def healthz(server: State) -> Response:
         """200 when the store answers, 503 otherwise."""
         healthy = await server.store.ping()
@@ -106,6 +173,8 @@ def create_app(
     async def prometheus_metrics(server: State) -> str:
         return server.telemetry.render()
 
+    app.openapi = without_422(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, limit=body_limit)
+    app.add_middleware(LoadShedder, limits=shedding or SheddingLimits())
     app.add_middleware(RequestCounter, telemetry=telemetry)
     return app

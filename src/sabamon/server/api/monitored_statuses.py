@@ -1,0 +1,35 @@
+"""GET /api/v0/hosts/<id>/monitored-statuses: each monitor's latest status for a host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from sabamon.server.api.alerting import json_response
+from sabamon.server.api.common import ERROR_RESPONSES
+from sabamon.server.api.deps import ReadKey, State
+
+router = APIRouter(prefix="/api/v0/hosts", tags=["hosts"], responses=ERROR_RESPONSES)
+
+
+@router.get("/{host_id}/monitored-statuses")
+async def monitored_statuses(host_id: str, key: ReadKey, state: State) -> Response:
+    await state.store.get_host(key.org_id, host_id)
+    monitors = {d.id for d in await state.store.list_documents(key.org_id, "monitor")}
+    states = await state.store.target_states(key.org_id)
+    statuses: list[dict[str, Any]] = [
+        {"monitorId": monitor_id, "status": machine["level"]}
+        for (monitor_id, target), machine in sorted(states.items())
+        if target == host_id and monitor_id in monitors
+    ]
+    for check in await state.store.check_states(key.org_id, host_id):
+        statuses.append(
+            {
+                "monitorId": check.monitor_id,
+                "status": check.status,
+                "detail": {"type": "check", "message": check.message, "memo": check.memo},
+            }
+        )
+    return json_response({"monitoredStatuses": statuses})

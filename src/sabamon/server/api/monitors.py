@@ -1,0 +1,58 @@
+"""Monitors (api.md §6) in Mackerel's JSON, so `mkr monitors push` files work as they are."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from sabamon.server.alerts.monitors import Monitor, monitor_sort_key, validate_monitor
+from sabamon.server.api.alerting import json_body, json_response, validated
+from sabamon.server.api.common import ERROR_RESPONSES
+from sabamon.server.api.deps import ReadKey, State, WriteKey
+from sabamon.server.store.alerts_types import Document
+from sabamon.server.store.base import new_id
+
+router = APIRouter(prefix="/api/v0/monitors", tags=["monitors"], responses=ERROR_RESPONSES)
+
+
+@router.post("")
+async def create_monitor(request: Request, key: WriteKey, state: State) -> Response:
+    spec = validated(validate_monitor, await json_body(request))
+    doc = Document(new_id(), spec)
+    await state.store.put_document(key.org_id, "monitor", doc, state.now())
+    return json_response(Monitor(doc.id, spec).to_json())
+
+
+@router.get("")
+async def list_monitors(key: ReadKey, state: State) -> Response:
+    docs = await state.store.list_documents(key.org_id, "monitor")
+    monitors = sorted((Monitor(d.id, d.spec) for d in docs), key=monitor_sort_key)
+    return json_response({"monitors": [m.to_json() for m in monitors]})
+
+
+@router.get("/{monitor_id}")
+async def get_monitor(monitor_id: str, key: ReadKey, state: State) -> Response:
+    doc = await state.store.get_document(key.org_id, "monitor", monitor_id)
+    return json_response({"monitor": Monitor(doc.id, doc.spec).to_json()})
+
+
+@router.put("/{monitor_id}")
+async def update_monitor(
+    monitor_id: str, request: Request, key: WriteKey, state: State
+) -> Response:
+    old = await state.store.get_document(key.org_id, "monitor", monitor_id)
+    body = await json_body(request)
+    spec = validated(validate_monitor, body, Monitor(old.id, old.spec))
+    await state.store.put_document(key.org_id, "monitor", Document(monitor_id, spec), state.now())
+    return json_response(Monitor(monitor_id, spec).to_json())
+
+
+@router.delete("/{monitor_id}")
+async def delete_monitor(monitor_id: str, key: WriteKey, state: State) -> Response:
+    """Deletes the monitor and closes its open alerts (trigger `monitorDelete`)."""
+    doc = await state.store.delete_document(key.org_id, "monitor", monitor_id)
+    mine = [a for a in await state.store.open_alerts(key.org_id) if a.monitor_id == monitor_id]
+    await state.store.close_alerts(
+        key.org_id, mine, "monitor deleted", "monitorDelete", state.now()
+    )
+    return json_response(Monitor(doc.id, doc.spec).to_json())
