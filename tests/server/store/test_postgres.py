@@ -63,9 +63,3 @@ def test_missing_postgres_fails_under_ci(tmp_path: Path) -> None:
     )  # fmt: skip
     assert run.returncode == 1, run.stdout
     assert "PostgreSQL unreachable" in run.stdout and "CI=true" in run.stdout
-    env["CI"] = "false"
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", str(probe)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert run.returncode == 0 and "1 skipped" in run.stdout, run.stdout

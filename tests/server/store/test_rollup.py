@@ -78,7 +78,7 @@ async def _check(make_store: StoreFactory, data: list[tuple[int, float]], cut: i
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=samples, cut=st.integers(min_value=0, max_value=3 * 86400))
 def test_rollups_equal_raw_averages(

@@ -8,6 +8,7 @@ averages whether or not `rollup()` has run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from .base import OwnerKind, Point, WriteResult
 from .ops import Query, Step, Upsert
@@ -52,17 +53,40 @@ def series_ids(
     return found
 
 
+@dataclass(frozen=True)
+class PointBatch:
+    """One write_points call, so a backend can commit several in one statement."""
+
+    org_id: str
+    kind: OwnerKind
+    points: Sequence[Point]
+    now: int
+
+
 def write_points(
     org_id: str, kind: OwnerKind, points: Sequence[Point], now: int, cache: SeriesCache
 ) -> Step[WriteResult]:
     """Upserts the points within ±24 h of `now` (the last of duplicates wins)."""
-    kept = [p for p in points if abs(int(p.time) - now) <= WRITE_WINDOW]
-    values = {(p.owner_id, p.name, int(p.time)): float(p.value) for p in kept}
-    dropped = len(points) - len(kept)
+    results = yield from write_point_batches([PointBatch(org_id, kind, points, now)], cache)
+    return results[0]
+
+
+def write_point_batches(
+    batches: Sequence[PointBatch], cache: SeriesCache
+) -> Step[list[WriteResult]]:
+    """Writes several batches with one upsert per table; a later batch wins on a duplicate."""
+    values: dict[tuple[int, int], float] = {}
+    results: list[WriteResult] = []
+    for batch in batches:
+        kept = [p for p in batch.points if abs(int(p.time) - batch.now) <= WRITE_WINDOW]
+        keys = {(p.owner_id, p.name) for p in kept}
+        ids = yield from series_ids(batch.org_id, batch.kind, keys, cache)
+        for p in kept:
+            values[(ids[(p.owner_id, p.name)], int(p.time))] = float(p.value)
+        results.append(WriteResult(len(kept), len(batch.points) - len(kept)))
     if not values:
-        return WriteResult(accepted=0, dropped_out_of_window=dropped)
-    ids = yield from series_ids(org_id, kind, {(o, n) for o, n, _ in values}, cache)
-    rows = sorted((ids[(o, n)], t, v) for (o, n, t), v in values.items())
+        return results
+    rows = sorted((sid, t, v) for (sid, t), v in values.items())
     yield Upsert(
         "points",
         ("series_id", "ts", "value"),
@@ -77,7 +101,7 @@ def write_points(
         "(series_id, bucket) DO UPDATE SET gen = dirty_buckets.gen + 1",
         sorted({(sid, bucket_start(t, DIRTY_STEP), 0) for sid, t, _ in rows}),
     )
-    return WriteResult(accepted=len(kept), dropped_out_of_window=dropped)
+    return results
 
 
 def find_series(org_id: str, kind: OwnerKind, owner: str, name: str) -> Step[int | None]:
