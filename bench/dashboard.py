@@ -131,7 +131,8 @@ def data_latencies(url: str, host_id: str, graphs: list[str], now: int, rounds: 
 
 def draw_times(url: str, host_id: str, rounds: int, screenshot: Path | None) -> list[float]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        chromium = playwright.chromium
+        browser = chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(f"{url}/ui/login")
         page.fill("input[name=username]", "admin")

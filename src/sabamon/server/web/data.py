@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from sabamon.server.api.deps import ServerState
 from sabamon.server.store.base import NotFound, OwnerKind
 
 from .graphs import GraphSpec, find_graph, host_graphs, service_graphs
@@ -63,7 +63,13 @@ def error(status: int, message: str) -> Response:
 
 
 async def graph_response(
-    state: Any, org_id: str, kind: OwnerKind, owner: str, graph: GraphSpec, frm: int, to: int
+    state: ServerState,
+    org_id: str,
+    kind: OwnerKind,
+    owner: str,
+    graph: GraphSpec,
+    frm: int,
+    to: int,
 ) -> Response:
     columns = await asyncio.gather(
         *(
