@@ -35,9 +35,10 @@ async def create_channel(request: Request, key: WriteKey, state: State) -> Respo
     doc = Document(new_id(), validated(validate_channel, body))
     await state.store.put_document(key.org_id, "channel", doc, state.now())
     if isinstance(body, dict) and body.get("addToDefaultNotificationGroup"):
-        group = await default_group(state, key.org_id)
-        group.spec["childChannelIds"].append(doc.id)
-        await state.store.put_document(key.org_id, "notification_group", group, state.now())
+        group = await default_group(state, key.org_id)  # a new default group has them all
+        if doc.id not in group.spec["childChannelIds"]:
+            group.spec["childChannelIds"].append(doc.id)
+            await state.store.put_document(key.org_id, "notification_group", group, state.now())
     return json_response(_json(doc))
 
 

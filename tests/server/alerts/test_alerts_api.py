@@ -1,0 +1,185 @@
+"""The alerting API on a real server (uvicorn on loopback), over SQLite and PostgreSQL:
+monitors as Mackerel's JSON, alerts with paging, channels with a test notification and
+delivery log, and the whole path from a posted point to a webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.server.api.api_server import Backend, ManualClock, free_socket, serve_in_thread
+from tests.server.notify.receiver import Receiver, receiving
+
+from sabamon.server.alerts.scheduler import AlertingOptions
+from sabamon.server.app import create_app
+from sabamon.server.cli import bootstrap
+
+FAST = AlertingOptions(poll_interval=0.02, delivery_poll_interval=0.02, base_url="http://s.test")
+
+
+class Server:
+    def __init__(self, url: str, key: str, clock: ManualClock) -> None:
+        self.url, self.key, self.clock = url, key, clock
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"X-Api-Key": self.key}, timeout=10)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    url = None
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_dsn")
+    backend = Backend(request.param, url, tmp_path)
+    key = asyncio.run(bootstrap(backend.store()))
+    assert key is not None
+    clock = ManualClock()
+    sock = free_socket()
+    running, thread = serve_in_thread(create_app(backend.store(), clock=clock, alerting=FAST), sock)
+    try:
+        yield Server(f"http://127.0.0.1:{sock.getsockname()[1]}", key.key, clock)
+    finally:
+        running.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiving() as running:
+        yield running
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def error(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    return str(response.json()["error"]["message"])
+
+
+HOST_MONITOR = {
+    "type": "host", "name": "load", "metric": "loadavg5", "operator": ">", "warning": 1.0,
+    "critical": 2.0, "duration": 1, "maxCheckAttempts": 1, "scopes": [], "excludeScopes": [],
+    "memo": "", "isMute": False,
+}  # fmt: skip
+
+
+def test_monitor_crud_in_mackerel_shape(server: Server) -> None:
+    with server.client() as http:
+        created = ok(http.post("/api/v0/monitors", json=HOST_MONITOR))
+        assert created == {"id": created["id"], **HOST_MONITOR}
+        ok(http.post("/api/v0/monitors", json={"type": "connectivity"}))
+        ok(http.post("/api/v0/monitors", json={**HOST_MONITOR, "name": "a-load"}))
+        listed = ok(http.get("/api/v0/monitors"))["monitors"]
+        assert [(m["type"], m["name"]) for m in listed] == [
+            ("connectivity", "connectivity"), ("host", "a-load"), ("host", "load"),
+        ]  # fmt: skip
+        assert ok(http.get(f"/api/v0/monitors/{created['id']}"))["monitor"] == created
+        replacement = {**HOST_MONITOR, "scopes": ["web"], "warning": 1.5}
+        replaced = ok(http.put(f"/api/v0/monitors/{created['id']}", json=replacement))
+        assert replaced["scopes"] == ["web"] and replaced["warning"] == 1.5
+        assert ok(http.delete(f"/api/v0/monitors/{created['id']}")) == replaced
+        assert "not found" in error(http.get(f"/api/v0/monitors/{created['id']}"), 404)
+        assert error(
+            http.post("/api/v0/monitors", json={**HOST_MONITOR, "operator": "!"}), 400
+        ) == ("operator: must be '>' or '<'")
+        assert error(http.put(f"/api/v0/monitors/{listed[0]['id']}", json=HOST_MONITOR), 400) == (
+            "type: cannot be changed"
+        )
+        assert "malformed JSON" in error(http.post("/api/v0/monitors", content=b"{"), 400)
+
+
+def test_channels_test_notification_and_delivery_log(server: Server, receiver: Receiver) -> None:
+    with server.client() as http:
+        channel = ok(http.post("/api/v0/channels", json={
+            "type": "webhook", "name": "hook", "url": receiver.url, "events": ["alert"],
+            "addToDefaultNotificationGroup": True}))  # fmt: skip
+        assert channel["suspendedAt"] is None and channel["enabledGraphImage"] is False
+        assert "url:" in error(
+            http.post("/api/v0/channels", json={"type": "webhook", "name": "x"}), 400
+        )
+        groups = ok(http.get("/api/v0/notification-groups"))["notificationGroups"]
+        assert groups[0]["type"] == "group-default" and groups[0]["childChannelIds"] == [
+            channel["id"]
+        ]
+        assert "cannot be deleted" in error(
+            http.delete(f"/api/v0/notification-groups/{groups[0]['id']}"), 400
+        )
+        ok(http.post(f"/api/v0/channels/{channel['id']}/test"))
+        assert receiver.wait_for(1) == [
+            {"event": "sample", "message": "Sample Notification from Mackerel"}
+        ]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            log = ok(http.get(f"/api/v0/channels/{channel['id']}/deliveries"))["deliveries"]
+            if log and log[0]["state"] == "sent":
+                break
+            time.sleep(0.02)
+        assert log[0]["state"] == "sent" and log[0]["attempts"] == 1
+
+
+def test_point_to_webhook_alerts_paging_close_and_statuses(
+    server: Server, receiver: Receiver
+) -> None:
+    with server.client() as http:
+        ok(
+            http.post(
+                "/api/v0/channels", json={"type": "webhook", "name": "h", "url": receiver.url}
+            )
+        )
+        monitor = ok(http.post("/api/v0/monitors", json=HOST_MONITOR))
+        hosts = [ok(http.post("/api/v0/hosts", json={"name": f"web{i}", "meta": {}}))["id"]
+                 for i in range(3)]  # fmt: skip
+        minute = int(server.clock()) // 60 * 60 + 60
+        server.clock.offset += minute + 50 - server.clock()  # 50 s into the minute
+        posted_at = server.clock()
+        points = [{"hostId": h, "name": "loadavg5", "time": minute, "value": 3.0} for h in hosts]
+        ok(http.post("/api/v0/tsdb", json=points))
+        server.clock.offset += minute + 91 - server.clock()  # the minute is ready (30 s grace)
+        bodies = receiver.wait_for(3)
+        assert sorted(b["host"]["id"] for b in bodies) == sorted(hosts)
+        assert {b["alert"]["status"] for b in bodies} == {"critical"}
+        assert server.clock() - posted_at <= 90
+
+        page = ok(http.get("/api/v0/alerts", params={"limit": 2}))
+        assert len(page["alerts"]) == 2 and "nextId" in page
+        rest = ok(http.get("/api/v0/alerts", params={"limit": 2, "nextId": page["nextId"]}))
+        assert len(rest["alerts"]) == 1 and "nextId" not in rest
+        assert "limit: must be from 1 to 100" in error(http.get("/api/v0/alerts?limit=101"), 400)
+        alert = page["alerts"][0]
+        assert ok(http.get(f"/api/v0/alerts/{alert['id']}"))["monitorId"] == monitor["id"]
+        assert ok(http.put(f"/api/v0/alerts/{alert['id']}", json={"memo": "on it"})) == {
+            "id": alert["id"], "memo": "on it"}  # fmt: skip
+        closed = ok(http.post(f"/api/v0/alerts/{alert['id']}/close", json={"reason": "fixed"}))
+        assert (closed["status"], closed["reason"]) == ("OK", "fixed") and "closedAt" in closed
+        logs = ok(http.get(f"/api/v0/alerts/{alert['id']}/logs"))["logs"]
+        assert [(log["status"], log["trigger"]) for log in logs] == [
+            ("OK", "manual"), ("CRITICAL", "monitoring"),
+        ]  # fmt: skip
+        assert len(ok(http.get("/api/v0/alerts"))["alerts"]) == 2
+        assert len(ok(http.get("/api/v0/alerts?withClosed=true"))["alerts"]) == 3
+
+        statuses = ok(http.get(f"/api/v0/hosts/{hosts[0]}/monitored-statuses"))
+        assert statuses == {
+            "monitoredStatuses": [{"monitorId": monitor["id"], "status": "CRITICAL"}]
+        }
+
+        ok(http.post(f"/api/v0/hosts/{hosts[1]}/retire", json={}))
+        ok(http.delete(f"/api/v0/monitors/{monitor['id']}"))
+        assert ok(http.get("/api/v0/alerts"))["alerts"] == []
+        everything = ok(http.get("/api/v0/alerts?withClosed=true"))["alerts"]
+        triggers = {
+            a["id"]: ok(http.get(f"/api/v0/alerts/{a['id']}/logs"))["logs"][0]["trigger"]
+            for a in everything
+        }
+        assert sorted(triggers.values()) in (
+            ["manual", "monitorDelete", "monitorDelete"],
+            ["hostRetire", "manual", "monitorDelete"],
+        )
