@@ -1,0 +1,41 @@
+"""Users and sessions in the store, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from sabamon.server.store import open_store
+from sabamon.server.store.base import Conflict, NotFound, Retention, Store
+from sabamon.server.store.web_types import WebSession
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    url = request.getfixturevalue("postgres_dsn") if request.param == "postgres" else None
+    opened = open_store(url, tmp_path, Retention())
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+async def test_users_and_sessions(store: Store) -> None:
+    org, _ = await store.ensure_org("default")
+    await store.create_user(org.id, "admin", "hash-1", 100)
+    with pytest.raises(Conflict, match="'admin' already exists"):
+        await store.create_user(org.id, "admin", "hash-2", 100)
+    assert [u.name for u in await store.list_users(org.id)] == ["admin"]
+    await store.create_session(WebSession("digest-a", "admin", 100, 200))
+    await store.create_session(WebSession("digest-b", "admin", 100, 150))
+    user = await store.session_user("digest-a", 199)
+    assert user is not None and user.password_hash == "hash-1"
+    assert await store.session_user("digest-a", 200) is None  # expired
+    await store.delete_session("digest-x", 160)  # sweeps the expired digest-b
+    assert await store.session_user("digest-b", 100) is None
+    await store.set_user_password("admin", "hash-3")
+    assert await store.session_user("digest-a", 120) is None  # signed out everywhere
+    assert (await store.get_user("admin")).password_hash == "hash-3"  # type: ignore[union-attr]
+    with pytest.raises(NotFound):
+        await store.set_user_password("nobody", "x")
