@@ -283,6 +283,7 @@ def test_reports_kept_when_the_spool_refuses(
     assert accepted == []
     clock.advance(60)
     wait_for(lambda: len(accepted) >= 1)  # kept, and sent with the minute's flush
+    clock.wait_until_sleeping(START + 120, START + 120)  # the second run's report is queued
     stop.set()
     thread.join(5)
     # The refused report first, then the second run's WARNING (sent then or on stop).

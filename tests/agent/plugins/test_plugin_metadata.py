@@ -70,6 +70,7 @@ def test_put_only_on_change_with_cache(
     wait_for(lambda: len(server.puts) == 1)
     assert server.puts == [("host-1", "inventory", {"rack": "A1", "slots": [1, 2]})]
     cache = tmp_path / "root" / "metadata" / "inventory"
+    wait_for(cache.exists)  # written once the PUT returned
     assert json.loads(cache.read_text()) == {"rack": "A1", "slots": [1, 2]}
     # Same value ten minutes later: no PUT. A changed value: one PUT.
     clock.wait_until_sleeping(START + 610, START + 120)

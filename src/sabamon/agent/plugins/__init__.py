@@ -20,7 +20,12 @@ from typing import Any
 from sabamon.agent.plugins.checks import CheckLoop, ResolveHostId, SubmitReports
 from sabamon.agent.plugins.clock import Clock
 from sabamon.agent.plugins.config import PluginsConfig, parse_plugins
-from sabamon.agent.plugins.metadata import MetadataLoop, PutMetadata
+from sabamon.agent.plugins.metadata import (
+    FIRST_RUN_DELAY_SECONDS,
+    PUT_INTERVAL_SECONDS,
+    MetadataLoop,
+    PutMetadata,
+)
 from sabamon.agent.plugins.metrics import MetricPluginGenerator, collect_graph_defs
 from sabamon.agent.plugins.runner import (
     DEFAULT_KILL_GRACE_SECONDS,
@@ -82,8 +87,8 @@ class Plugins:
         resolve_host_id: ResolveHostId,
         *,
         clock: Clock | None = None,
-        first_run_delay: float = 10.0,
-        put_interval: float = 60.0,
+        first_run_delay: float = FIRST_RUN_DELAY_SECONDS,
+        put_interval: float = PUT_INTERVAL_SECONDS,
     ) -> MetadataLoop | None:
         if not self.config.metadata:
             return None

@@ -106,6 +106,7 @@ class PluginRunner:
         output_cap: int = DEFAULT_OUTPUT_CAP,
         agent_env: Mapping[str, str] | None = None,
     ) -> None:
+        self.max_parallel = max_parallel
         self._slots = threading.BoundedSemaphore(max_parallel)
         self.kill_grace_seconds = kill_grace_seconds
         self.output_cap = output_cap
