@@ -16,9 +16,6 @@ from sabamon.server.api.models import (
     HostOut,
     HostsOut,
     IdOut,
-    MonitoredStatus,
-    MonitoredStatusDetail,
-    MonitoredStatusesOut,
     NamesOut,
     RoleFullnamesIn,
     StatusIn,
@@ -144,19 +141,3 @@ async def bulk_retire(body: BulkRetireIn, key: WriteKey, state: State) -> Succes
 async def host_metric_names(host_id: str, key: ReadKey, state: State) -> NamesOut:
     await state.store.get_host(key.org_id, host_id)
     return NamesOut(names=await state.store.metric_names(key.org_id, "host", host_id))
-
-
-@router.get("/hosts/{host_id}/monitored-statuses")
-async def monitored_statuses(host_id: str, key: ReadKey, state: State) -> MonitoredStatusesOut:
-    await state.store.get_host(key.org_id, host_id)
-    states = await state.store.check_states(key.org_id, host_id)
-    return MonitoredStatusesOut(
-        monitored_statuses=[
-            MonitoredStatus(
-                monitor_id=check.monitor_id,
-                status=check.status,
-                detail=MonitoredStatusDetail(message=check.message, memo=check.memo),
-            )
-            for check in states
-        ]
-    )

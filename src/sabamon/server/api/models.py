@@ -101,22 +101,6 @@ class RoleFullnamesIn(Wire):
     role_fullnames: list[str]
 
 
-class MonitoredStatusDetail(Wire):
-    type: Literal["check"] = "check"
-    message: str
-    memo: str
-
-
-class MonitoredStatus(Wire):
-    monitor_id: str
-    status: CheckStatus
-    detail: MonitoredStatusDetail | None = None
-
-
-class MonitoredStatusesOut(Wire):
-    monitored_statuses: list[MonitoredStatus]
-
-
 class TimeValue(Wire):
     time: int
     value: float
