@@ -1,0 +1,237 @@
+"""Ingest and read figures for a real `sabamon server` subprocess, SQLite and PostgreSQL.
+
+Load: several client processes, each with keep-alive http.client connections, posting one
+host-minute (60 points) per request. Prints points/s acknowledged (after commit),
+p50/p95/p99 request latency, the CPU of the load generator apart from the server's, then
+the median of 1-week and 1-year reads of one metric.
+
+    .venv/bin/python bench/ingest.py [--seconds 15] [--clients 4] [--hosts 200] [--pg URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import psycopg
+
+KEY = "bench-ingest-key-0123456789"
+NAMES = [f"bench.metric.{index}" for index in range(60)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(data: Path, db: str | None, workers: int) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "sabamon.cli",
+        "server",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--data",
+        str(data),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
+    if db:
+        command += ["--db", db]
+    env = {**os.environ, "SABAMON_BOOTSTRAP_API_KEY": KEY}
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return server, port
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+def call(conn: http.client.HTTPConnection, method: str, path: str, body: object = None) -> bytes:
+    payload = None if body is None else json.dumps(body).encode()
+    conn.request(method, path, payload, {"X-Api-Key": KEY, "Content-Type": "application/json"})
+    response = conn.getresponse()
+    data = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"{method} {path}: {response.status} {data[:200]!r}")
+    return data
+
+
+def client(
+    port: int,
+    host_ids: list[str],
+    seconds: float,
+    start_minute: int,
+    results: multiprocessing.Queue,
+) -> None:  # type: ignore[type-arg]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies: list[float] = []
+    points = 0
+    minute = start_minute
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for host_id in host_ids:
+            body = [
+                {"hostId": host_id, "name": n, "time": minute * 60, "value": minute % 97}
+                for n in NAMES
+            ]
+            started = time.perf_counter()
+            call(conn, "POST", "/api/v0/tsdb", body)
+            latencies.append(time.perf_counter() - started)
+            points += len(body)
+        minute += 1
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    results.put((points, latencies, usage.ru_utime + usage.ru_stime))
+
+
+def server_cpu(pid: int) -> float:
+    parent = psutil.Process(pid)
+    total = 0.0
+    for process in [parent, *parent.children(recursive=True)]:
+        times = process.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def ingest(port: int, pid: int, clients: int, hosts: int, seconds: float) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    host_ids = [
+        json.loads(call(conn, "POST", "/api/v0/hosts", {"name": f"h{i}"}))["id"]
+        for i in range(hosts)
+    ]
+    start_minute = int(time.time()) // 60 - 20 * 60  # inside the 24 h window
+    cpu_before = server_cpu(pid)
+    results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    share = [host_ids[i::clients] for i in range(clients)]
+    procs = [
+        multiprocessing.Process(
+            target=client, args=(port, share[i], seconds, start_minute, results)
+        )
+        for i in range(clients)
+    ]
+    started = time.monotonic()
+    for proc in procs:
+        proc.start()
+    outcomes = [results.get() for _ in procs]
+    elapsed = time.monotonic() - started
+    for proc in procs:
+        proc.join()
+    points = sum(o[0] for o in outcomes)
+    latencies = [lat for o in outcomes for lat in o[1]]
+    print(
+        f"  ingest: {points / elapsed:,.0f} points/s acknowledged "
+        f"({len(latencies):,} requests of 60 points, {clients} client processes, {elapsed:.1f} s)"
+    )
+    print(
+        f"  latency: p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
+        f"p95 {percentile(latencies, 0.95) * 1000:.1f} ms, "
+        f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms"
+    )
+    print(
+        f"  cpu: server {server_cpu(pid) - cpu_before:.1f} s, "
+        f"load generator {sum(o[2] for o in outcomes):.1f} s, wall {elapsed:.1f} s"
+    )
+
+
+def reads(port: int) -> None:
+    """Times 1-week and 1-year reads of one metric holding a day of 1-minute points (the
+    API refuses older posts, so the year is sparse: these are lower bounds for full data)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    host_id = json.loads(call(conn, "POST", "/api/v0/hosts", {"name": "reader"}))["id"]
+    now = int(time.time()) // 60 * 60
+    batch = [
+        {"hostId": host_id, "name": "read.metric", "time": now - 60 * i, "value": i % 50}
+        for i in range(1, 1440)
+    ]
+    call(conn, "POST", "/api/v0/tsdb", batch)
+    timings: dict[str, list[float]] = {"1 week": [], "1 year": []}
+    for label, span in (("1 week", 7 * 86400), ("1 year", 365 * 86400)):
+        for _ in range(30):
+            started = time.perf_counter()
+            call(
+                conn,
+                "GET",
+                f"/api/v0/hosts/{host_id}/metrics?name=read.metric&from={now - span}&to={now}",
+            )
+            timings[label].append(time.perf_counter() - started)
+    print(
+        "  reads: "
+        + ", ".join(
+            f"{label} median {statistics.median(values) * 1000:.1f} ms"
+            for label, values in timings.items()
+        )
+    )
+
+
+def bytes_on_disk(data: Path, db: str | None) -> int:
+    if db is None:
+        return sum(p.stat().st_size for p in data.glob("sabamon.db*"))
+    with psycopg.connect(db) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        return int(row[0]) if row else 0
+
+
+def run(label: str, db: str | None, args: argparse.Namespace) -> None:
+    print(f"{label}:", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        server, port = start_server(Path(tmp), db, args.workers)
+        try:
+            before = bytes_on_disk(Path(tmp), db)
+            ingest(port, server.pid, args.clients, args.hosts, args.seconds)
+            reads(port)
+            print(f"  disk: {bytes_on_disk(Path(tmp), db) - before:,} bytes grown", flush=True)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--hosts", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    run("SQLite", None, args)
+    name = f"sabamon_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(args.pg, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        run("PostgreSQL", args.pg.rsplit("/", 1)[0] + f"/{name}", args)
+    finally:
+        with psycopg.connect(args.pg, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
