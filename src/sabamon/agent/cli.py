@@ -74,7 +74,6 @@ def setup_logging(verbose: bool, silent: bool) -> None:
         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
         force=True,
     )
-    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def resolve_config(args: argparse.Namespace) -> AgentConfig:

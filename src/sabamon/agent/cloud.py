@@ -7,12 +7,13 @@ address on an ordinary machine would send traffic to whatever answers there.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+from sabamon.agent.http11 import HttpConnection, HttpError, Response
 
 log = logging.getLogger(__name__)
 
@@ -116,29 +117,34 @@ def detect_cloud(
         "gce": (_probe_gce, urls.gce),
         "azurevm": (_probe_azure, urls.azure),
     }[chosen]
-    with httpx.Client(timeout=timeout, trust_env=False) as client:
-        try:
-            return probe(client, base.rstrip("/"))
-        except (httpx.HTTPError, ValueError, KeyError) as error:
-            log.warning("event=cloud_probe_failed platform=%s error=%r", chosen, error)
-            return None
+    client = HttpConnection(base.rstrip("/"), timeout=timeout)  # never through a proxy
+    try:
+        return probe(client)
+    except (HttpError, ValueError, KeyError) as error:
+        log.warning("event=cloud_probe_failed platform=%s error=%r", chosen, error)
+        return None
+    finally:
+        client.close()
 
 
-def _probe_ec2(client: httpx.Client, base: str) -> CloudInfo | None:
+def _text(response: Response) -> str:
+    return response.body.decode("utf-8", "replace")
+
+
+def _probe_ec2(client: HttpConnection) -> CloudInfo | None:
     headers = {}
     try:  # IMDSv2 when the service offers a token, IMDSv1 otherwise
-        token = client.put(
-            f"{base}/latest/api/token",
-            headers={"X-aws-ec2-metadata-token-ttl-seconds": "21600"},
+        token = client.request(
+            "PUT", "/latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": "21600"}
         )
-        if token.status_code == 200:
-            headers["X-aws-ec2-metadata-token"] = token.text
-    except httpx.HTTPError:
+        if token.status == 200:
+            headers["X-aws-ec2-metadata-token"] = _text(token)
+    except HttpError:
         pass
 
     def get(key: str) -> str | None:
-        response = client.get(f"{base}/latest/meta-data/{key}", headers=headers)
-        return response.text if response.status_code == 200 else None
+        response = client.request("GET", f"/latest/meta-data/{key}", headers)
+        return _text(response) if response.status == 200 else None
 
     if not (get("services/partition") or "").startswith("aws"):
         return None
@@ -149,15 +155,13 @@ def _probe_ec2(client: httpx.Client, base: str) -> CloudInfo | None:
     return CloudInfo("ec2", f"{instance_id}.ec2.amazonaws.com", metadata)
 
 
-def _probe_gce(client: httpx.Client, base: str) -> CloudInfo | None:
-    response = client.get(
-        f"{base}/computeMetadata/v1/",
-        params={"recursive": "true"},
-        headers={"Metadata-Flavor": "Google"},
+def _probe_gce(client: HttpConnection) -> CloudInfo | None:
+    response = client.request(
+        "GET", "/computeMetadata/v1/?recursive=true", {"Metadata-Flavor": "Google"}
     )
-    if response.status_code != 200:
+    if response.status != 200:
         return None
-    document: dict[str, Any] = response.json()
+    document: dict[str, Any] = json.loads(response.body)
     instance, project = document["instance"], document.get("project", {})
     metadata = {
         "hostname": str(instance.get("hostname", "")),
@@ -170,15 +174,13 @@ def _probe_gce(client: httpx.Client, base: str) -> CloudInfo | None:
     return CloudInfo("gce", f"{metadata['instance-id']}.gce.cloud.google.com", metadata)
 
 
-def _probe_azure(client: httpx.Client, base: str) -> CloudInfo | None:
-    response = client.get(
-        f"{base}/metadata/instance/compute",
-        params={"api-version": "2017-04-02"},
-        headers={"Metadata": "true"},
+def _probe_azure(client: HttpConnection) -> CloudInfo | None:
+    response = client.request(
+        "GET", "/metadata/instance/compute?api-version=2017-04-02", {"Metadata": "true"}
     )
-    if response.status_code != 200:
+    if response.status != 200:
         return None
-    compute: dict[str, Any] = response.json()
+    compute: dict[str, Any] = json.loads(response.body)
     metadata = {key: str(compute[key]) for key in _AZURE_META_KEYS if compute.get(key)}
     vm_id = metadata["vmId"]
     return CloudInfo("AzureVM", f"{vm_id}.virtual_machine.azure.microsoft.com", metadata)

@@ -9,7 +9,6 @@ a 503's Retry-After pushes the next post back.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -17,6 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+try:  # the builtin module, as `random` does: hashlib loads OpenSSL (~3.6 MB RSS)
+    from _sha1 import sha1
+except ImportError:  # pragma: no cover - interpreters built without it
+    from hashlib import sha1
 
 from sabamon.agent.api import AgentApi, ApiError, is_client_error, is_network_error
 from sabamon.agent.spool import Batch, BatchKind, Spool
@@ -56,7 +60,7 @@ class PostState(Enum):
 
 def host_delay_seconds(host_id: str, period: int = 60) -> int:
     """The host's own posting second: the last byte of sha1(host id) modulo the period."""
-    return hashlib.sha1(host_id.encode()).digest()[19] % period
+    return sha1(host_id.encode()).digest()[19] % period
 
 
 def next_delay(state: PostState, now: float, host_delay: float, timings: LoopTimings) -> float:
