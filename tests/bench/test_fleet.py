@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.bench.server_process import ServerProcess, running_server
 
 from sabamon.bench.cli import main
 from sabamon.bench.fleet import Fleet, FleetOptions
 from sabamon.bench.results import Thresholds
 from sabamon.bench.shard import metric_names
-from tests.bench.server_process import ServerProcess, running_server
 
 
 def stored_minutes(server: ServerProcess, host_id: str, name: str) -> set[int]:
@@ -39,10 +39,12 @@ def test_fleet_command_registers_posts_checks_and_writes_reports(tmp_path: Path)
     json_path, html_path = tmp_path / "fleet.json", tmp_path / "fleet.html"
     with running_server(tmp_path / "data") as server:
         done = subprocess.run(
-            [sys.executable, "-m", "sabamon.cli", "bench", "fleet", "--url", server.url]
-            + ["--apikey", server.apikey, "--hosts", "6", "--metrics", "5", "--checks"]
-            + ["--duration", "4", "--time-scale", "60", "--processes", "2"]
-            + ["--json", str(json_path), "--html", str(html_path)],
+            [
+                *(sys.executable, "-m", "sabamon.cli", "bench", "fleet", "--url", server.url),
+                *("--apikey", server.apikey, "--hosts", "6", "--metrics", "5", "--checks"),
+                *("--duration", "4", "--time-scale", "60", "--processes", "2"),
+                *("--json", str(json_path), "--html", str(html_path)),
+            ],
             capture_output=True,
             text=True,
             timeout=90,
@@ -105,7 +107,7 @@ def test_bad_options_are_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert (
         main(
             "bench",
-            ["fleet", "--url", "ftp://x", "--apikey", "k", "--hosts", "1"] + ["--metrics", "1"],
+            ["fleet", "--url", "ftp://x", "--apikey", "k", "--hosts", "1", "--metrics", "1"],
         )
         == 2
     )

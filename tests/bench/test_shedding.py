@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
-
-from sabamon.server.shedding import LoadShedder, SheddingLimits
 from tests.bench.server_process import running_server
 from tests.server.api.api_server import free_socket, serve_in_thread
+
+from sabamon.server.shedding import LoadShedder, SheddingLimits
 
 NAMES = [f"shed.metric{index:03d}" for index in range(100)]
 
@@ -35,7 +35,7 @@ class HeldApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
+            while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return

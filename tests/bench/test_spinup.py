@@ -11,8 +11,10 @@ from pathlib import Path
 def test_spinup_reports_cold_and_warm_starts(tmp_path: Path) -> None:
     report_path = tmp_path / "spinup.json"
     done = subprocess.run(
-        [sys.executable, "-m", "sabamon.cli", "bench", "spinup", "--runs", "2"]
-        + ["--data", str(tmp_path / "data"), "--json", str(report_path)],
+        [
+            *(sys.executable, "-m", "sabamon.cli", "bench", "spinup", "--runs", "2"),
+            *("--data", str(tmp_path / "data"), "--json", str(report_path)),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -31,8 +33,17 @@ def test_a_server_that_cannot_start_is_reported(tmp_path: Path) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the data folder should be")
     done = subprocess.run(
-        [sys.executable, "-m", "sabamon.cli", "bench", "spinup", "--runs", "1"]
-        + ["--data", str(blocked)],
+        [
+            sys.executable,
+            "-m",
+            "sabamon.cli",
+            "bench",
+            "spinup",
+            "--runs",
+            "1",
+            "--data",
+            str(blocked),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
