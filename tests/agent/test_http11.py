@@ -1,0 +1,239 @@
+"""The agent's socket HTTP/1.1 client against real loopback peers: keep-alive reuse, a
+server-closed idle connection, body framings, timeouts, proxies, TLS, and the import cost."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fault_server import FaultServer
+
+from sabamon.agent.api import AgentApi, ApiError, retry_after_seconds
+from sabamon.agent.http11 import HttpConnection, HttpError, _peer_closed
+
+
+class RawPeer:
+    """A loopback TCP peer that answers each request with `reply(request_bytes)` bytes (None
+    closes the connection) and records which connection carried each request."""
+
+    def __init__(self, reply: Callable[[bytes], bytes | None], wrap: ssl.SSLContext | None = None):
+        self.reply = reply
+        self.wrap = wrap
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.requests: list[tuple[int, bytes]] = []  # (connection number, request head)
+        self.connections = 0
+        self.close_after_answer = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.wrap else "http"
+        return f"{scheme}://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn, self.connections), daemon=True).start()
+
+    def _serve(self, conn: socket.socket, number: int) -> None:
+        try:
+            if self.wrap is not None:
+                conn = self.wrap.wrap_socket(conn, server_side=True)
+            reader = conn.makefile("rb")
+            while True:
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    line = reader.readline()
+                    if not line:
+                        return
+                    head += line
+                lines = head.lower().split(b"\r\n")
+                length = [int(h[15:]) for h in lines if h.startswith(b"content-length:")]
+                head += reader.read(length[0]) if length else b""
+                self.requests.append((number, head))
+                answer = self.reply(head)
+                if answer is None:
+                    return
+                conn.sendall(answer)
+                if self.close_after_answer:
+                    return
+        except (OSError, ssl.SSLError):
+            return
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def ok(body: bytes = b'{"ok":true}', extra: str = "") -> bytes:
+    return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body
+
+
+@pytest.fixture
+def peer_factory() -> Iterator[Callable[..., RawPeer]]:
+    peers: list[RawPeer] = []
+
+    def make(reply: Callable[[bytes], bytes | None], wrap: ssl.SSLContext | None = None) -> RawPeer:
+        peers.append(RawPeer(reply, wrap))
+        return peers[-1]
+
+    yield make
+    for peer in peers:
+        peer.close()
+
+
+def test_keep_alive_reuses_one_connection(peer_factory: Callable[..., RawPeer]) -> None:
+    peer = peer_factory(lambda head: ok())
+    api = AgentApi(peer.url, "key")
+    for _ in range(3):
+        api.post_metric_values([{"hostId": "h", "name": "x", "time": 60, "value": 1.0}])
+    api.close()
+    assert [number for number, _ in peer.requests] == [1, 1, 1]
+
+
+def test_idle_connection_closed_by_the_server_is_replaced(
+    peer_factory: Callable[..., RawPeer],
+) -> None:
+    peer = peer_factory(lambda head: ok())
+    peer.close_after_answer = True  # as uvicorn's keep-alive timeout does to an idle client
+    connection = HttpConnection(peer.url, timeout=5)
+    assert connection.request("GET", "/a", {}).status == 200
+    assert _wait(lambda: connection._sock is not None and _peer_closed(connection._sock))
+    assert connection.request("GET", "/b", {}).status == 200
+    assert [number for number, _ in peer.requests] == [1, 2]  # sent once, on a new connection
+    connection.close()
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    event = threading.Event()
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return True
+        event.wait(0.02)
+    return False
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n3\r\n:1}\r\n0\r\n\r\n',
+        b'HTTP/1.0 200 OK\r\n\r\n{"a":1}',
+        b'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{"a":1}',
+    ],
+    ids=["chunked", "close-delimited", "interim-100"],
+)
+def test_body_framings(peer_factory: Callable[..., RawPeer], answer: bytes) -> None:
+    peer = peer_factory(lambda head: answer)
+    peer.close_after_answer = True  # ends the close-delimited body
+    api = AgentApi(peer.url, "key")
+    assert api.request("GET", "/x") == {"a": 1}
+    api.close()
+
+
+def test_headers_and_body_on_the_wire(peer_factory: Callable[..., RawPeer]) -> None:
+    peer = peer_factory(lambda head: ok())
+    api = AgentApi(peer.url + "/prefix/", "secret")
+    api.retire_host("h/1")
+    _, head = peer.requests[0]
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"POST /prefix/api/v0/hosts/h%2F1/retire HTTP/1.1"
+    assert b"X-Api-Key: secret" in lines and b"Content-Type: application/json" in lines
+    assert any(line.startswith(b"User-Agent: sabamon-agent/") for line in lines)
+    assert head.endswith(b"Content-Length: 4\r\n\r\nnull")
+    api.close()
+
+
+def test_errors_are_classified(peer_factory: Callable[..., RawPeer]) -> None:
+    silent = peer_factory(lambda head: b"")  # reads the request, never answers
+    garbage = peer_factory(lambda head: b"SSH-2.0-OpenSSH\r\n\r\n")
+    redirect = peer_factory(lambda head: b"HTTP/1.1 303 See Other\r\nContent-Length: 0\r\n\r\n")
+    refused = socket.create_server(("127.0.0.1", 0))
+    refused_url = f"http://127.0.0.1:{refused.getsockname()[1]}"
+    refused.close()
+    for url in (silent.url, garbage.url, redirect.url, refused_url):
+        with pytest.raises(ApiError) as caught:
+            AgentApi(url, "k", timeout=0.3).request("GET", "/x")
+        assert caught.value.status is None, url
+    busy = b'{"error":{"message":"too busy"}}'
+    throttled = peer_factory(
+        lambda head: ok(busy, "Retry-After: 7\r\n").replace(b"200 OK", b"503 Busy")
+    )
+    with pytest.raises(ApiError) as caught:
+        AgentApi(throttled.url, "k").request("POST", "/api/v0/tsdb", [])
+    assert (caught.value.status, caught.value.retry_after) == (503, 7.0)
+    assert "too busy" in str(caught.value)
+
+
+def test_retry_after_http_date() -> None:
+    now = 784111777.0  # Sun, 06 Nov 1994 08:49:37 GMT
+    assert retry_after_seconds("Sun, 06 Nov 1994 08:50:07 GMT", now) == 30.0
+    assert retry_after_seconds("Sun, 06 Nov 1994 08:00:00 GMT", now) == 0.0
+    assert retry_after_seconds("120", now) == 120.0
+    assert retry_after_seconds("soon", now) is None
+    assert retry_after_seconds("Sun, 31 Feb 1994 08:00:00 GMT", now) is None
+
+
+def test_http_proxy_from_the_environment(
+    server: FaultServer, peer_factory: Callable[..., RawPeer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = peer_factory(lambda head: ok())
+    monkeypatch.setenv("HTTP_PROXY", proxy.url.replace("http://", "http://user:p%40ss@"))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    AgentApi("http://api.example.invalid:8080", "k").request("GET", "/api/v0/hosts/x")
+    _, head = proxy.requests[0]
+    assert head.startswith(b"GET http://api.example.invalid:8080/api/v0/hosts/x HTTP/1.1\r\n")
+    assert b"Proxy-Authorization: Basic dXNlcjpwQHNz" in head  # user:p@ss
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    AgentApi(server.url, "k").request("GET", f"/api/v0/hosts/{server.host_id}")
+    assert len(proxy.requests) == 1 and server.requests  # went direct
+
+
+def test_https_with_a_trusted_certificate(
+    peer_factory: Callable[..., RawPeer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    peer = peer_factory(lambda head: ok(), wrap=context)
+    with pytest.raises(ApiError) as caught:  # not trusted yet
+        AgentApi(peer.url, "k").request("GET", "/x")
+    assert caught.value.status is None
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    api = AgentApi(peer.url, "k")
+    assert api.request("GET", "/x") == {"ok": True}
+    assert api.request("GET", "/y") == {"ok": True}
+    assert [number for number, _ in peer.requests][-2:] == [2, 2]  # kept alive over TLS
+    api.close()
+
+
+def test_plain_http_path_does_not_load_openssl() -> None:
+    code = (
+        "import sys, sabamon.agent.run, sabamon.agent.cli; "
+        "print(sorted(m for m in ('ssl', '_hashlib', 'httpx', 'http.client', 'email') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_bad_url_is_a_clear_error() -> None:
+    with pytest.raises(HttpError, match="not an http"):
+        HttpConnection("ftp://example.invalid", timeout=1)
