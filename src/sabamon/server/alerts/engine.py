@@ -13,6 +13,7 @@ not evaluated. Open alerts of a retired host close with trigger `hostRetire`.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,8 @@ from sabamon.server.store.base import HostFilter, HostStatus, Org, Point, Store,
 
 log = logging.getLogger(__name__)
 
+MONITOR_MARK = "*"
+"""The target key of a monitor's own row: the newest minute evaluated for all its targets."""
 HEARTBEAT_METRICS = ("loadavg5", "cpu.user.percentage", "memory.used")
 """Metrics every agent posts each minute; connectivity looks at these."""
 WEBHOOK_TRIGGERS = {
@@ -77,35 +80,41 @@ class Engine:
         hosts = {
             h.id: h for h in await self.store.list_hosts(org_id, HostFilter(statuses=statuses))
         }
-        host_names: set[str] = set(HEARTBEAT_METRICS)
+        host_names: set[str] = set()
         service_names: set[str] = set()
-        lookback = evaluators.STALE_AFTER
+        host_lookback, service_lookback = 3 * 60, evaluators.STALE_AFTER
         for monitor in monitors:
             if monitor.type == "host":
                 host_names.update(metric_names(monitor.get("metric")))
+                host_lookback = max(host_lookback, (monitor.get("duration", 1) + 2) * 60)
             elif monitor.type == "service":
                 service_names.add(monitor.get("metric"))
                 for key in ("missingDurationWarning", "missingDurationCritical"):
-                    lookback = max(lookback, (monitor.get(key) or 0) * 60)
+                    service_lookback = max(service_lookback, (monitor.get(key) or 0) * 60)
             elif monitor.type == "external" and monitor.get("service"):
                 service_names.add(external.RESPONSE_TIME_METRIC.format(monitor_id=monitor.id))
             elif monitor.type == "expression":
+                back = (monitor.get("evaluateBackwardMinutes", 2) + 1) * 60
+                host_lookback = max(host_lookback, back)
                 for ref in parse_expression(monitor.get("expression")).series:
-                    names = service_names if ref.kind == "service" else host_names
-                    names.update(
-                        metric_names(ref.metric) if ref.kind != "service" else [ref.metric]
-                    )
+                    if ref.kind == "service":
+                        service_names.add(ref.metric)
+                    else:
+                        host_names.update(metric_names(ref.metric))
         until = minute + 59
         host_points = await self.store.recent_points(
-            org_id, "host", sorted(host_names), minute - evaluators.STALE_AFTER, until
+            org_id, "host", sorted(host_names), minute - host_lookback, until
         )
         service_points = await self.store.recent_points(
-            org_id, "service", sorted(service_names), minute - lookback, until
+            org_id, "service", sorted(service_names), minute - service_lookback, until
         )
         last_seen: dict[str, int] = {}
-        for (host_id, name), points in host_points.items():
-            if name in HEARTBEAT_METRICS and points:
-                last_seen[host_id] = max(last_seen.get(host_id, 0), points[-1][0])
+        if any(m.type == "connectivity" for m in monitors):
+            since = minute + 60 - evaluators.CONNECTIVITY_TIMEOUT - 60
+            beats = await self.store.recent_points(org_id, "host", HEARTBEAT_METRICS, since, until)
+            for (host_id, _), points in beats.items():
+                if points:
+                    last_seen[host_id] = max(last_seen.get(host_id, 0), points[-1][0])
         return evaluators.Snapshot(
             minute=minute,
             hosts=hosts,
@@ -159,11 +168,19 @@ class Engine:
              if is_active(d.spec, minute + 60)],
         )  # fmt: skip
         writes: list[TargetWrite] = []
+        by_monitor: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        for (monitor_id, target_key), machine in stored.items():
+            by_monitor[monitor_id][target_key] = machine
         for monitor in monitors:
+            targets = by_monitor[monitor.id]
+            if targets.get(MONITOR_MARK, {}).get("last_minute", -1) >= minute:
+                continue  # this minute was evaluated already
             log.debug("event=monitor_evaluated monitor=%s minute=%d", monitor.id, minute)
-            levels = {t: s["level"] for (m, t), s in stored.items() if m == monitor.id}
+            levels = {t: s["level"] for t, s in targets.items() if t != MONITOR_MARK}
+            policy = monitor_policy(monitor)
             for target in evaluators.EVALUATORS[monitor.type](monitor, snap, levels):
-                self._evaluate(monitor, target, stored, open_alerts, snap, defs, writes)
+                self._evaluate(monitor, policy, target, stored, open_alerts, snap, defs, writes)
+            writes.append(TargetWrite(monitor.id, MONITOR_MARK, minute, {"last_minute": minute}))
         for check in snap.checks:
             if not self.owns(check.monitor_id):
                 continue
@@ -174,7 +191,8 @@ class Engine:
                  "notificationInterval": check.notification_interval},
             )  # fmt: skip
             target = evaluators.check_targets(check)
-            self._evaluate(monitor, target, stored, open_alerts, snap, defs, writes)
+            policy = monitor_policy(monitor)
+            self._evaluate(monitor, policy, target, stored, open_alerts, snap, defs, writes)
         await self._close_retired(open_alerts, snap, minute)
         committed = await self.store.commit_targets(org_id, writes, int(self.clock()))
         self.evaluated_through = max(self.evaluated_through, minute)
@@ -187,6 +205,7 @@ class Engine:
     def _evaluate(
         self,
         monitor: Monitor,
+        policy: Policy,
         target: evaluators.Target,
         stored: dict[tuple[str, str], dict[str, Any]],
         open_alerts: dict[str, AlertRecord],
@@ -195,17 +214,12 @@ class Engine:
         writes: list[TargetWrite],
     ) -> None:
         raw = stored.get((monitor.id, target.key))
+        obs = target.observation
+        if raw is None and obs.status == "OK":
+            return  # a healthy target without history: nothing to keep
         state = TargetState(**raw) if raw else TargetState(monitor.id, target.key)
         if state.alert_id is not None and state.alert_id not in open_alerts:
             forget_alert(state)  # closed by hand since the last cycle
-        obs = target.observation
-        policy = Policy(
-            max_check_attempts=monitor.get("maxCheckAttempts") or 1,
-            hold_down_minutes=monitor.get("holdDownMinutes"),
-            flap_window_minutes=monitor.get("flapWindowMinutes"),
-            flap_threshold=monitor.get("flapThreshold"),
-            notification_interval=monitor.get("notificationInterval"),
-        )
         previous_status = state.alert_status
         changes = step(state, obs, policy)
         write = TargetWrite(monitor.id, target.key, obs.minute, {})
@@ -216,8 +230,14 @@ class Engine:
             if change.kind == "close":
                 forget_alert(state)
         write.state = vars(state).copy()
-        if raw is None or obs.minute > raw["last_minute"]:
-            writes.append(write)
+        if raw is not None and obs.minute <= raw["last_minute"]:
+            return
+        # Minute-based monitors skip unchanged states (their MONITOR_MARK row guards the
+        # minute); a check's state always moves to the report's minute, so that the same
+        # report is never counted twice.
+        if raw is not None and monitor.type != "check" and _unchanged(raw, write.state):
+            return
+        writes.append(write)
 
     def _apply(
         self,
@@ -332,6 +352,21 @@ class Engine:
         ]
         if gone:
             await self.store.close_alerts(self.org.id, gone, "host retired", "hostRetire", minute)
+
+
+def monitor_policy(monitor: Monitor) -> Policy:
+    return Policy(
+        max_check_attempts=monitor.get("maxCheckAttempts") or 1,
+        hold_down_minutes=monitor.get("holdDownMinutes"),
+        flap_window_minutes=monitor.get("flapWindowMinutes"),
+        flap_threshold=monitor.get("flapThreshold"),
+        notification_interval=monitor.get("notificationInterval"),
+    )
+
+
+def _unchanged(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Equal but for `last_minute`."""
+    return all(after[k] == before.get(k) for k in after if k != "last_minute")
 
 
 def host_json(host: Any) -> dict[str, Any]:

@@ -2,7 +2,10 @@
 
 Evaluators are pure: the engine loads a `Snapshot` for the minute, and each evaluator
 returns `Target`s (target key, host, observation). A target with no usable data gets no
-observation and keeps its state, as Mackerel skips points older than 20 minutes.
+observation and keeps its state. Host monitors read the last `duration + 2` minutes (the
+agents post every minute), so a host whose newest point is older is not judged by them;
+connectivity monitors cover it. Mackerel judges points up to 20 minutes old, which would
+make every cycle read 20 minutes of every host's series.
 """
 
 from __future__ import annotations
@@ -74,10 +77,11 @@ def _average_of_last(series: Series, count: int) -> float:
 
 
 def _monitored_hosts(monitor: Monitor, snap: Snapshot) -> list[Host]:
+    scoped = monitor.get("scopes") or monitor.get("excludeScopes")
     return [
         h
         for h in snap.hosts.values()
-        if h.status in EVALUATED_STATUSES and in_scope(monitor, h.roles)
+        if h.status in EVALUATED_STATUSES and (not scoped or in_scope(monitor, h.roles))
     ]
 
 
@@ -91,7 +95,8 @@ def evaluate_host(monitor: Monitor, snap: Snapshot, levels: Levels) -> list[Targ
             continue
         value = _average_of_last(series, monitor.get("duration", 1))
         status = _judge(monitor, value, levels.get(host.id, "OK"))
-        message = f"{metric} {value:.2f} {monitor.get('operator')} threshold"
+        operator = monitor.get("operator")
+        message = "" if status == "OK" else f"{metric} {value:.2f} {operator} threshold"
         out.append(Target(host.id, host.id, Observation(snap.minute, status, value, message)))
     return out
 
