@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+SERVER_API_KEY = "e2e-agent-test-key"  # the key the `sabamon_server` fixture bootstraps
 FAST_TIMINGS = (
     "post_interval=1,delta_interval=0.05,tick_resolution=0.05,queued_delay=0.1,"
     "error_delay=0.2,terminating_delay=0.1,max_terminating=5,startup_attempts=2,"
