@@ -165,3 +165,47 @@ async def test_downtime_suppresses_notifications(world: World) -> None:
     await world.minute(0, {web: 3.0})
     assert world.receiver.bodies == []
     assert len(await world.store.open_alerts(world.org_id)) == 1
+
+
+async def test_check_reports_open_after_max_attempts(world: World) -> None:
+    from sabamon.server.store.base import CheckReport
+
+    web = await world.host("web")
+    for index, status in enumerate(["WARNING", "WARNING", "WARNING", "OK"]):
+        minute = T0 + index * 60
+        report = CheckReport(web, "nginx", status, f"{status} nginx", minute + 5, None, 2)  # type: ignore[arg-type]
+        await world.store.write_check_reports(world.org_id, [report], minute + 10)
+        world.clock.now = minute + 90
+        await world.engine.evaluate_minute(minute)
+        await world.engine.evaluate_minute(minute)  # the same report never counts twice
+        await world.worker.run_once()
+    assert [(b["type"], b["alert"]["status"]) for b in world.receiver.bodies] == [
+        ("check", "warning"), ("check", "ok"),
+    ]  # fmt: skip
+    assert world.receiver.bodies[0]["message"] == "WARNING nginx"
+    alerts, _ = await world.store.list_alerts(world.org_id, True, None, 10)
+    logs, _ = await world.store.alert_logs(world.org_id, alerts[0].id, None, 10)
+    assert logs[-1].status_detail == {
+        "type": "check", "detail": {"message": "WARNING nginx", "memo": ""},
+    }  # fmt: skip
+
+
+async def test_service_metric_missing_data_and_expression(world: World) -> None:
+    service = {"type": "service", "name": "qps", "service": "web", "metric": "qps",
+               "operator": "<", "warning": 10, "missingDurationWarning": 10}  # fmt: skip
+    await world.monitor(service, "svc")
+    expression = {"type": "expression", "name": "avg load", "operator": ">", "warning": 2,
+                  "expression": "avg(roleSlots('web:app', 'loadavg5'))"}  # fmt: skip
+    await world.monitor(expression, "expr")
+    hosts = [await world.host("a"), await world.host("b")]
+    await world.store.write_points(world.org_id, "service", [Point("web", "qps", T0, 50.0)], T0)
+    await world.minute(0, {hosts[0]: 1.0, hosts[1]: 2.0})
+    assert world.receiver.bodies == []  # qps fine, average load 1.5
+    await world.minute(1, {hosts[0]: 3.0, hosts[1]: 2.0})
+    [crossed] = world.receiver.bodies
+    assert crossed["type"] == "expression" and crossed["alert"]["metricValue"] == 2.5
+    for index in range(2, 11):
+        await world.minute(index, {hosts[0]: 3.0, hosts[1]: 2.0})
+    missing = [b for b in world.receiver.bodies if b["type"] == "service"]
+    assert [b["alert"]["status"] for b in missing] == ["warning"]
+    assert missing[0]["service"]["name"] == "web" and missing[0]["message"] == "qps has no data"
