@@ -111,6 +111,12 @@ class Shutdown:
             seen = self._requests
             return self._changed.wait_for(lambda: self._requests != seen, max(0.0, timeout))
 
+    def sleep_until_terminating(self, timeout: float) -> None:
+        """Sleep up to `timeout`, or not at all once a terminate was requested (even one
+        that arrived before the call)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._requests >= 1, max(0.0, timeout))
+
     def cancel_timers(self) -> None:
         for timer in self._timers:
             timer.cancel()
@@ -242,7 +248,7 @@ class CheckReportPoster:
             if not self.spool.wait_for(BatchKind.CHECK_REPORTS, timeout=0.2):
                 continue
             if not self.post_oldest():
-                self.shutdown.wait(self.timings.check_retry_delay)
+                self.shutdown.sleep_until_terminating(self.timings.check_retry_delay)
         for _ in range(self.spool.count(BatchKind.CHECK_REPORTS)):
             if not self.post_oldest():
                 break
