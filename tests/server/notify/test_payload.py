@@ -1,0 +1,62 @@
+"""Slack and email renderings of an alert event, and notification group routing."""
+
+from __future__ import annotations
+
+from sabamon.server.notify.events import AlertEvent
+from sabamon.server.notify.groups import route, validate_group
+from sabamon.server.notify.payload import email_body, slack_body
+from sabamon.server.store.alerts_types import Document
+
+EVENT = AlertEvent(
+    org_name="acme",
+    base_url="http://s.test",
+    alert={"id": "al1", "status": "CRITICAL", "openedAt": 60, "monitorId": "m1", "value": 3.0},
+    monitor={"id": "m1", "type": "host", "name": "load", "metric": "loadavg5"},
+    trigger="monitoring",
+    changed_at=60,
+    message="loadavg5 3.00 > threshold",
+    host={"id": "h1", "name": "web1", "status": "working", "roles": {}},
+)
+
+
+def test_slack_message_with_mention() -> None:
+    body = slack_body(EVENT, {"critical": "<!channel>"})
+    assert body["text"] == "<!channel> [acme] CRITICAL: load web1"
+    [attachment] = body["attachments"]
+    assert (
+        attachment["color"] == "danger" and attachment["title_link"] == "http://s.test/alerts/al1"
+    )
+    assert attachment["text"] == "loadavg5 3.00 > threshold"
+
+
+def test_email_subject_and_text() -> None:
+    mail = email_body(EVENT)
+    assert mail["subject"] == "[acme] CRITICAL: load web1"
+    assert "Alert: http://s.test/alerts/al1" in mail["text"]
+
+
+def test_routing_by_groups_levels_and_skip_default() -> None:
+    channels = [Document(c, {"type": "webhook", "events": ["alert"]}) for c in ("a", "b", "c")]
+    default = Document("g0", {**validate_group({"name": "Default", "childChannelIds": ["a"]}),
+                              "type": "group-default"})  # fmt: skip
+    critical = Document("g1", validate_group({"name": "oncall", "notificationLevel": "critical",
+                                              "childChannelIds": ["b"],
+                                              "monitors": [{"id": "m1"}]}))  # fmt: skip
+    web = Document("g2", validate_group({"name": "web", "childChannelIds": ["c"],
+                                         "services": [{"name": "web"}]}))  # fmt: skip
+    groups = [default, critical, web]
+
+    def receivers(monitor_id: str, status: str, was_critical: bool = False) -> list[str]:
+        return route(groups, channels, monitor_id=monitor_id, services={"web"}, status=status,
+                     was_critical=was_critical)  # fmt: skip
+
+    assert receivers("m1", "WARNING") == ["a", "c"]
+    assert receivers("m1", "CRITICAL") == ["a", "b", "c"]
+    assert receivers("m1", "OK", was_critical=True) == ["a", "b", "c"]
+    skip = Document(
+        "g3", validate_group({"name": "s", "monitors": [{"id": "m9", "skipDefault": True}]})
+    )
+    assert route([default, skip], channels, monitor_id="m9", services=set(), status="CRITICAL",
+                 was_critical=False) == []  # fmt: skip
+    assert route([], channels, monitor_id="m", services=set(), status="OK", was_critical=False) == [
+        "a", "b", "c"]  # fmt: skip
