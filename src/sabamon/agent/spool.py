@@ -219,7 +219,12 @@ class Spool:
     def oldest(self, kind: BatchKind, limit: int) -> list[Batch]:
         """Up to `limit` pending batches of `kind`, oldest first, bodies read from disk."""
         with self._changed:
-            picked = [(s, e) for s, e in sorted(self._index.items()) if e.kind is kind][:limit]
+            picked: list[tuple[int, _Entry]] = []
+            for seq, entry in self._index.items():  # insertion order is seq order
+                if entry.kind is kind:
+                    picked.append((seq, entry))
+                    if len(picked) == limit:
+                        break
             return [Batch(s, kind, self._read_body(e), e.retries) for s, e in picked]
 
     def count(self, kind: BatchKind | None = None) -> int:
