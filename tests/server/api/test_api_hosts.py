@@ -142,3 +142,11 @@ def test_sql_metacharacters_are_plain_data(client: httpx.Client) -> None:
     assert ok(client.get("/api/v0/hosts", params={"name": "' OR 1=1 --"}))["hosts"] == []
     error(client.get("/api/v0/hosts/' OR '1'='1"), 404)
     assert len(ok(client.get("/api/v0/hosts"))["hosts"]) == 1
+
+
+def test_nul_characters_are_refused_alike_on_both_backends(client: httpx.Client) -> None:
+    assert "NUL" in error(client.post("/api/v0/hosts", json={"name": "a\x00b"}), 400)
+    host_id = register(client, "a")
+    assert "NUL" in error(client.put(f"/api/v0/hosts/{host_id}/metadata/ns", json=["\x00"]), 400)
+    assert "NUL" in error(client.get("/api/v0/hosts/a%00b"), 400)
+    assert [h["name"] for h in ok(client.get("/api/v0/hosts"))["hosts"]] == ["a"]

@@ -1,4 +1,4 @@
-"""Request body size limit, checked on Content-Length and again while reading."""
+"""Request limits: body size (on Content-Length and while reading), no NUL in the URL."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ class BodySizeLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            # PostgreSQL cannot store or compare NUL; refuse it before any route sees it
+            await error_response(400, "path: must not contain NUL characters")(scope, receive, send)
             return
         for name, value in scope["headers"]:
             if name == b"content-length":

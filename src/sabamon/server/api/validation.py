@@ -31,6 +31,24 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest(f"body: malformed JSON ({exc})") from exc
 
 
+def contains_nul(value: Any) -> bool:
+    """True if a NUL character sits in any string of a JSON value (keys included);
+    PostgreSQL cannot store one, so both backends refuse it alike."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
+def refuse_nul(value: Any, where: str) -> Any:
+    if contains_nul(value):
+        raise BadRequest(f"{where}: must not contain NUL characters")
+    return value
+
+
 def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -71,7 +89,7 @@ def host_points(payload: Any) -> list[tuple[str, str, int, float]]:
         if not isinstance(item, dict):
             raise BadRequest(f"[{index}]: must be an object")
         host_id = item.get("hostId")
-        if not isinstance(host_id, str) or not host_id:
+        if not isinstance(host_id, str) or not host_id or "\x00" in host_id:
             raise BadRequest(f"[{index}].hostId: must be a host id string")
         points.append(
             (
