@@ -76,8 +76,9 @@ def main(command: str, argv: list[str]) -> int:
                 ]
             )
         print(
-            f"\nsabamon is running.\n  dashboard: {url}/\n  API key:   {apikey}"
-            f" (saved in {data / 'apikey'})\n"
+            f"\nsabamon is running.\n  dashboard: {url}/  (user admin; its password is printed"
+            f" above on the first start, `sabamon user passwd admin --data {data}` sets a new one)"
+            f"\n  API key:   {apikey} (saved in {data / 'apikey'})\n"
             + ("" if args.no_agent else "  agent:     posting this host's metrics every minute\n")
             + "Press Ctrl-C to stop.",
             flush=True,
