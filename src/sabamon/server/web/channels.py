@@ -1,0 +1,200 @@
+"""Notification channels in the dashboard: list, forms, delete, test button, delivery log.
+
+The delivery log is the store's delivery queue (state, attempts, last error, next
+retry), so a failing channel's retries are visible as they happen.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from sabamon.server.notify.channels import ChannelError, validate_channel
+from sabamon.server.notify.payload import sample_body
+from sabamon.server.store.alerts_types import Document, NewDelivery
+from sabamon.server.store.base import NotFound, new_id
+
+from .forms import FormProblem, checked, text_fields
+from .monitor_fields import error_field
+from .notify_fields import (
+    CHANNEL_FIELDS,
+    CHANNEL_LABELS,
+    channel_body,
+    channel_form,
+    channel_target,
+)
+from .render import render
+from .session import FormUser, PageUser, SignedIn, State
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+RECENT_DELIVERIES = 5
+DELIVERY_LOG = 50
+
+
+@router.get("/ui/channels")
+async def channels_page(request: Request, state: State, signed_in: PageUser) -> Response:
+    org_id = signed_in.user.org_id
+    channels = await state.store.list_documents(org_id, "channel")
+    rows = [
+        {
+            "id": c.id,
+            "name": c.spec.get("name", ""),
+            "type": c.spec.get("type", ""),
+            "target": channel_target(c.spec),
+            "events": ", ".join(c.spec.get("events", [])),
+            "deliveries": await state.store.list_deliveries(org_id, c.id, RECENT_DELIVERIES),
+        }
+        for c in channels
+    ]
+    kinds = [(kind, CHANNEL_LABELS[kind]) for kind in CHANNEL_FIELDS]
+    return render(request, "channels.html", signed_in, rows=rows, kinds=kinds)
+
+
+async def _channel_page(
+    request: Request,
+    state: State,
+    signed_in: SignedIn,
+    kind: str,
+    values: dict[str, str],
+    channel_id: str | None = None,
+    error: str | None = None,
+    notice: str | None = None,
+) -> Response:
+    deliveries = []
+    if channel_id:
+        org_id = signed_in.user.org_id
+        deliveries = await state.store.list_deliveries(org_id, channel_id, DELIVERY_LOG)
+    return render(
+        request,
+        "channel.html",
+        signed_in,
+        status_code=400 if error else 200,
+        kind=kind,
+        label=CHANNEL_LABELS[kind],
+        fields=CHANNEL_FIELDS[kind],
+        values=values,
+        channel_id=channel_id,
+        deliveries=deliveries,
+        error=error,
+        error_field=error_field(error) if error else None,
+        notice=notice,
+    )
+
+
+def _missing(request: Request, signed_in: SignedIn, what: str) -> Response:
+    return render(request, "missing.html", signed_in, status_code=404, what=what)
+
+
+@router.get("/ui/channels/new/{kind}")
+async def new_channel_form(
+    request: Request, kind: str, state: State, signed_in: PageUser
+) -> Response:
+    if kind not in CHANNEL_FIELDS:
+        return _missing(request, signed_in, f"channel type {kind}")
+    return await _channel_page(request, state, signed_in, kind, {"events": "alert"})
+
+
+@router.post("/ui/channels/new/{kind}")
+async def create_channel(
+    request: Request, kind: str, state: State, signed_in: FormUser
+) -> Response:
+    if kind not in CHANNEL_FIELDS:
+        return _missing(request, signed_in, f"channel type {kind}")
+    values = await text_fields(request)
+    try:
+        spec = validate_channel(checked(channel_body(kind, values)))
+    except (ChannelError, FormProblem) as exc:
+        return await _channel_page(request, state, signed_in, kind, values, error=str(exc))
+    channel_id = new_id()
+    await state.store.put_document(
+        signed_in.user.org_id, "channel", Document(channel_id, spec), state.now()
+    )
+    log.info("event=channel_created channel=%s user=%s", channel_id, signed_in.user.name)
+    return RedirectResponse(f"/ui/channels/{channel_id}", status_code=303)
+
+
+@router.get("/ui/channels/{channel_id}")
+async def channel_page(
+    request: Request, channel_id: str, state: State, signed_in: PageUser, tested: bool = False
+) -> Response:
+    try:
+        doc = await state.store.get_document(signed_in.user.org_id, "channel", channel_id)
+    except NotFound:
+        return _missing(request, signed_in, f"channel {channel_id}")
+    if doc.spec["type"] not in CHANNEL_FIELDS:
+        return _missing(request, signed_in, f"channel type {doc.spec['type']}")
+    notice = "Test notification queued: its delivery shows below." if tested else None
+    values = channel_form(doc.spec)
+    return await _channel_page(
+        request, state, signed_in, doc.spec["type"], values, channel_id, notice=notice
+    )
+
+
+@router.post("/ui/channels/{channel_id}")
+async def update_channel(
+    request: Request, channel_id: str, state: State, signed_in: FormUser
+) -> Response:
+    org_id = signed_in.user.org_id
+    try:
+        doc = await state.store.get_document(org_id, "channel", channel_id)
+    except NotFound:
+        return _missing(request, signed_in, f"channel {channel_id}")
+    kind = doc.spec["type"]
+    values = await text_fields(request)
+    try:
+        spec = validate_channel(checked(channel_body(kind, values, doc.spec)), kind)
+    except (ChannelError, FormProblem) as exc:
+        return await _channel_page(
+            request, state, signed_in, kind, values, channel_id, error=str(exc)
+        )
+    await state.store.put_document(org_id, "channel", Document(channel_id, spec), state.now())
+    log.info("event=channel_updated channel=%s user=%s", channel_id, signed_in.user.name)
+    return RedirectResponse(f"/ui/channels/{channel_id}", status_code=303)
+
+
+@router.post("/ui/channels/{channel_id}/test")
+async def send_test(channel_id: str, state: State, signed_in: FormUser) -> Response:
+    """Queues the sample notification, as POST /api/v0/channels/<id>/test does."""
+    org_id = signed_in.user.org_id
+    try:
+        channel = await state.store.get_document(org_id, "channel", channel_id)
+    except NotFound:
+        return RedirectResponse("/ui/channels", status_code=303)
+    delivery = NewDelivery(channel_id, f"test:{new_id()}", sample_body(channel.spec["type"]))
+    await state.store.enqueue_deliveries(org_id, [delivery], state.now())
+    log.info("event=channel_test_queued channel=%s user=%s", channel_id, signed_in.user.name)
+    return RedirectResponse(f"/ui/channels/{channel_id}?tested=true#deliveries", status_code=303)
+
+
+@router.get("/ui/channels/{channel_id}/delete")
+async def confirm_delete(
+    request: Request, channel_id: str, state: State, signed_in: PageUser
+) -> Response:
+    try:
+        doc = await state.store.get_document(signed_in.user.org_id, "channel", channel_id)
+    except NotFound:
+        return _missing(request, signed_in, f"channel {channel_id}")
+    return render(
+        request,
+        "confirm_delete.html",
+        signed_in,
+        what="channel",
+        name=doc.spec.get("name", ""),
+        action=f"/ui/channels/{channel_id}/delete",
+        back=f"/ui/channels/{channel_id}",
+        consequence="Notifications still queued for it are not sent.",
+    )
+
+
+@router.post("/ui/channels/{channel_id}/delete")
+async def delete_channel(channel_id: str, state: State, signed_in: FormUser) -> Response:
+    try:
+        await state.store.delete_document(signed_in.user.org_id, "channel", channel_id)
+    except NotFound:
+        pass
+    else:
+        log.info("event=channel_deleted channel=%s user=%s", channel_id, signed_in.user.name)
+    return RedirectResponse("/ui/channels", status_code=303)

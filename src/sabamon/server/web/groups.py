@@ -1,0 +1,165 @@
+"""Notification groups in the dashboard: list, a form (level, channels, monitor and
+service scopes), delete. The default group always exists and cannot be deleted."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from sabamon.server.alerts.monitors import Monitor, monitor_sort_key
+from sabamon.server.api.notification_groups import default_group
+from sabamon.server.notify.groups import GroupError, validate_group
+from sabamon.server.store.alerts_types import Document
+from sabamon.server.store.base import NotFound, new_id
+
+from .forms import FormProblem, checked, text_fields
+from .monitor_fields import error_field
+from .notify_fields import group_body, group_form
+from .render import render
+from .session import FormUser, PageUser, SignedIn, State
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+async def _choices(state: State, org_id: str) -> dict[str, list[tuple[str, str]]]:
+    """(id, name) of the channels and monitors a group may name."""
+    channels = await state.store.list_documents(org_id, "channel")
+    docs = await state.store.list_documents(org_id, "monitor")
+    monitors = sorted((Monitor(d.id, d.spec) for d in docs), key=monitor_sort_key)
+    return {
+        "channels": [(c.id, str(c.spec.get("name", ""))) for c in channels],
+        "monitors": [(m.id, m.name) for m in monitors],
+    }
+
+
+async def _page(
+    request: Request,
+    state: State,
+    signed_in: SignedIn,
+    values: dict[str, str],
+    group_id: str | None = None,
+    error: str | None = None,
+) -> Response:
+    org_id = signed_in.user.org_id
+    await default_group(state, org_id)
+    groups = await state.store.list_documents(org_id, "notification_group")
+    choices = await _choices(state, org_id)
+    names = dict(choices["channels"])
+    rows: list[dict[str, Any]] = [
+        {
+            "id": g.id,
+            "name": g.spec["name"],
+            "default": g.spec["type"] == "group-default",
+            "level": g.spec["notificationLevel"],
+            "channels": [names.get(c, c) for c in g.spec["childChannelIds"]],
+            "monitors": len(g.spec["monitors"]),
+            "services": [s["name"] for s in g.spec["services"]],
+        }
+        for g in groups
+    ]
+    return render(
+        request,
+        "groups.html",
+        signed_in,
+        status_code=400 if error else 200,
+        rows=rows,
+        choices=choices,
+        values=values,
+        group_id=group_id,
+        chosen_channels=values.get("childChannelIds", "").split(","),
+        chosen_monitors=values.get("monitors", "").split(","),
+        error=error,
+        error_field=error_field(error) if error else None,
+    )
+
+
+@router.get("/ui/notification-groups")
+async def groups_page(request: Request, state: State, signed_in: PageUser) -> Response:
+    return await _page(request, state, signed_in, {"notificationLevel": "all"})
+
+
+@router.post("/ui/notification-groups")
+async def create_group(request: Request, state: State, signed_in: FormUser) -> Response:
+    org_id = signed_in.user.org_id
+    values = await text_fields(request)
+    await default_group(state, org_id)
+    try:
+        spec = validate_group(checked(group_body(values)))
+    except (GroupError, FormProblem) as exc:
+        return await _page(request, state, signed_in, values, error=str(exc))
+    group_id = new_id()
+    await state.store.put_document(
+        org_id, "notification_group", Document(group_id, spec), state.now()
+    )
+    log.info("event=group_created group=%s user=%s", group_id, signed_in.user.name)
+    return RedirectResponse("/ui/notification-groups", status_code=303)
+
+
+@router.get("/ui/notification-groups/{group_id}")
+async def edit_group_form(
+    request: Request, group_id: str, state: State, signed_in: PageUser
+) -> Response:
+    try:
+        doc = await state.store.get_document(signed_in.user.org_id, "notification_group", group_id)
+    except NotFound:
+        return render(request, "missing.html", signed_in, status_code=404, what=f"group {group_id}")
+    return await _page(request, state, signed_in, group_form(doc.spec), group_id)
+
+
+@router.post("/ui/notification-groups/{group_id}")
+async def update_group(
+    request: Request, group_id: str, state: State, signed_in: FormUser
+) -> Response:
+    org_id = signed_in.user.org_id
+    try:
+        doc = await state.store.get_document(org_id, "notification_group", group_id)
+    except NotFound:
+        return render(request, "missing.html", signed_in, status_code=404, what=f"group {group_id}")
+    values = await text_fields(request)
+    try:
+        spec = validate_group(checked(group_body(values, doc.spec)), doc.spec)
+    except (GroupError, FormProblem) as exc:
+        return await _page(request, state, signed_in, values, group_id, str(exc))
+    await state.store.put_document(
+        org_id, "notification_group", Document(group_id, spec), state.now()
+    )
+    log.info("event=group_updated group=%s user=%s", group_id, signed_in.user.name)
+    return RedirectResponse("/ui/notification-groups", status_code=303)
+
+
+@router.get("/ui/notification-groups/{group_id}/delete")
+async def confirm_delete(
+    request: Request, group_id: str, state: State, signed_in: PageUser
+) -> Response:
+    try:
+        doc = await state.store.get_document(signed_in.user.org_id, "notification_group", group_id)
+    except NotFound:
+        return render(request, "missing.html", signed_in, status_code=404, what=f"group {group_id}")
+    return render(
+        request,
+        "confirm_delete.html",
+        signed_in,
+        what="notification group",
+        name=doc.spec["name"],
+        action=f"/ui/notification-groups/{group_id}/delete",
+        back="/ui/notification-groups",
+        consequence="Its channels stay; alerts it routed go to the other groups only.",
+    )
+
+
+@router.post("/ui/notification-groups/{group_id}/delete")
+async def delete_group(group_id: str, state: State, signed_in: FormUser) -> Response:
+    """Deletes a group; the default group stays, as in the API."""
+    org_id = signed_in.user.org_id
+    try:
+        doc = await state.store.get_document(org_id, "notification_group", group_id)
+    except NotFound:
+        return RedirectResponse("/ui/notification-groups", status_code=303)
+    if doc.spec["type"] != "group-default":
+        await state.store.delete_document(org_id, "notification_group", group_id)
+        log.info("event=group_deleted group=%s user=%s", group_id, signed_in.user.name)
+    return RedirectResponse("/ui/notification-groups", status_code=303)

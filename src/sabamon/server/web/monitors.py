@@ -1,0 +1,233 @@
+"""Monitors in the dashboard: the list, a form per type, a JSON editor, delete.
+
+Definitions go through the API's validator (`validate_monitor`), so a form shows the
+same message as the API's 400, next to the field it names. Check monitors come from the
+agents' check reports and are listed read-only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from sabamon.server.alerts.monitors import (
+    Monitor,
+    MonitorError,
+    monitor_sort_key,
+    validate_monitor,
+)
+from sabamon.server.api.deps import ServerState
+from sabamon.server.store.alerts_types import Document
+from sabamon.server.store.base import NotFound, new_id
+
+from .forms import FormProblem, checked, parse_json_text, pretty, text_fields
+from .monitor_fields import (
+    TYPE_FIELDS,
+    TYPE_LABELS,
+    error_field,
+    fields_for,
+    form_to_body,
+    spec_to_form,
+    target_of,
+    thresholds_of,
+)
+from .render import render
+from .session import FormUser, PageUser, SignedIn, State
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+CHECK_MONITORS_SHOWN = 1000
+
+
+@router.get("/ui/monitors")
+async def monitors_page(request: Request, state: State, signed_in: PageUser) -> Response:
+    org_id = signed_in.user.org_id
+    docs = await state.store.list_documents(org_id, "monitor")
+    monitors = sorted((Monitor(d.id, d.spec) for d in docs), key=monitor_sort_key)
+    rows = [
+        {
+            "id": m.id,
+            "type": TYPE_LABELS.get(m.type, m.type),
+            "name": m.name,
+            "target": target_of(m.spec),
+            "thresholds": thresholds_of(m.spec),
+            "muted": bool(m.get("isMute")),
+        }
+        for m in monitors
+    ]
+    checks = await state.store.list_check_monitors(org_id, None, CHECK_MONITORS_SHOWN)
+    return render(
+        request,
+        "monitors.html",
+        signed_in,
+        rows=rows,
+        checks=checks,
+        types=[(kind, TYPE_LABELS[kind]) for kind in TYPE_FIELDS],
+    )
+
+
+def _form_page(
+    request: Request,
+    signed_in: SignedIn,
+    kind: str,
+    values: dict[str, str],
+    monitor_id: str | None = None,
+    error: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "monitor_form.html",
+        signed_in,
+        status_code=400 if error else 200,
+        kind=kind,
+        label=TYPE_LABELS[kind],
+        fields=fields_for(kind),
+        values=values,
+        monitor_id=monitor_id,
+        error=error,
+        error_field=error_field(error) if error else None,
+    )
+
+
+async def _save(state: ServerState, org_id: str, monitor_id: str, spec: dict[str, Any]) -> None:
+    await state.store.put_document(org_id, "monitor", Document(monitor_id, spec), state.now())
+
+
+@router.get("/ui/monitors/new/{kind}")
+async def new_monitor_form(
+    request: Request, kind: str, signed_in: PageUser, state: State
+) -> Response:
+    if kind not in TYPE_FIELDS:
+        return render(request, "missing.html", signed_in, status_code=404, what=f"type {kind}")
+    return _form_page(request, signed_in, kind, {"operator": ">", "duration": "1"})
+
+
+@router.post("/ui/monitors/new/{kind}")
+async def create_monitor(
+    request: Request, kind: str, state: State, signed_in: FormUser
+) -> Response:
+    if kind not in TYPE_FIELDS:
+        return render(request, "missing.html", signed_in, status_code=404, what=f"type {kind}")
+    values = await text_fields(request)
+    try:
+        spec = validate_monitor(checked(form_to_body(kind, values)))
+    except (MonitorError, FormProblem) as exc:
+        return _form_page(request, signed_in, kind, values, error=str(exc))
+    monitor_id = new_id()
+    await _save(state, signed_in.user.org_id, monitor_id, spec)
+    log.info("event=monitor_created monitor=%s user=%s", monitor_id, signed_in.user.name)
+    return RedirectResponse("/ui/monitors", status_code=303)
+
+
+@router.get("/ui/monitors/json")
+async def json_editor(
+    request: Request, state: State, signed_in: PageUser, id: str = ""
+) -> Response:
+    text = ""
+    if id:
+        try:
+            doc = await state.store.get_document(signed_in.user.org_id, "monitor", id)
+        except NotFound:
+            return render(request, "missing.html", signed_in, status_code=404, what=f"monitor {id}")
+        text = pretty(Monitor(doc.id, doc.spec).to_json())
+    return render(request, "monitor_json.html", signed_in, text=text, error=None)
+
+
+@router.post("/ui/monitors/json")
+async def save_json(request: Request, state: State, signed_in: FormUser) -> Response:
+    """Creates the pasted monitor, or replaces the one its `id` names."""
+    org_id = signed_in.user.org_id
+    text = (await text_fields(request)).get("json", "")
+    try:
+        body = parse_json_text(text)
+        previous = None
+        if isinstance(body, dict) and isinstance(body.get("id"), str):
+            try:
+                doc = await state.store.get_document(org_id, "monitor", body["id"])
+            except NotFound:
+                raise FormProblem(f"id: no monitor {body['id']}") from None
+            previous = Monitor(doc.id, doc.spec)
+        spec = validate_monitor(body, previous)
+    except (MonitorError, FormProblem) as exc:
+        return render(
+            request, "monitor_json.html", signed_in, status_code=400, text=text, error=str(exc)
+        )
+    monitor_id = previous.id if previous else new_id()
+    await _save(state, org_id, monitor_id, spec)
+    log.info("event=monitor_saved monitor=%s user=%s", monitor_id, signed_in.user.name)
+    return RedirectResponse("/ui/monitors", status_code=303)
+
+
+@router.get("/ui/monitors/{monitor_id}")
+async def edit_monitor_form(
+    request: Request, monitor_id: str, state: State, signed_in: PageUser
+) -> Response:
+    try:
+        doc = await state.store.get_document(signed_in.user.org_id, "monitor", monitor_id)
+    except NotFound:
+        return render(
+            request, "missing.html", signed_in, status_code=404, what=f"monitor {monitor_id}"
+        )
+    return _form_page(request, signed_in, doc.spec["type"], spec_to_form(doc.spec), monitor_id)
+
+
+@router.post("/ui/monitors/{monitor_id}")
+async def update_monitor(
+    request: Request, monitor_id: str, state: State, signed_in: FormUser
+) -> Response:
+    org_id = signed_in.user.org_id
+    try:
+        doc = await state.store.get_document(org_id, "monitor", monitor_id)
+    except NotFound:
+        return render(
+            request, "missing.html", signed_in, status_code=404, what=f"monitor {monitor_id}"
+        )
+    kind = doc.spec["type"]
+    values = await text_fields(request)
+    try:
+        body = checked(form_to_body(kind, values, doc.spec))
+        spec = validate_monitor(body, Monitor(doc.id, doc.spec))
+    except (MonitorError, FormProblem) as exc:
+        return _form_page(request, signed_in, kind, values, monitor_id, str(exc))
+    await _save(state, org_id, monitor_id, spec)
+    log.info("event=monitor_updated monitor=%s user=%s", monitor_id, signed_in.user.name)
+    return RedirectResponse("/ui/monitors", status_code=303)
+
+
+@router.get("/ui/monitors/{monitor_id}/delete")
+async def confirm_delete(
+    request: Request, monitor_id: str, state: State, signed_in: PageUser
+) -> Response:
+    try:
+        doc = await state.store.get_document(signed_in.user.org_id, "monitor", monitor_id)
+    except NotFound:
+        return render(
+            request, "missing.html", signed_in, status_code=404, what=f"monitor {monitor_id}"
+        )
+    return render(
+        request,
+        "confirm_delete.html",
+        signed_in,
+        what="monitor",
+        name=doc.spec.get("name", ""),
+        action=f"/ui/monitors/{monitor_id}/delete",
+        back="/ui/monitors",
+        consequence="Its open alerts are closed.",
+    )
+
+
+@router.post("/ui/monitors/{monitor_id}/delete")
+async def delete_monitor(monitor_id: str, state: State, signed_in: FormUser) -> Response:
+    """Deletes the monitor and closes its open alerts, as DELETE /api/v0/monitors/<id>."""
+    org_id = signed_in.user.org_id
+    try:
+        await state.store.delete_document(org_id, "monitor", monitor_id)
+    except NotFound:
+        return RedirectResponse("/ui/monitors", status_code=303)
+    mine = [a for a in await state.store.open_alerts(org_id) if a.monitor_id == monitor_id]
+    await state.store.close_alerts(org_id, mine, "monitor deleted", "monitorDelete", state.now())
+    log.info("event=monitor_deleted monitor=%s user=%s", monitor_id, signed_in.user.name)
+    return RedirectResponse("/ui/monitors", status_code=303)
