@@ -70,11 +70,13 @@ async def test_alert_paging_newest_first(store: Store, org_id: str) -> None:
 
 async def test_delivery_queue(store: Store, org_id: str) -> None:
     await store.enqueue_deliveries(org_id, [NewDelivery("c1", "e1", {"x": 1})] * 2, 100)
-    due = await store.due_deliveries(100, 10)
+    due = await store.claim_deliveries(100, 60, 10)
     assert [(d.channel_id, d.payload, d.attempts) for d in due] == [("c1", {"x": 1}, 0)]
+    assert await store.claim_deliveries(100, 60, 10) == []  # claimed until 160
     await store.finish_delivery(due[0].id, "pending", 1, 160, "HTTP 503", 100)
-    assert await store.due_deliveries(159, 10) == []
-    await store.finish_delivery(due[0].id, "sent", 2, 160, None, 160)
+    assert await store.claim_deliveries(159, 60, 10) == []
+    again = await store.claim_deliveries(160, 60, 10)
+    await store.finish_delivery(again[0].id, "sent", 2, 160, None, 160)
     logged = (await store.list_deliveries(org_id, "c1"))[0]
     assert (logged.state, logged.attempts, logged.sent_at) == ("sent", 2, 160)
 

@@ -70,3 +70,50 @@ async def test_gives_up_after_max_attempts(store: Store, org_id: str) -> None:
         clock.now += 1
         assert await worker.run_once() == 0
         assert (await store.list_deliveries(org_id))[0].state == "failed"
+
+
+async def test_a_claim_expires_when_its_sender_dies(store: Store, org_id: str) -> None:
+    await store.enqueue_deliveries(org_id, [NewDelivery("c", "e", {"x": 1})], 0)
+    [claimed] = await store.claim_deliveries(0, 120, 10)
+    assert (await store.list_deliveries(org_id))[0].state == "sending"
+    assert await store.claim_deliveries(119, 120, 10) == []  # still held
+    [again] = await store.claim_deliveries(120, 120, 10)  # the sender never finished
+    assert again.id == claimed.id
+
+
+async def test_two_workers_over_one_database_send_each_notification_once(
+    postgres_dsn: str,
+) -> None:
+    """Two servers' workers share one PostgreSQL schema and one webhook receiver."""
+    import asyncio
+
+    from sabamon.server.store.postgres import PostgresStore
+
+    stores = [PostgresStore(postgres_dsn, pool_size=4) for _ in range(2)]
+    for opened in stores:
+        await opened.open()
+    try:
+        org, _ = await stores[0].ensure_org("test")
+        clock = Clock()
+        with receiving() as receiver:
+            spec = validate_channel({"type": "webhook", "name": "hook", "url": receiver.url})
+            await stores[0].put_document(org.id, "channel", Document("hook", spec), 0)
+            events = [NewDelivery("hook", f"e{i}", {"n": i}) for i in range(60)]
+            await stores[0].enqueue_deliveries(org.id, events, 0)
+            workers = [DeliveryWorker(s, clock, batch=7) for s in stores]
+
+            async def drain(worker: DeliveryWorker) -> int:
+                sent = 0
+                while attempted := await worker.run_once():
+                    sent += attempted
+                return sent
+
+            shares = await asyncio.gather(*(drain(w) for w in workers))
+            assert sum(shares) == 60 and min(shares) > 0  # both took part, none twice
+            assert sorted(b["n"] for b in receiver.wait_for(60)) == list(range(60))
+            assert receiver.requests == 60
+        log = await stores[1].list_deliveries(org.id, limit=100)
+        assert {d.state for d in log} == {"sent"} and len(log) == 60
+    finally:
+        for opened in stores:
+            await opened.close()

@@ -4,6 +4,10 @@ Deliveries live in the store (the queue is the delivery log): each attempt is re
 with its error, a failure is retried after `backoff(attempts)` seconds, and after
 `max_attempts` the delivery is marked failed. Due deliveries are sent concurrently, so a
 slow or failing channel delays no other channel.
+
+Several servers may run a worker over one database: a worker first claims what it sends
+(state `sending` for `lease` seconds), so each delivery leaves once; the claim of a
+worker that died mid-send runs out and the delivery is due again.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
 SEND_TIMEOUT = 10.0
+LEASE = 120
+"""Seconds a claim holds: well above a send's timeout (SMTP and HTTP: `SEND_TIMEOUT`)."""
 
 
 def backoff(attempts: int, base: int = 30, cap: int = 3600) -> int:
@@ -52,14 +58,16 @@ class DeliveryWorker:
         max_attempts: int = MAX_ATTEMPTS,
         backoff: Callable[[int], int] = backoff,
         batch: int = 200,
+        lease: int = LEASE,
     ) -> None:
         self.store, self.clock, self.smtp = store, clock, smtp or SmtpSettings()
         self.max_attempts, self.backoff, self.batch = max_attempts, backoff, batch
+        self.lease = lease
         self.wake = asyncio.Event()
 
     async def run_once(self) -> int:
-        """Attempts every due delivery once; returns how many were attempted."""
-        due = await self.store.due_deliveries(int(self.clock()), self.batch)
+        """Claims the due deliveries and attempts each once; returns how many."""
+        due = await self.store.claim_deliveries(int(self.clock()), self.lease, self.batch)
         if due:
             async with httpx.AsyncClient(timeout=SEND_TIMEOUT) as client:
                 await asyncio.gather(*(self._attempt(d, client) for d in due))

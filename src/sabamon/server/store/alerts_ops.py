@@ -104,11 +104,21 @@ def _log(row: Sequence[Any]) -> AlertLogRecord:
     return AlertLogRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], detail)
 
 
-def target_states(org_id: str) -> Step[dict[tuple[str, str], dict[str, Any]]]:
-    rows = yield Query(
-        "SELECT monitor_id, target, state FROM alert_states WHERE org_id = ?", (org_id,)
-    )
+def target_states(
+    org_id: str, target: str | None = None
+) -> Step[dict[tuple[str, str], dict[str, Any]]]:
+    """Every (monitor, target) state of the org, or only those of one `target` (a host)."""
+    sql, params = "SELECT monitor_id, target, state FROM alert_states WHERE org_id = ?", [org_id]
+    if target is not None:
+        sql, params = sql + " AND target = ?", [*params, target]
+    rows = yield Query(sql, params)
     return {(row[0], row[1]): json.loads(row[2]) for row in rows}
+
+
+def host_last_seen(org_id: str) -> Step[dict[str, int]]:
+    """{host id: the time of its newest point, any metric} (kept by the point writes)."""
+    rows = yield Query("SELECT host_id, seen_at FROM host_last_seen WHERE org_id = ?", (org_id,))
+    return {row[0]: int(row[1]) for row in rows}
 
 
 def commit_targets(org_id: str, writes: Sequence[TargetWrite], now: int) -> Step[int]:
@@ -211,15 +221,22 @@ def set_alert_memo(org_id: str, alert_id: str, memo: str) -> Step[None]:
 
 
 def close_alerts(
-    org_id: str, alerts: Sequence[AlertRecord], reason: str, trigger: str, now: int
+    org_id: str,
+    alerts: Sequence[AlertRecord],
+    reason: str,
+    trigger: str,
+    now: int,
+    deliveries: Sequence[NewDelivery] = (),
 ) -> Step[list[AlertRecord]]:
-    """Closes open alerts (status OK, `reason`, `closedAt`), each with a log entry."""
+    """Closes open alerts (status OK, `reason`, `closedAt`), each with a log entry, and
+    queues the `deliveries` announcing it in the same transaction."""
     closed = []
     for alert in alerts:
         if alert.closed_at is not None:
             continue
         alert.status, alert.reason, alert.closed_at = "OK", reason, now
         closed.append(alert)
+    yield from enqueue_deliveries(org_id, deliveries, now)
     yield from _upsert_alerts([_alert_row(org_id, a) for a in closed])
     yield from _insert_logs(
         sorted((new_id(), a.id, now, "OK", trigger, a.monitor_id, None, None) for a in closed)
@@ -275,13 +292,30 @@ def enqueue_deliveries(org_id: str, items: Sequence[NewDelivery], now: int) -> S
     )  # fmt: skip
 
 
-def due_deliveries(now: int, limit: int) -> Step[list[Delivery]]:
+_CLAIMABLE = "state IN ('pending', 'sending') AND next_attempt_at <= ?"
+
+
+def claim_deliveries(now: int, lease: int, limit: int, skip_locked: bool) -> Step[list[Delivery]]:
+    """Moves up to `limit` due deliveries to `sending` until `now + lease` and returns them.
+
+    A `sending` row whose lease ran out (its sender crashed) is due again. The claim is one
+    UPDATE whose WHERE is checked again on the row it locks, so of two concurrent senders
+    only one gets a delivery; on PostgreSQL (`skip_locked`) the second skips rows another
+    transaction holds instead of waiting for it.
+    """
+    # Chosen once in a materialised CTE: as a plain IN subquery, PostgreSQL may rescan the
+    # LIMIT per outer row and claim more than `limit`.
+    lock = " FOR UPDATE SKIP LOCKED" if skip_locked else ""
     rows = yield Query(
-        f"{_DELIVERY_SELECT} WHERE state = 'pending' AND next_attempt_at <= ? "
-        "ORDER BY next_attempt_at, seq LIMIT ?",
-        (now, limit),
+        f"WITH chosen AS MATERIALIZED (SELECT id FROM deliveries WHERE {_CLAIMABLE} "
+        f"ORDER BY next_attempt_at, seq LIMIT ?{lock}) "
+        "UPDATE deliveries SET state = 'sending', next_attempt_at = ? "
+        f"WHERE {_CLAIMABLE} AND id IN (SELECT id FROM chosen) "
+        "RETURNING id, org_id, channel_id, event_key, payload, state, attempts, "
+        "next_attempt_at, last_error, created_at, sent_at",
+        (now, limit, now + lease, now),
     )
-    return [_delivery(row) for row in rows]
+    return sorted((_delivery(row) for row in rows), key=lambda d: d.created_at)
 
 
 def finish_delivery(
@@ -289,7 +323,7 @@ def finish_delivery(
 ) -> Step[None]:
     yield Query(
         "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, "
-        "sent_at = ? WHERE id = ?",
+        "sent_at = ? WHERE id = ? AND state = 'sending'",
         (state, attempts, next_attempt_at, error, now if state == "sent" else None, delivery_id),
     )
 

@@ -23,6 +23,8 @@ T = TypeVar("T")
 
 
 class AlertsMixin(ABC):
+    skip_locked_rows = False
+    """Whether the database has `FOR UPDATE SKIP LOCKED` (PostgreSQL does, SQLite does not)."""
     @abstractmethod
     async def _read(self, step: Step[T]) -> T: ...
 
@@ -41,8 +43,13 @@ class AlertsMixin(ABC):
     async def delete_document(self, org_id: str, kind: DocumentKind, doc_id: str) -> Document:
         return await self._write(alerts_ops.delete_document(org_id, kind, doc_id))
 
-    async def target_states(self, org_id: str) -> dict[tuple[str, str], dict[str, Any]]:
-        return await self._read(alerts_ops.target_states(org_id))
+    async def target_states(
+        self, org_id: str, target: str | None = None
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        return await self._read(alerts_ops.target_states(org_id, target))
+
+    async def host_last_seen(self, org_id: str) -> dict[str, int]:
+        return await self._read(alerts_ops.host_last_seen(org_id))
 
     async def commit_targets(self, org_id: str, writes: Sequence[TargetWrite], now: int) -> int:
         return await self._write(alerts_ops.commit_targets(org_id, writes, now))
@@ -62,9 +69,12 @@ class AlertsMixin(ABC):
         await self._write(alerts_ops.set_alert_memo(org_id, alert_id, memo))
 
     async def close_alerts(
-        self, org_id: str, alerts: Sequence[AlertRecord], reason: str, trigger: str, now: int
-    ) -> list[AlertRecord]:
-        return await self._write(alerts_ops.close_alerts(org_id, alerts, reason, trigger, now))
+        self, org_id: str, alerts: Sequence[AlertRecord], reason: str, trigger: str, now: int,
+        deliveries: Sequence[NewDelivery] = (),
+    ) -> list[AlertRecord]:  # fmt: skip
+        return await self._write(
+            alerts_ops.close_alerts(org_id, alerts, reason, trigger, now, deliveries)
+        )
 
     async def alert_logs(
         self, org_id: str, alert_id: str, next_id: str | None, limit: int
@@ -74,8 +84,10 @@ class AlertsMixin(ABC):
     async def enqueue_deliveries(self, org_id: str, items: Sequence[NewDelivery], now: int) -> None:
         await self._write(alerts_ops.enqueue_deliveries(org_id, items, now))
 
-    async def due_deliveries(self, now: int, limit: int) -> list[Delivery]:
-        return await self._read(alerts_ops.due_deliveries(now, limit))
+    async def claim_deliveries(self, now: int, lease: int, limit: int) -> list[Delivery]:
+        return await self._write(
+            alerts_ops.claim_deliveries(now, lease, limit, self.skip_locked_rows)
+        )
 
     async def finish_delivery(
         self, delivery_id: str, state: str, attempts: int, next_attempt_at: int,

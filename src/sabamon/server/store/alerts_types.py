@@ -9,7 +9,7 @@ from typing import Any, Literal
 DocumentKind = Literal["monitor", "channel", "notification_group", "downtime"]
 """Definitions kept as validated JSON documents, one table each."""
 
-DeliveryState = Literal["pending", "sent", "failed"]
+DeliveryState = Literal["pending", "sending", "sent", "failed"]
 
 
 @dataclass

@@ -412,8 +412,14 @@ class Store(ABC):
         """Returns the deleted document; raises NotFound."""
 
     @abstractmethod
-    async def target_states(self, org_id: str) -> dict[tuple[str, str], dict[str, Any]]:
-        """{(monitor id, target): alert state machine} for every evaluated target."""
+    async def target_states(
+        self, org_id: str, target: str | None = None
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """{(monitor id, target): alert state machine} for every (or one) evaluated target."""
+
+    @abstractmethod
+    async def host_last_seen(self, org_id: str) -> dict[str, int]:
+        """{host id: time of its newest point of any metric}."""
 
     @abstractmethod
     async def commit_targets(self, org_id: str, writes: Sequence[TargetWrite], now: int) -> int:
@@ -437,9 +443,11 @@ class Store(ABC):
 
     @abstractmethod
     async def close_alerts(
-        self, org_id: str, alerts: Sequence[AlertRecord], reason: str, trigger: str, now: int
-    ) -> list[AlertRecord]:
-        """Closes the open ones among `alerts` with a log entry each; returns them."""
+        self, org_id: str, alerts: Sequence[AlertRecord], reason: str, trigger: str, now: int,
+        deliveries: Sequence[NewDelivery] = (),
+    ) -> list[AlertRecord]:  # fmt: skip
+        """Closes the open ones among `alerts` with a log entry each and queues
+        `deliveries` in the same transaction; returns them."""
 
     @abstractmethod
     async def alert_logs(
@@ -451,7 +459,8 @@ class Store(ABC):
         """Queues each (channel, event) once; a repeated event key is ignored."""
 
     @abstractmethod
-    async def due_deliveries(self, now: int, limit: int) -> list[Delivery]: ...
+    async def claim_deliveries(self, now: int, lease: int, limit: int) -> list[Delivery]:
+        """Takes due deliveries for one sender: `sending` until `now + lease`."""
 
     @abstractmethod
     async def finish_delivery(

@@ -56,6 +56,8 @@ def _locked(step: Step[T]) -> Step[T]:
 
 
 class PostgresStore(SQLStore):
+    skip_locked_rows = True
+
     def __init__(
         self,
         dsn: str,

@@ -77,15 +77,20 @@ def write_point_batches(
     """Writes several batches with one upsert per table; a later batch wins on a duplicate."""
     values: dict[tuple[int, int], float] = {}
     results: list[WriteResult] = []
+    seen: dict[tuple[str, str], int] = {}  # (org, host) -> newest point time, capped at now
     for batch in batches:
         kept = [p for p in batch.points if abs(int(p.time) - batch.now) <= WRITE_WINDOW]
         keys = {(p.owner_id, p.name) for p in kept}
         ids = yield from series_ids(batch.org_id, batch.kind, keys, cache)
         for p in kept:
             values[(ids[(p.owner_id, p.name)], int(p.time))] = float(p.value)
+            if batch.kind == "host":
+                key, at = (batch.org_id, p.owner_id), min(int(p.time), batch.now)
+                seen[key] = max(seen.get(key, at), at)
         results.append(WriteResult(len(kept), len(batch.points) - len(kept)))
     if not values:
         return results
+    yield from _mark_hosts_seen(seen)
     rows = sorted((sid, t, v) for (sid, t), v in values.items())
     yield Upsert(
         "points",
@@ -102,6 +107,18 @@ def write_point_batches(
         sorted({(sid, bucket_start(t, DIRTY_STEP), 0) for sid, t, _ in rows}),
     )
     return results
+
+
+def _mark_hosts_seen(seen: dict[tuple[str, str], int]) -> Step[None]:
+    """Moves each host's `host_last_seen` forward (connectivity monitors read it)."""
+    yield Upsert(
+        "host_last_seen",
+        ("org_id", "host_id", "seen_at"),
+        ("text", "text", "bigint"),
+        "(org_id, host_id) DO UPDATE SET seen_at = excluded.seen_at "
+        "WHERE excluded.seen_at > host_last_seen.seen_at",
+        sorted((org_id, host_id, at) for (org_id, host_id), at in seen.items()),
+    )
 
 
 def find_series(org_id: str, kind: OwnerKind, owner: str, name: str) -> Step[int | None]:
@@ -152,11 +169,25 @@ def rollup_sums(
         "SELECT bucket FROM dirty_buckets WHERE series_id = ? AND bucket >= ? AND bucket < ?",
         (series_id, low, high),
     )
-    for coarse in sorted({bucket_start(row[0], step) for row in dirty}):
-        fresh = yield from raw_sums(series_id, coarse, coarse + step, step)
-        sums.pop(coarse, None)
+    stale = sorted({bucket_start(row[0], step) for row in dirty})
+    for start, end in contiguous_ranges(stale, step):
+        fresh = yield from raw_sums(series_id, start, end, step)
+        for coarse in range(start, end, step):
+            sums.pop(coarse, None)
         sums.update(fresh)
     return sums
+
+
+def contiguous_ranges(starts: Sequence[int], step: int) -> list[tuple[int, int]]:
+    """Sorted bucket starts merged into [start, end) runs: recent writes leave a run of
+    dirty buckets, recomputed with one query instead of one per bucket."""
+    ranges: list[tuple[int, int]] = []
+    for start in starts:
+        if ranges and ranges[-1][1] == start:
+            ranges[-1] = (ranges[-1][0], start + step)
+        else:
+            ranges.append((start, start + step))
+    return ranges
 
 
 def latest_points(
