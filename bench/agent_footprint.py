@@ -1,11 +1,13 @@
-"""Agent footprint: steady RSS with a full spool, CPU per one-minute cycle, start to first
-post; each beside a bare `python -c 'import psutil'` measured in the same run.
+"""Agent footprint: steady RSS with a full spool (with and without a metric plugin), RSS
+while and after the spool drains, CPU per one-minute cycle, start to first post; each beside
+a bare `python -c 'import psutil'` measured in the same run.
 
 Run: .venv/bin/python bench/agent_footprint.py   (loopback only; takes about a minute)
 """
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,7 +30,8 @@ from sabamon.agent.spool import BatchKind, Spool
 
 SEVEN_DAYS_OF_MINUTES = 7 * 24 * 60
 RSS_TIMINGS = (
-    "post_interval=1,delta_interval=0.05,tick_resolution=0.05,error_delay=0.5,max_terminating=2"
+    "post_interval=1,delta_interval=0.05,tick_resolution=0.05,error_delay=0.5,max_terminating=2,"
+    "queued_delay=0"  # once the server answers, the backlog drains as fast as it can
 )
 
 
@@ -59,20 +62,45 @@ def one_batch() -> list[dict[str, object]]:
     return values
 
 
-def steady_rss(server: FaultServer, folder: Path) -> tuple[float, int, int]:
-    batch = one_batch()
-    spool = fill_spool(folder / "root" / "spool", batch)
-    size, count = spool.size_bytes(), spool.count()
-    spool.close()
+def bare_config(folder: Path, apibase: str) -> Path:
+    """The default agent: Linux collectors only, no plugins."""
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "agent.conf"
+    conf.write_text(f'apikey = "bench"\napibase = "{apibase}"\ncloud_platform = "none"\n')
+    return conf
+
+
+def rss_of(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def steady_and_drain_rss(server: FaultServer, conf: Path, root: Path) -> tuple[float, float, float]:
+    """Median RSS with the spool full (the server refusing), peak while it drains, and RSS once
+    it is empty (no per-batch growth expected)."""
+    server.stored.clear()
     server.fail(Fault(lambda r: r.path == "/api/v0/tsdb", 503))  # keep the spool full
-    agent = start_agent(write_config(folder, server.url), folder / "root", timings=RSS_TIMINGS)
+    agent = start_agent(conf, root, timings=RSS_TIMINGS)
     samples = []
     for _ in range(20):
         time.sleep(0.5)
-        samples.append(psutil.Process(agent.pid).memory_info().rss / 2**20)
-    stop(agent)
+        samples.append(rss_of(agent.pid))
     server.clear_faults()
-    return statistics.median(samples[10:]), size, count
+    draining = []
+    while agent.poll() is None and len(server.calls("POST", "/api/v0/tsdb")) < 3000:
+        time.sleep(0.5)
+        draining.append(rss_of(agent.pid))
+    server.wait_until(lambda: _spool_empty(server), timeout=600)
+    time.sleep(2)
+    after = rss_of(agent.pid)
+    stop(agent)
+    return statistics.median(samples[10:]), max(draining, default=after), after
+
+
+def _spool_empty(server: FaultServer) -> bool:
+    """True once a tsdb post carries only this run's minutes: the old backlog is gone (it
+    drains oldest first, and its minutes are from 2023)."""
+    posts = server.calls("POST", "/api/v0/tsdb")
+    return bool(posts) and min(v["time"] for v in posts[-1].body) > time.time() - 600
 
 
 def cycle_cpu(server: FaultServer, folder: Path, cycles: int = 30) -> tuple[float, float]:
@@ -103,6 +131,11 @@ def cycle_cpu(server: FaultServer, folder: Path, cycles: int = 30) -> tuple[floa
     return statistics.median(agent_ms), statistics.median(bare_ms)
 
 
+def _mkdir(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def first_post_seconds(folder: Path) -> float:
     """Start to first tsdb post, with the delta window shrunk to 0.05 s; the host's posting
     second is 0 for this id at post_interval=1 (timings shrink only the waits)."""
@@ -127,12 +160,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, FaultServer() as server:
         folder = Path(tmp)
         bare = bare_psutil_rss()
-        rss, size, count = steady_rss(server, folder / "rss")
+        batch = one_batch()
+        full = folder / "full-spool"
+        spool = fill_spool(full, batch)
+        size, count = spool.size_bytes(), spool.count()
+        spool.close()
         print(f"bare python + psutil RSS           {bare:6.1f} MB")
-        print(
-            f"agent steady RSS, full spool       {rss:6.1f} MB  ({rss / bare:.2f}x bare;"
-            f" spool {count} batches, {size / 2**20:.1f} MB on disk)"
-        )
+        print(f"spool: {count} batches (7 days), {size / 2**20:.1f} MB on disk")
+        for label, conf in (
+            ("no plugins", bare_config(folder / "bare", server.url)),
+            ("one metric plugin", write_config(_mkdir(folder / "plugin"), server.url)),
+        ):
+            root = conf.parent / "root"
+            shutil.copytree(full, root / "spool")
+            rss, peak, after = steady_and_drain_rss(server, conf, root)
+            print(f"agent, {label}:")
+            print(f"  steady RSS, full spool           {rss:6.1f} MB  ({rss / bare:.2f}x bare)")
+            print(f"  peak RSS while draining          {peak:6.1f} MB")
+            print(f"  RSS after the drain              {after:6.1f} MB")
         agent_ms, bare_ms = cycle_cpu(server, folder)
         print(f"bare psutil collection CPU         {bare_ms:6.2f} ms (median)")
         print(

@@ -29,8 +29,8 @@ def test_agent_against_sabamon_server(
     try:
         wait_for(lambda: (tmp_path / "root" / "id").exists())
         host_id = (tmp_path / "root" / "id").read_text()
-        for name in (*LINUX_METRICS, "custom.counter"):
-            wait_for(lambda name=name: len(stored(server_client, host_id, name)) >= 1, timeout=30)
+        names = (*LINUX_METRICS, "custom.counter")
+        wait_for(lambda: all(stored(server_client, host_id, name) for name in names), timeout=30)
         assert stop(agent) == 0
     finally:
         stop(agent)

@@ -234,6 +234,8 @@ def test_plain_http_path_does_not_load_openssl() -> None:
     assert result.stdout.strip() == "[]", result.stderr
 
 
-def test_bad_url_is_a_clear_error() -> None:
+def test_bad_url_and_header_are_clear_errors() -> None:
     with pytest.raises(HttpError, match="not an http"):
         HttpConnection("ftp://example.invalid", timeout=1)
+    with pytest.raises(ApiError, match="line break"):
+        AgentApi("http://127.0.0.1:9", "key\r\nX-Evil: 1").request("GET", "/x")

@@ -97,15 +97,16 @@ class HttpConnection:
         if self.proxy is not None and self.origin.scheme == "http":
             lines += _proxy_auth(self.proxy)
         lines += [f"{name}: {value}" for name, value in headers.items()]
+        if any("\r" in line or "\n" in line for line in lines):
+            raise HttpError(f"line break in the request line or a header of {method} {target}")
         if body is not None or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body or b'')}")
         if not self.keep_alive:
             lines.append("Connection: close")
-        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
         try:
-            reader = self._connected()
-            assert self._sock is not None
-            self._sock.sendall(data)
+            data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+            sock, reader = self._connected()
+            sock.sendall(data)
             response, reusable = _read_response(reader, method)
         except (OSError, ValueError, HttpError) as err:
             self.close()
@@ -126,9 +127,9 @@ class HttpConnection:
             return f"http://{self.origin.authority}{target}"  # absolute form through a proxy
         return target
 
-    def _connected(self) -> BinaryIO:
+    def _connected(self) -> tuple[socket.socket, BinaryIO]:
         if self._sock is not None and self._reader is not None and not _peer_closed(self._sock):
-            return self._reader
+            return self._sock, self._reader
         self.close()
         hop = self.proxy or self.origin
         sock = socket.create_connection((hop.host, hop.port), timeout=self.timeout)
@@ -141,7 +142,7 @@ class HttpConnection:
             sock.close()
             raise
         self._sock, self._reader = sock, sock.makefile("rb")
-        return self._reader
+        return self._sock, self._reader
 
 
 def _peer_closed(sock: socket.socket) -> bool:
