@@ -58,7 +58,9 @@ def server(data_dir: Path, db_url: str | None, workers: int) -> Iterator[str]:
     if db_url:
         command += ["--db", db_url]
     env = {**os.environ, "SABAMON_BOOTSTRAP_API_KEY": API_KEY}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -70,7 +72,12 @@ def server(data_dir: Path, db_url: str | None, workers: int) -> Iterator[str]:
         yield url
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            print("server: no exit 30 s after SIGTERM; killed", file=sys.stderr)
+            process.kill()
+            process.wait()
 
 
 def main() -> int:
@@ -102,11 +109,11 @@ def main() -> int:
                 ramp_factor=args.ramp_factor,
             )
             report = Fleet(options).run()
-        backend = "PostgreSQL" if args.db else "SQLite"
-        print(f"server: {args.workers} worker(s) on {backend}; load {os.getloadavg()}")
-        print(table(report))
-        if args.json:
-            write_json(report, args.json)
+            backend = "PostgreSQL" if args.db else "SQLite"
+            print(f"server: {args.workers} worker(s) on {backend}; load {os.getloadavg()}")
+            print(table(report), flush=True)
+            if args.json:
+                write_json(report, args.json)
         if args.spinup_runs:
             spinup = measure(args.spinup_runs, args.workers, None, Path(scratch) / "spinup")
             print(spinup.table())
