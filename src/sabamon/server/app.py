@@ -155,6 +155,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.server = state
+    app.state.alerting = alerting or DEFAULT_ALERTING  # closes outside the cycle notify
     install_error_handlers(app)
     for module in (hosts, tsdb, services, graphdefs, checks, metadata):
         app.include_router(module.router)

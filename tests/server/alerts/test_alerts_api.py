@@ -171,7 +171,8 @@ def test_point_to_webhook_alerts_paging_close_and_statuses(
             "monitoredStatuses": [{"monitorId": monitor["id"], "status": "CRITICAL"}]
         }
 
-        ok(http.post(f"/api/v0/hosts/{hosts[1]}/retire", json={}))
+        retired, kept = [h for h in hosts if h != alert["hostId"]]
+        ok(http.post(f"/api/v0/hosts/{retired}/retire", json={}))
         ok(http.delete(f"/api/v0/monitors/{monitor['id']}"))
         assert ok(http.get("/api/v0/alerts"))["alerts"] == []
         everything = ok(http.get("/api/v0/alerts?withClosed=true"))["alerts"]
@@ -179,7 +180,14 @@ def test_point_to_webhook_alerts_paging_close_and_statuses(
             a["id"]: ok(http.get(f"/api/v0/alerts/{a['id']}/logs"))["logs"][0]["trigger"]
             for a in everything
         }
-        assert sorted(triggers.values()) in (
-            ["manual", "monitorDelete", "monitorDelete"],
-            ["hostRetire", "manual", "monitorDelete"],
-        )
+        assert sorted(triggers.values()) == ["hostRetire", "manual", "monitorDelete"]
+        closes = receiver.wait_for(6)[3:]  # each close is notified, as Mackerel does
+        assert sorted(
+            (b["host"]["id"], b["alert"]["trigger"], b["alert"]["status"], b["alert"]["isOpen"])
+            for b in closes
+        ) == sorted([
+            (alert["hostId"], "manual close", "ok", False),
+            (retired, "retire host", "ok", False),
+            (kept, "delete monitor", "ok", False),
+        ])  # fmt: skip
+        assert {b["alert"]["monitorName"] for b in closes} == {"load"}

@@ -97,3 +97,26 @@ async def test_recent_points_by_name_and_pattern(store: Store, org_id: str) -> N
         (host, "loadavg5"): [(1000, 1.0), (1060, 2.0)],
         (host, "filesystem.sda1.used"): [(1060, 5.0)],
     }
+
+
+async def test_target_states_of_one_host(store: Store, org_id: str) -> None:
+    writes = [TargetWrite(m, h, 60, {"level": "OK"}) for m in ("m1", "m2") for h in ("h1", "h2")]
+    await store.commit_targets(org_id, writes, 60)
+    assert set(await store.target_states(org_id, "h1")) == {("m1", "h1"), ("m2", "h1")}
+    assert len(await store.target_states(org_id)) == 4
+
+
+async def test_host_last_seen_follows_the_newest_point_of_any_metric(
+    store: Store, org_id: str
+) -> None:
+    from sabamon.server.store.base import HostInput
+
+    host = await store.create_host(org_id, HostInput(name="h"), 1000)
+    await store.write_points(org_id, "host", [Point(host, "custom.plugin.x", 1060, 1.0)], 1070)
+    assert await store.host_last_seen(org_id) == {host: 1060}
+    await store.write_points(org_id, "host", [Point(host, "loadavg5", 1000, 1.0)], 1080)
+    assert await store.host_last_seen(org_id) == {host: 1060}  # an older point keeps it
+    await store.write_points(org_id, "host", [Point(host, "loadavg5", 9000, 1.0)], 1120)
+    assert await store.host_last_seen(org_id) == {host: 1120}  # a future time counts as now
+    await store.write_points(org_id, "service", [Point("web", "qps", 1200, 1.0)], 1200)
+    assert await store.host_last_seen(org_id) == {host: 1120}

@@ -209,3 +209,15 @@ async def test_service_metric_missing_data_and_expression(world: World) -> None:
     missing = [b for b in world.receiver.bodies if b["type"] == "service"]
     assert [b["alert"]["status"] for b in missing] == ["warning"]
     assert missing[0]["service"]["name"] == "web" and missing[0]["message"] == "qps has no data"
+
+
+async def test_connectivity_counts_any_metric(world: World) -> None:
+    await world.monitor({"type": "connectivity"}, "conn")
+    plugin_only = await world.host("batch")
+    for index in range(10):
+        minute = T0 + index * 60
+        point = Point(plugin_only, "custom.jobs.queued", minute, 1.0)
+        await world.store.write_points(world.org_id, "host", [point], minute + 50)
+        await world.minute(index, {})
+    assert world.receiver.bodies == []
+    assert await world.store.open_alerts(world.org_id) == []

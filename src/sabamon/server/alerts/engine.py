@@ -7,7 +7,8 @@ skips targets already evaluated at M, so running a cycle twice is harmless.
 
 Notifications are suppressed (the alert is still recorded) for muted monitors, hosts in
 `standby`, active downtimes and folded flaps; hosts in `maintenance` or `poweroff` are
-not evaluated. Open alerts of a retired host close with trigger `hostRetire`.
+not evaluated. Open alerts of a host retired by a path that did not close them close
+here, with trigger `hostRetire` and its notification.
 """
 
 from __future__ import annotations
@@ -15,48 +16,23 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from sabamon.server.alerts import evaluators, external
+from sabamon.server.alerts import evaluators, external, notices
+from sabamon.server.alerts.closing import REASONS, Closer
 from sabamon.server.alerts.computed import filesystems_by_host, metric_names
-from sabamon.server.alerts.downtimes import covers, is_active
 from sabamon.server.alerts.expression import parse_expression
 from sabamon.server.alerts.lifecycle import Change, Policy, TargetState, forget_alert, step
 from sabamon.server.alerts.monitors import Monitor
+from sabamon.server.alerts.notices import Definitions
 from sabamon.server.notify.events import AlertEvent
-from sabamon.server.notify.groups import route
-from sabamon.server.notify.payload import render
-from sabamon.server.store.alerts_types import (
-    AlertLogRecord,
-    AlertRecord,
-    Document,
-    NewDelivery,
-    TargetWrite,
-)
+from sabamon.server.store.alerts_types import AlertLogRecord, AlertRecord, TargetWrite
 from sabamon.server.store.base import HostFilter, HostStatus, Org, Point, Store, new_id
 
 log = logging.getLogger(__name__)
 
 MONITOR_MARK = "*"
 """The target key of a monitor's own row: the newest minute evaluated for all its targets."""
-HEARTBEAT_METRICS = ("loadavg5", "cpu.user.percentage", "memory.used")
-"""Metrics every agent posts each minute; connectivity looks at these."""
-WEBHOOK_TRIGGERS = {
-    "monitoring": "monitoring",
-    "manual": "manual close",
-    "monitorDelete": "delete monitor",
-    "hostRetire": "retire host",
-}
-
-
-@dataclass
-class Definitions:
-    """What a cycle routes notifications with."""
-
-    channels: list[Document]
-    groups: list[Document]
-    downtimes: list[Document]
 
 
 class Engine:
@@ -110,11 +86,7 @@ class Engine:
         )
         last_seen: dict[str, int] = {}
         if any(m.type == "connectivity" for m in monitors):
-            since = minute + 60 - evaluators.CONNECTIVITY_TIMEOUT - 60
-            beats = await self.store.recent_points(org_id, "host", HEARTBEAT_METRICS, since, until)
-            for (host_id, _), points in beats.items():
-                if points:
-                    last_seen[host_id] = max(last_seen.get(host_id, 0), points[-1][0])
+            last_seen = await self.store.host_last_seen(org_id)
         return evaluators.Snapshot(
             minute=minute,
             hosts=hosts,
@@ -161,12 +133,7 @@ class Engine:
         await self._run_external(monitors, snap)
         stored = await self.store.target_states(org_id)
         open_alerts = {a.id: a for a in await self.store.open_alerts(org_id)}
-        defs = Definitions(
-            await self.store.list_documents(org_id, "channel"),
-            await self.store.list_documents(org_id, "notification_group"),
-            [d for d in await self.store.list_documents(org_id, "downtime")
-             if is_active(d.spec, minute + 60)],
-        )  # fmt: skip
+        defs = await notices.load_definitions(self.store, org_id, minute + 60)
         writes: list[TargetWrite] = []
         by_monitor: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         for (monitor_id, target_key), machine in stored.items():
@@ -225,7 +192,8 @@ class Engine:
         write = TargetWrite(monitor.id, target.key, obs.minute, {})
         for change in changes:
             alert = self._apply(monitor, target, state, change, open_alerts, obs.minute, write)
-            if change.notify and not self._suppressed(monitor, target, snap, defs):
+            host = snap.hosts.get(target.host_id or "")
+            if change.notify and not notices.suppressed(monitor, host, defs):
                 self._notify(monitor, alert, change, previous_status, snap, defs, write)
             if change.kind == "close":
                 forget_alert(state)
@@ -286,29 +254,6 @@ class Engine:
             write.logs.append(entry)
         return alert
 
-    def _suppressed(
-        self,
-        monitor: Monitor,
-        target: evaluators.Target,
-        snap: evaluators.Snapshot,
-        defs: Definitions,
-    ) -> bool:
-        if monitor.get("isMute"):
-            return True
-        host = snap.hosts.get(target.host_id or "")
-        if host is not None and host.status != "working":
-            return True
-        services, roles = self._scopes(monitor, host)
-        return any(covers(d.spec, monitor.id, services, roles) for d in defs.downtimes)
-
-    @staticmethod
-    def _scopes(monitor: Monitor, host: Any) -> tuple[set[str], set[str]]:
-        if host is not None:
-            services = set(host.roles)
-            roles = {f"{s}:{r}" for s, names in host.roles.items() for r in names}
-            return services, roles
-        return ({monitor.get("service")} if monitor.get("service") else set()), set()
-
     def _notify(
         self,
         monitor: Monitor,
@@ -318,29 +263,22 @@ class Engine:
         snap: evaluators.Snapshot,
         defs: Definitions,
         write: TargetWrite,
-        trigger: str = "monitoring",
     ) -> None:
         host = snap.hosts.get(alert.host_id or "")
-        services, _ = self._scopes(monitor, host)
         event = AlertEvent(
             org_name=self.org.name,
             base_url=self.base_url,
             alert=alert.to_json(),
             monitor=monitor.to_json(),
-            trigger=WEBHOOK_TRIGGERS.get(trigger, trigger),
+            trigger=notices.WEBHOOK_TRIGGERS["monitoring"],
             changed_at=write.minute,
             message=alert.message or "",
-            host=host_json(host) if host is not None else None,
+            host=notices.host_json(host) if host is not None else None,
             service=monitor.get("service"),
         )
-        channels = route(
-            defs.groups, defs.channels, monitor_id=monitor.id, services=services,
-            status=change.status, was_critical=previous_status == "CRITICAL",
-        )  # fmt: skip
-        by_id = {c.id: c.spec for c in defs.channels}
-        for channel_id in channels:
-            payload = render(by_id[channel_id], event)
-            write.deliveries.append(NewDelivery(channel_id, f"{event.key}:{change.kind}", payload))
+        write.deliveries += notices.deliveries(
+            event, monitor, host, change.kind, previous_status, defs
+        )
 
     async def _close_retired(
         self, open_alerts: dict[str, AlertRecord], snap: evaluators.Snapshot, minute: int
@@ -351,7 +289,8 @@ class Engine:
             if a.host_id and a.host_id not in snap.hosts and self.owns(a.monitor_id)
         ]
         if gone:
-            await self.store.close_alerts(self.org.id, gone, "host retired", "hostRetire", minute)
+            closer = Closer(self.store, self.org.name, self.base_url)
+            await closer.close(self.org.id, gone, REASONS["hostRetire"], "hostRetire", minute)
 
 
 def monitor_policy(monitor: Monitor) -> Policy:
@@ -367,15 +306,3 @@ def monitor_policy(monitor: Monitor) -> Policy:
 def _unchanged(before: dict[str, Any], after: dict[str, Any]) -> bool:
     """Equal but for `last_minute`."""
     return all(after[k] == before.get(k) for k in after if k != "last_minute")
-
-
-def host_json(host: Any) -> dict[str, Any]:
-    """The host fields a notification shows."""
-    return {
-        "id": host.id,
-        "name": host.name,
-        "status": host.status,
-        "memo": host.memo,
-        "roles": host.roles,
-        "isRetired": host.is_retired,
-    }

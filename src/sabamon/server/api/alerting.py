@@ -9,6 +9,9 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
+from sabamon.server.alerts.closing import Closer
+from sabamon.server.alerts.scheduler import AlertingOptions
+from sabamon.server.api.deps import ServerState
 from sabamon.server.api.errors import BadRequest
 from sabamon.server.api.validation import parse_json
 
@@ -38,3 +41,10 @@ def page_limit(limit: int | None) -> int:
     if not 1 <= limit <= PAGE_LIMIT:
         raise BadRequest(f"limit: must be from 1 to {PAGE_LIMIT}")
     return limit
+
+
+async def alert_closer(request: Request, state: ServerState) -> Closer:
+    """Closes alerts with the notification, linking where the engine's notifications do."""
+    options = getattr(request.app.state, "alerting", None) or AlertingOptions()
+    org, _ = await state.store.ensure_org(options.org_name)
+    return Closer(state.store, org.name, options.base_url)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from sabamon.server.api.alerting import json_body, json_response, page_limit
+from sabamon.server.api.alerting import alert_closer, json_body, json_response, page_limit
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
 from sabamon.server.api.errors import BadRequest, PayloadTooLarge
@@ -62,7 +62,8 @@ async def close_alert(alert_id: str, request: Request, key: WriteKey, state: Sta
     alert = await state.store.get_alert(key.org_id, alert_id)
     if alert.closed_at is not None:
         raise BadRequest(f"alert {alert_id!r} is already closed")
-    [closed] = await state.store.close_alerts(key.org_id, [alert], reason, "manual", state.now())
+    closer = await alert_closer(request, state)
+    [closed] = await closer.close(key.org_id, [alert], reason, "manual", state.now())
     return json_response(closed.to_json())
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 
+from sabamon.server.api.alerting import alert_closer
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
 from sabamon.server.api.models import (
@@ -119,6 +120,7 @@ async def set_role_fullnames(
 @router.post("/hosts/{host_id}/retire")
 async def retire_host(
     host_id: str,
+    request: Request,
     key: WriteKey,
     state: State,
     _body: Annotated[dict[str, object] | None, Body(description="{} or empty")] = None,
@@ -126,12 +128,14 @@ async def retire_host(
     """Retires the host; the body is `{}` or empty (a Python client sends none)."""
     await state.store.retire_hosts(key.org_id, [host_id], state.now())
     state.live_hosts.discard((key.org_id, host_id))
+    await (await alert_closer(request, state)).close_host_alerts(key.org_id, [host_id], state.now())
     return Success()
 
 
 @router.post("/hosts/bulk-retire")
-async def bulk_retire(body: BulkRetireIn, key: WriteKey, state: State) -> Success:
+async def bulk_retire(body: BulkRetireIn, request: Request, key: WriteKey, state: State) -> Success:
     await state.store.retire_hosts(key.org_id, body.ids, state.now())
+    await (await alert_closer(request, state)).close_host_alerts(key.org_id, body.ids, state.now())
     for host_id in body.ids:
         state.live_hosts.discard((key.org_id, host_id))
     return Success()

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v0/hosts", tags=["hosts"], responses=ERROR_RESPO
 @router.get("/{host_id}/monitored-statuses")
 async def monitored_statuses(host_id: str, key: ReadKey, state: State) -> Response:
     host = await state.store.get_host(key.org_id, host_id)
-    states = await state.store.target_states(key.org_id)
+    states = await state.store.target_states(key.org_id, host_id)  # this host's only
     statuses: list[dict[str, Any]] = []
     for doc in await state.store.list_documents(key.org_id, "monitor"):
         monitor = Monitor(doc.id, doc.spec)

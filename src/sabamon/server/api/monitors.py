@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from sabamon.server.alerts.closing import REASONS
 from sabamon.server.alerts.monitors import Monitor, monitor_sort_key, validate_monitor
-from sabamon.server.api.alerting import json_body, json_response, validated
+from sabamon.server.api.alerting import alert_closer, json_body, json_response, validated
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
 from sabamon.server.store.alerts_types import Document
@@ -48,11 +49,14 @@ async def update_monitor(
 
 
 @router.delete("/{monitor_id}")
-async def delete_monitor(monitor_id: str, key: WriteKey, state: State) -> Response:
-    """Deletes the monitor and closes its open alerts (trigger `monitorDelete`)."""
+async def delete_monitor(
+    monitor_id: str, request: Request, key: WriteKey, state: State
+) -> Response:
+    """Deletes the monitor and closes its open alerts (trigger `monitorDelete`), notified."""
     doc = await state.store.delete_document(key.org_id, "monitor", monitor_id)
     mine = [a for a in await state.store.open_alerts(key.org_id) if a.monitor_id == monitor_id]
-    await state.store.close_alerts(
-        key.org_id, mine, "monitor deleted", "monitorDelete", state.now()
+    closer = await alert_closer(request, state)
+    await closer.close(
+        key.org_id, mine, REASONS["monitorDelete"], "monitorDelete", state.now(), [doc]
     )
     return json_response(Monitor(doc.id, doc.spec).to_json())

@@ -25,6 +25,7 @@ T = TypeVar("T")
 class AlertsMixin(ABC):
     skip_locked_rows = False
     """Whether the database has `FOR UPDATE SKIP LOCKED` (PostgreSQL does, SQLite does not)."""
+
     @abstractmethod
     async def _read(self, step: Step[T]) -> T: ...
 

@@ -1,0 +1,88 @@
+"""Closing alerts outside the evaluation cycle, with Mackerel's notification of it.
+
+A manual close, a deleted monitor and a retired host close their alerts at once (status
+OK, the reason, `closedAt`) and announce it like Mackerel: the webhook's `alert.trigger`
+is `manual close`, `delete monitor` or `retire host`, status `ok`, `isOpen` false. The
+close and its deliveries commit in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from sabamon.server.alerts import notices
+from sabamon.server.alerts.monitors import Monitor
+from sabamon.server.notify.events import AlertEvent
+from sabamon.server.store.alerts_types import AlertRecord, Document, NewDelivery
+from sabamon.server.store.base import Host, NotFound, Store
+
+REASONS = {"monitorDelete": "monitor deleted", "hostRetire": "host retired"}
+
+
+@dataclass(frozen=True)
+class Closer:
+    """Where the notifications link to and the organisation name they show."""
+
+    store: Store
+    org_name: str
+    base_url: str
+
+    async def close(
+        self,
+        org_id: str,
+        alerts: Sequence[AlertRecord],
+        reason: str,
+        trigger: str,
+        now: int,
+        monitors: Sequence[Document] = (),
+    ) -> list[AlertRecord]:
+        """Closes the open ones among `alerts` and notifies; `monitors` adds documents
+        the store no longer holds (a monitor being deleted)."""
+        open_alerts = [a for a in alerts if a.closed_at is None]
+        if not open_alerts:
+            return []
+        docs = {d.id: d for d in await self.store.list_documents(org_id, "monitor")}
+        docs.update({d.id: d for d in monitors})
+        defs = await notices.load_definitions(self.store, org_id, now)
+        hosts: dict[str, Host | None] = {}
+        queued: list[NewDelivery] = []
+        for alert in open_alerts:
+            doc = docs.get(alert.monitor_id)
+            spec = doc.spec if doc else {"type": alert.type, "name": alert.message or ""}
+            monitor = Monitor(alert.monitor_id, spec)
+            host = await self._host(org_id, alert.host_id, hosts)
+            if notices.suppressed(monitor, host, defs):
+                continue
+            closed = replace(alert, status="OK", reason=reason, closed_at=now)
+            event = AlertEvent(
+                org_name=self.org_name,
+                base_url=self.base_url,
+                alert=closed.to_json(),
+                monitor=monitor.to_json(),
+                trigger=notices.WEBHOOK_TRIGGERS[trigger],
+                changed_at=now,
+                message=reason,
+                host=notices.host_json(host) if host is not None else None,
+                service=monitor.get("service"),
+            )
+            queued += notices.deliveries(event, monitor, host, "close", alert.status, defs)
+        return await self.store.close_alerts(org_id, open_alerts, reason, trigger, now, queued)
+
+    async def close_host_alerts(self, org_id: str, host_ids: Sequence[str], now: int) -> None:
+        """At retirement: every open alert of these hosts, trigger `hostRetire`."""
+        wanted = set(host_ids)
+        mine = [a for a in await self.store.open_alerts(org_id) if a.host_id in wanted]
+        await self.close(org_id, mine, REASONS["hostRetire"], "hostRetire", now)
+
+    async def _host(
+        self, org_id: str, host_id: str | None, cache: dict[str, Host | None]
+    ) -> Host | None:
+        if host_id is None:
+            return None
+        if host_id not in cache:
+            try:
+                cache[host_id] = await self.store.get_host(org_id, host_id)
+            except NotFound:
+                cache[host_id] = None
+        return cache[host_id]

@@ -1,0 +1,94 @@
+"""From an alert change to the deliveries that announce it: suppression, routing to
+channels and each channel's payload. Shared by the engine's cycle and by closes made
+outside it (by hand, by deleting the monitor, by retiring the host)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sabamon.server.alerts.downtimes import covers, is_active
+from sabamon.server.alerts.monitors import Monitor
+from sabamon.server.notify.events import AlertEvent
+from sabamon.server.notify.groups import route
+from sabamon.server.notify.payload import render
+from sabamon.server.store.alerts_types import Document, NewDelivery
+from sabamon.server.store.base import Host, Store
+
+WEBHOOK_TRIGGERS = {
+    "monitoring": "monitoring",
+    "manual": "manual close",
+    "monitorDelete": "delete monitor",
+    "hostRetire": "retire host",
+}
+"""Alert log trigger -> the webhook payload's `alert.trigger` wording."""
+
+
+@dataclass
+class Definitions:
+    """What notifications are routed with."""
+
+    channels: list[Document]
+    groups: list[Document]
+    downtimes: list[Document]  # those active at the moment of the change
+
+
+async def load_definitions(store: Store, org_id: str, at: int) -> Definitions:
+    return Definitions(
+        await store.list_documents(org_id, "channel"),
+        await store.list_documents(org_id, "notification_group"),
+        [d for d in await store.list_documents(org_id, "downtime") if is_active(d.spec, at)],
+    )
+
+
+def scopes(monitor: Monitor, host: Host | None) -> tuple[set[str], set[str]]:
+    """(services, "service:role" names) an alert belongs to, for downtimes and groups."""
+    if host is not None:
+        services = set(host.roles)
+        roles = {f"{s}:{r}" for s, names in host.roles.items() for r in names}
+        return services, roles
+    return ({monitor.get("service")} if monitor.get("service") else set()), set()
+
+
+def suppressed(monitor: Monitor, host: Host | None, defs: Definitions) -> bool:
+    """Muted monitors, hosts not `working` (standby is evaluated, never notified) and
+    active downtimes send nothing."""
+    if monitor.get("isMute"):
+        return True
+    if host is not None and not host.is_retired and host.status != "working":
+        return True
+    services, roles = scopes(monitor, host)
+    return any(covers(d.spec, monitor.id, services, roles) for d in defs.downtimes)
+
+
+def host_json(host: Host) -> dict[str, Any]:
+    """The host fields a notification shows."""
+    return {
+        "id": host.id,
+        "name": host.name,
+        "status": host.status,
+        "memo": host.memo,
+        "roles": host.roles,
+        "isRetired": host.is_retired,
+    }
+
+
+def deliveries(
+    event: AlertEvent,
+    monitor: Monitor,
+    host: Host | None,
+    change: str,
+    previous_status: str,
+    defs: Definitions,
+) -> list[NewDelivery]:
+    """One delivery per channel routed to; `change` makes the event key unique."""
+    services, _ = scopes(monitor, host)
+    channels = route(
+        defs.groups, defs.channels, monitor_id=monitor.id, services=services,
+        status=event.status, was_critical=previous_status == "CRITICAL",
+    )  # fmt: skip
+    by_id = {c.id: c.spec for c in defs.channels}
+    key = f"{event.key}:{change}"
+    return [
+        NewDelivery(channel_id, key, render(by_id[channel_id], event)) for channel_id in channels
+    ]
