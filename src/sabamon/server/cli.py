@@ -16,6 +16,18 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from sabamon.server.cluster.wiring import (
+    add_cluster_arguments,
+    coordinator_from_environment,
+    export_cluster_arguments,
+    time_base_from_environment,
+)
+from sabamon.server.notify.email import (
+    add_smtp_arguments,
+    export_smtp_arguments,
+    smtp_from_environment,
+)
+from sabamon.server.shedding import MAX_IN_FLIGHT_ENV, MAX_WAIT_ENV, SheddingLimits
 from sabamon.server.store import open_store
 from sabamon.server.store.base import ApiKey, Retention, Store
 from sabamon.server.web.users import BOOTSTRAP_PASSWORD_ENV, ensure_admin, run_user
@@ -35,10 +47,19 @@ def make_store(db_url: str | None, data_dir: Path) -> Store:
 
 def app_from_environment() -> FastAPI:
     """The uvicorn factory: each worker builds its app from the parent's settings."""
-    from sabamon.server.app import create_app
+    from sabamon.server.alerts.scheduler import AlertingOptions
+    from sabamon.server.app import MAINTENANCE_INTERVAL, create_app
 
     data_dir = Path(os.environ[DATA_DIR_ENV])
-    return create_app(make_store(os.environ.get(DB_URL_ENV) or None, data_dir))
+    time_base = time_base_from_environment(os.environ)
+    return create_app(
+        make_store(os.environ.get(DB_URL_ENV) or None, data_dir),
+        clock=time_base.clock,
+        maintenance_interval=time_base.seconds(MAINTENANCE_INTERVAL),
+        coordinator=coordinator_from_environment(os.environ),
+        shedding=SheddingLimits.from_environment(),
+        alerting=AlertingOptions(smtp=smtp_from_environment(os.environ)),
+    )
 
 
 async def bootstrap(store: Store, wanted: str | None = None) -> ApiKey | None:
@@ -83,9 +104,25 @@ def run_server(argv: list[str]) -> int:
     parser.add_argument("--db", help="postgresql://… (default: SQLite in DIR/sabamon.db)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--max-in-flight", type=int, default=512, help="per worker; above it, 503 + Retry-After"
+    )
+    parser.add_argument(
+        "--max-wait", type=float, default=2.0, help="seconds; shed while a request waits longer"
+    )
+    add_cluster_arguments(parser)
+    add_smtp_arguments(parser)
     args = parser.parse_args(argv)
+    export_cluster_arguments(parser, args, os.environ)
+    export_smtp_arguments(args, os.environ)
+    try:
+        smtp_from_environment(os.environ)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.workers < 1:
         parser.error("--workers: must be at least 1")
+    if args.max_in_flight < 1 or not args.max_wait > 0:
+        parser.error("--max-in-flight: must be at least 1; --max-wait: must be above 0")
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
     data_dir: Path = args.data.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -96,6 +133,8 @@ def run_server(argv: list[str]) -> int:
         print(f"API key (write): {created.key}  (saved in {path})", flush=True)
     os.environ[DATA_DIR_ENV] = str(data_dir)
     os.environ[DB_URL_ENV] = args.db or ""
+    os.environ[MAX_IN_FLIGHT_ENV] = str(args.max_in_flight)
+    os.environ[MAX_WAIT_ENV] = str(args.max_wait)
     host, port = args.listen
     log.info("event=listening host=%s port=%d workers=%d", host, port, args.workers)
     uvicorn.run(
