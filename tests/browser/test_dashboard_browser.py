@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Page, Request
 from tests.browser.chromium import sign_in
-from tests.server.web.dashboard_server import XSS_NAME, Dashboard, seed_alert
+from tests.server.web.dashboard_server import XSS_NAME, Dashboard
 
 INK = """(figure) => {
   const canvas = figure.querySelector('canvas');
@@ -132,19 +132,3 @@ def test_phone_width_has_no_horizontal_scroll(page: Page, dashboard: Dashboard) 
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     widths = page.locator("figure.graph canvas").evaluate_all("cs => cs.map(c => c.clientWidth)")
     assert all(100 < w <= 390 for w in widths)
-
-
-def test_an_alert_is_closed_with_a_reason(page: Page, dashboard: Dashboard) -> None:
-    alert_id = seed_alert(dashboard)
-    sign_in(page, dashboard, "/ui/alerts")
-    page.click(f"a[href='/ui/alerts/{alert_id}']")
-    assert page.locator("#alert-status").inner_text() == "CRITICAL"
-    page.fill("input[name=reason]", "disk cleaned <b>up</b>")
-    page.click("form[action$='/close'] button[type=submit]")
-    page.wait_for_selector("#alert-reason")
-    assert page.locator("#alert-status").inner_text() == "OK"
-    assert page.locator("#alert-reason").inner_text() == "disk cleaned <b>up</b>"
-    page.goto(f"{dashboard.url}/ui/alerts")
-    assert page.locator(f"a[href='/ui/alerts/{alert_id}']").count() == 0
-    page.goto(f"{dashboard.url}/ui/alerts?closed=true")
-    assert page.locator(f"a[href='/ui/alerts/{alert_id}']").count() == 1

@@ -32,6 +32,12 @@ class Dashboard:
     process: subprocess.Popen[bytes]
     hosts: dict[str, str] = field(default_factory=dict)  # name -> id
     now: int = 0
+    clock_scale: float = 1.0
+    clock_anchor: float = 0.0
+
+    def server_now(self) -> float:
+        """The server's clock (SABAMON_CLOCK_SCALE times faster from its anchor)."""
+        return self.clock_anchor + (time.time() - self.clock_anchor) * self.clock_scale
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"X-Api-Key": API_KEY}, timeout=10)
@@ -70,12 +76,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(data_dir: Path) -> Iterator[Dashboard]:
+def running_server(data_dir: Path, clock_scale: float = 1.0) -> Iterator[Dashboard]:
+    """The server; with `clock_scale` 60 its minutes last a second, so the alert engine
+    evaluates (and the delivery worker sends) within seconds."""
     port = free_port()
+    anchor = time.time()
     env = {
         **os.environ,
         "SABAMON_BOOTSTRAP_PASSWORD": ADMIN_PASSWORD,
         "SABAMON_BOOTSTRAP_API_KEY": API_KEY,
+        "SABAMON_CLOCK_SCALE": str(clock_scale),
+        "SABAMON_CLOCK_ANCHOR": str(anchor),
     }
     process = subprocess.Popen(
         [
@@ -106,7 +117,7 @@ def running_server(data_dir: Path) -> Iterator[Dashboard]:
                 pass
             assert time.monotonic() < deadline, "the server did not answer within 30 s"
             time.sleep(0.05)
-        yield Dashboard(url, data_dir, process)
+        yield Dashboard(url, data_dir, process, clock_scale=clock_scale, clock_anchor=anchor)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -225,31 +236,18 @@ def seed(dashboard: Dashboard) -> None:
         assert api.post("/api/v0/monitoring/checks/report", json=report).status_code == 200
 
 
-def seed_alert(dashboard: Dashboard) -> str:
-    """An open CRITICAL alert on web-1, written through the store: the alert engine is
-    exercised by its own tests; here only the page that shows and closes it is."""
-    import asyncio
-    import concurrent.futures
-
-    from sabamon.server.cli import ORG_NAME, make_store
-    from sabamon.server.store.alerts_types import AlertRecord, TargetWrite
-    from sabamon.server.store.base import new_id
-
-    async def write() -> str:
-        store = make_store(None, dashboard.data_dir)
-        await store.open()
-        try:
-            org, _ = await store.ensure_org(ORG_NAME)
-            host_id = dashboard.hosts["web-1"]
-            alert = AlertRecord(
-                new_id(), new_id(), host_id, "host", host_id, "CRITICAL", dashboard.now, value=97.5
-            )
-            write = TargetWrite(alert.monitor_id, host_id, dashboard.now, {}, alerts=[alert])
-            await store.commit_targets(org.id, [write], dashboard.now)
-            return alert.id
-        finally:
-            await store.close()
-
-    # Playwright's sync API owns this thread's event loop, so the store runs on another.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, write()).result()
+def alert_from_monitor(dashboard: Dashboard, host_id: str, monitor_id: str, value: float) -> str:
+    """Posts `value` as the host's loadavg5 each server minute, as an agent would, until
+    the monitor's alert opens; returns its id. Needs a fast server clock (`clock_scale`)."""
+    deadline = time.monotonic() + 60 * 3 / dashboard.clock_scale + 20
+    with dashboard.api() as api:
+        while True:
+            alerts = api.get("/api/v0/alerts").json()["alerts"]
+            found = [a["id"] for a in alerts if a["monitorId"] == monitor_id]
+            if found:
+                return str(found[0])
+            assert time.monotonic() < deadline, f"monitor {monitor_id} raised no alert"
+            point = {"hostId": host_id, "name": "loadavg5", "time": int(dashboard.server_now()),
+                     "value": value}  # fmt: skip
+            assert api.post("/api/v0/tsdb", json=[point]).status_code == 200
+            time.sleep(0.2)  # the agent's posting cadence, a fifth of a server minute

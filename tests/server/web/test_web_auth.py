@@ -156,11 +156,18 @@ def test_password_hashes_are_scrypt_and_verify() -> None:
     assert not auth.verify_password("x", "garbage")
 
 
-def test_closing_an_alert_needs_csrf_and_a_reason(dashboard: Dashboard) -> None:
-    from dashboard_server import seed_alert
+def test_closing_an_alert_needs_csrf_and_a_reason(fast_dashboard: Dashboard) -> None:
+    from dashboard_server import alert_from_monitor
 
-    alert_id = seed_alert(dashboard)
-    with dashboard.signed_in() as client:
+    host_id = fast_dashboard.hosts["web-1"]
+    with fast_dashboard.api() as api:
+        monitor = api.post(
+            "/api/v0/monitors",
+            json={"type": "host", "name": "load", "metric": "loadavg5", "operator": ">",
+                  "critical": 50, "scopes": ["shop:web"]},
+        ).json()  # fmt: skip
+    alert_id = alert_from_monitor(fast_dashboard, host_id, monitor["id"], 99.0)
+    with fast_dashboard.signed_in() as client:
         csrf = login_csrf(client.get(f"/ui/alerts/{alert_id}").text)
         forged = client.post(f"/ui/alerts/{alert_id}/close", data={"reason": "x"})
         empty = client.post(f"/ui/alerts/{alert_id}/close", data={"reason": " ", "csrf": csrf})

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from dashboard_server import Dashboard, login_csrf
-
 from tests.server.notify.receiver import Receiver, receiving
 
 DELIVERY_WAIT = 20.0  # the server's delivery worker polls every 5 s
@@ -22,14 +22,13 @@ def receiver() -> Iterator[Receiver]:
         yield peer
 
 
-def api_get(dashboard: Dashboard, path: str) -> dict[str, object]:
+def api_get(dashboard: Dashboard, path: str) -> Any:
     with dashboard.api() as api:
-        body: dict[str, object] = api.get(path).json()
-        return body
+        return api.get(path).json()
 
 
-def channels(dashboard: Dashboard) -> dict[str, dict[str, object]]:
-    return {c["name"]: c for c in api_get(dashboard, "/api/v0/channels")["channels"]}  # type: ignore[attr-defined]
+def channels(dashboard: Dashboard) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in api_get(dashboard, "/api/v0/channels")["channels"]}
 
 
 def create_channel(client: httpx.Client, kind: str, form: dict[str, str]) -> httpx.Response:
@@ -131,7 +130,7 @@ def test_slack_and_email_forms_and_their_errors(dashboard: Dashboard) -> None:
                   "url": "https://hooks.slack.test/services/T/B/y", "events": "alert"},
         )  # fmt: skip
         assert renamed.status_code == 303
-        assert channels(dashboard)["chat room"]["url"].endswith("/y")  # type: ignore[union-attr]
+        assert channels(dashboard)["chat room"]["url"].endswith("/y")
         confirm = client.get(f"/ui/channels/{made['mail']['id']}/delete")
         assert "Delete channel <q>mail</q>?" in confirm.text
         client.post(
@@ -168,7 +167,7 @@ def test_notification_group_form(dashboard: Dashboard, receiver: Receiver) -> No
         )  # fmt: skip
         assert created.status_code == 303, created.text
         groups = api_get(dashboard, "/api/v0/notification-groups")["notificationGroups"]
-        group = next(g for g in groups if g["name"] == "db team")  # type: ignore[attr-defined]
+        group = next(g for g in groups if g["name"] == "db team")
         assert group["notificationLevel"] == "critical"
         assert group["childChannelIds"] == [hook["id"]]
         assert group["monitors"] == [{"id": monitor["id"], "skipDefault": False}]
@@ -178,9 +177,11 @@ def test_notification_group_form(dashboard: Dashboard, receiver: Receiver) -> No
         client.post(
             f"/ui/notification-groups/{group['id']}/delete", data={"csrf": login_csrf(edit)}
         )
-        default = next(g for g in groups if g["type"] == "group-default")  # type: ignore[attr-defined]
+        default = next(g for g in groups if g["type"] == "group-default")
         client.post(
             f"/ui/notification-groups/{default['id']}/delete", data={"csrf": login_csrf(edit)}
         )
-    names = {g["name"] for g in api_get(dashboard, "/api/v0/notification-groups")["notificationGroups"]}  # type: ignore[attr-defined]
+    names = {
+        g["name"] for g in api_get(dashboard, "/api/v0/notification-groups")["notificationGroups"]
+    }
     assert "db team" not in names and "Default" in names

@@ -4,6 +4,7 @@ invalid value comes back with the API's message beside the field it names."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 from dashboard_server import XSS_NAME, Dashboard, login_csrf
@@ -13,7 +14,7 @@ def csrf(client: httpx.Client, path: str) -> str:
     return login_csrf(client.get(path).text)
 
 
-def api_monitors(dashboard: Dashboard) -> dict[str, dict[str, object]]:
+def api_monitors(dashboard: Dashboard) -> dict[str, dict[str, Any]]:
     with dashboard.api() as api:
         return {m["name"]: m for m in api.get("/api/v0/monitors").json()["monitors"]}
 
