@@ -221,3 +221,16 @@ async def test_connectivity_counts_any_metric(world: World) -> None:
         await world.minute(index, {})
     assert world.receiver.bodies == []
     assert await world.store.open_alerts(world.org_id) == []
+
+
+async def test_host_monitor_judges_a_newest_point_up_to_20_minutes_old(world: World) -> None:
+    await world.monitor(LOAD)
+    recent, old = await world.host("recent"), await world.host("old")
+    points = [
+        Point(recent, "loadavg5", T0 - 10 * 60, 3.0),
+        Point(old, "loadavg5", T0 - 25 * 60, 3.0),
+    ]
+    await world.store.write_points(world.org_id, "host", points, T0)
+    await world.minute(0, {})
+    assert [b["host"]["name"] for b in world.receiver.bodies] == ["recent"]
+    assert world.receiver.bodies[0]["alert"]["metricValue"] == 3.0

@@ -16,21 +16,24 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from fnmatch import fnmatch
 from typing import Any
 
 from sabamon.server.alerts import evaluators, external, notices
 from sabamon.server.alerts.closing import REASONS, Closer
-from sabamon.server.alerts.computed import filesystems_by_host, metric_names
+from sabamon.server.alerts.computed import Points, filesystems_by_host, metric_names
 from sabamon.server.alerts.expression import parse_expression
 from sabamon.server.alerts.lifecycle import Change, Policy, TargetState, forget_alert, step
 from sabamon.server.alerts.monitors import Monitor
 from sabamon.server.alerts.notices import Definitions
 from sabamon.server.notify.events import AlertEvent
 from sabamon.server.store.alerts_types import AlertLogRecord, AlertRecord, TargetWrite
-from sabamon.server.store.base import HostFilter, HostStatus, Org, Point, Store, new_id
+from sabamon.server.store.base import Host, HostFilter, HostStatus, Org, Point, Store, new_id
 
 log = logging.getLogger(__name__)
 
+SILENT_CHUNK = 500
+"""Hosts per read of silent series (bound parameters stay well under both databases' limits)."""
 MONITOR_MARK = "*"
 """The target key of a monitor's own row: the newest minute evaluated for all its targets."""
 
@@ -81,6 +84,7 @@ class Engine:
         host_points = await self.store.recent_points(
             org_id, "host", sorted(host_names), minute - host_lookback, until
         )
+        await self._read_silent_series(monitors, hosts, host_points, minute - host_lookback)
         service_points = await self.store.recent_points(
             org_id, "service", sorted(service_names), minute - service_lookback, until
         )
@@ -96,6 +100,46 @@ class Engine:
             filesystems=filesystems_by_host(host_points),
             checks=await self.store.check_states(org_id),
         )
+
+    async def _read_silent_series(
+        self, monitors: list[Monitor], hosts: dict[str, Host], points: Points, since: int
+    ) -> None:
+        """Host metric monitors judge a newest point up to 20 minutes old, as Mackerel does.
+
+        The cycle reads the last `duration + 2` minutes of every host; only the series
+        silent in them (a host that stopped posting, a metric posted rarely) are read back
+        to the 20-minute horizon, for their hosts alone, so a healthy fleet costs nothing.
+        """
+        posters: dict[str, set[str]] = defaultdict(set)  # posted name -> host ids
+        for owner, name in points:
+            posters[name].add(owner)
+        silent: dict[str, set[str]] = defaultdict(set)  # monitored name -> host ids
+        for monitor in monitors:
+            if monitor.type != "host":
+                continue
+            names = metric_names(monitor.get("metric"))
+            fresh: set[str] = set()
+            for posted, owners in posters.items():
+                if any(fnmatch(posted, n) for n in names):
+                    fresh |= owners
+            for host in evaluators.monitored_hosts(monitor, hosts):
+                if host.id not in fresh:
+                    for name in names:
+                        silent[name].add(host.id)
+        horizon = since - evaluators.STALE_AFTER
+        for name, owners in sorted(silent.items()):
+            ids = sorted(owners)
+            for start in range(0, len(ids), SILENT_CHUNK):
+                older = await self.store.recent_points(
+                    self.org.id,
+                    "host",
+                    [name],
+                    horizon,
+                    since - 1,
+                    ids[start : start + SILENT_CHUNK],
+                )
+                for key, series in older.items():
+                    points[key] = series + points.get(key, [])
 
     async def _run_external(self, monitors: list[Monitor], snap: evaluators.Snapshot) -> None:
         """Runs external checks and stores their response times as service metrics."""

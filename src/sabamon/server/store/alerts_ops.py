@@ -339,9 +339,15 @@ def list_deliveries(org_id: str, channel_id: str | None, limit: int) -> Step[lis
 
 # recent points ----------------------------------------------------------------------
 def recent_points(
-    org_id: str, kind: OwnerKind, names: Sequence[str], since: int, until: int
+    org_id: str,
+    kind: OwnerKind,
+    names: Sequence[str],
+    since: int,
+    until: int,
+    owners: Sequence[str] | None = None,
 ) -> Step[dict[tuple[str, str], list[tuple[int, float]]]]:
-    """{(owner, name): [(time, value)] ascending} within [since, until] for every owner.
+    """{(owner, name): [(time, value)] ascending} within [since, until] for every owner
+    (or those in `owners`).
 
     A name may end in `.*.<last>` to match one segment (`filesystem.*.used`).
     """
@@ -351,13 +357,15 @@ def recent_points(
     if exact:
         clauses.append(f"s.name IN ({', '.join('?' for _ in exact)})")
     clauses += ["s.name LIKE ?" for _ in patterns]
-    if not clauses:
+    if not clauses or owners == []:
         return {}
+    only = sorted(set(owners or ()))
+    owned = f" AND s.owner IN ({', '.join('?' for _ in only)})" if only else ""
     rows = yield Query(
         "SELECT s.owner, s.name, p.ts, p.value FROM series s JOIN points p ON p.series_id = s.id "
-        f"WHERE s.org_id = ? AND s.kind = ? AND ({' OR '.join(clauses)}) "
+        f"WHERE s.org_id = ? AND s.kind = ? AND ({' OR '.join(clauses)}){owned} "
         "AND p.ts >= ? AND p.ts <= ? ORDER BY s.owner, s.name, p.ts",
-        (org_id, kind, *exact, *patterns, since, until),
+        (org_id, kind, *exact, *patterns, *only, since, until),
     )
     out: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
     for owner, name, ts, value in rows:

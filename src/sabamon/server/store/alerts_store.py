@@ -104,6 +104,7 @@ class AlertsMixin(ABC):
         return await self._read(alerts_ops.list_deliveries(org_id, channel_id, limit))
 
     async def recent_points(
-        self, org_id: str, kind: OwnerKind, names: Sequence[str], since: int, until: int
-    ) -> dict[tuple[str, str], list[tuple[int, float]]]:
-        return await self._read(alerts_ops.recent_points(org_id, kind, names, since, until))
+        self, org_id: str, kind: OwnerKind, names: Sequence[str], since: int, until: int,
+        owners: Sequence[str] | None = None,
+    ) -> dict[tuple[str, str], list[tuple[int, float]]]:  # fmt: skip
+        return await self._read(alerts_ops.recent_points(org_id, kind, names, since, until, owners))

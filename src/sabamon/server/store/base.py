@@ -476,6 +476,8 @@ class Store(ABC):
 
     @abstractmethod
     async def recent_points(
-        self, org_id: str, kind: OwnerKind, names: Sequence[str], since: int, until: int
-    ) -> dict[tuple[str, str], list[tuple[int, float]]]:
-        """Points of every owner for these names (a `*` matches one segment) in [since, until]."""
+        self, org_id: str, kind: OwnerKind, names: Sequence[str], since: int, until: int,
+        owners: Sequence[str] | None = None,
+    ) -> dict[tuple[str, str], list[tuple[int, float]]]:  # fmt: skip
+        """Points of every owner (or of `owners`) for these names (a `*` matches one
+        segment) in [since, until]."""
