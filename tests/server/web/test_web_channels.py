@@ -13,7 +13,13 @@ import pytest
 from dashboard_server import Dashboard, login_csrf
 from tests.server.notify.receiver import Receiver, receiving
 
-DELIVERY_WAIT = 20.0  # the server's delivery worker polls every 5 s
+DELIVERY_WAIT = 20.0
+
+
+@pytest.fixture(scope="module")
+def dashboard(fast_dashboard: Dashboard) -> Dashboard:
+    """The fast-clock server: its delivery worker wakes each (one-second) minute."""
+    return fast_dashboard
 
 
 @pytest.fixture
