@@ -59,6 +59,13 @@ def server_state(request: Request) -> ServerState:
     return state
 
 
+async def state_dependency(request: Request) -> ServerState:
+    """`server_state` for `Depends`: async, so FastAPI calls it inline rather than through
+    its thread pool (a sync dependency costs two thread switches per request)."""
+    state: ServerState = request.app.state.server
+    return state
+
+
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False)
 
 
@@ -86,7 +93,7 @@ async def write_access(api_key: Annotated[ApiKey, Depends(read_access)]) -> ApiK
 
 ReadKey = Annotated[ApiKey, Depends(read_access)]
 WriteKey = Annotated[ApiKey, Depends(write_access)]
-State = Annotated[ServerState, Depends(server_state)]
+State = Annotated[ServerState, Depends(state_dependency)]
 
 
 async def is_live_host(state: ServerState, org_id: str, host_id: str) -> bool:

@@ -63,18 +63,17 @@ async def commit_points(
 @router.post("/tsdb", response_model=Success, openapi_extra=points_body_schema("hostId"))
 async def post_host_metrics(request: Request, key: WriteKey, state: State) -> Response:
     try:
-        parsed = host_points(parse_json(await request.body()))
+        points = host_points(parse_json(await request.body()))
         checked: set[str] = set()
-        for index, (host_id, _, _, _) in enumerate(parsed):
-            if host_id in checked:
+        for index, point in enumerate(points):
+            if point.owner_id in checked:
                 continue
-            if not await is_live_host(state, key.org_id, host_id):
-                raise BadRequest(f"[{index}].hostId: unknown or retired host {host_id!r}")
-            checked.add(host_id)
+            if not await is_live_host(state, key.org_id, point.owner_id):
+                raise BadRequest(f"[{index}].hostId: unknown or retired host {point.owner_id!r}")
+            checked.add(point.owner_id)
     except BadRequest:
         state.telemetry.rejected_batches += 1
         raise
-    points = [Point(host_id, name, at, value) for host_id, name, at, value in parsed]
     return await commit_points(state, key.org_id, "host", points)
 
 

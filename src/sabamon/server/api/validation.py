@@ -5,6 +5,7 @@ Errors name the JSON index and field, e.g. `[3].value: must be a finite number`.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import orjson
 
 from sabamon.server.api.errors import BadRequest
+from sabamon.server.store.base import Point
 
 METRIC_NAME = re.compile(r"[a-zA-Z0-9._-]+")
 SERVICE_OR_ROLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,62}")
@@ -53,10 +55,16 @@ def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+@functools.lru_cache(maxsize=65536)
+def is_metric_name(value: str) -> bool:
+    """Cached: agents post the same few hundred names every minute."""
+    return len(value) <= MAX_METRIC_NAME and METRIC_NAME.fullmatch(value) is not None
+
+
 def check_metric_name(value: Any, where: str) -> str:
     if not isinstance(value, str):
         raise BadRequest(f"{where}: must be a string")
-    if len(value) > MAX_METRIC_NAME or not METRIC_NAME.fullmatch(value):
+    if not is_metric_name(value):
         raise BadRequest(f"{where}: must match [a-zA-Z0-9._-]+ (at most {MAX_METRIC_NAME} chars)")
     return value
 
@@ -82,24 +90,49 @@ def check_array(payload: Any, what: str) -> list[Any]:
     return payload
 
 
-def host_points(payload: Any) -> list[tuple[str, str, int, float]]:
-    """POST /api/v0/tsdb: [{"hostId", "name", "time", "value"}] → tuples, or BadRequest."""
+def host_points(payload: Any) -> list[Point]:
+    """POST /api/v0/tsdb: [{"hostId", "name", "time", "value"}] → points, or BadRequest.
+
+    The common shape (string id and name, integer time, number value) is checked inline;
+    anything else goes through `host_point`, which accepts or names the fault.
+    """
     points = []
     for index, item in enumerate(check_array(payload, "points")):
-        if not isinstance(item, dict):
-            raise BadRequest(f"[{index}]: must be an object")
-        host_id = item.get("hostId")
-        if not isinstance(host_id, str) or not host_id or "\x00" in host_id:
-            raise BadRequest(f"[{index}].hostId: must be a host id string")
-        points.append(
-            (
-                host_id,
-                check_metric_name(item.get("name"), f"[{index}].name"),
-                check_time(item.get("time"), f"[{index}].time"),
-                check_value(item.get("value"), f"[{index}].value"),
-            )
-        )
+        try:
+            host_id, name, at, value = item["hostId"], item["name"], item["time"], item["value"]
+        except (TypeError, KeyError):
+            points.append(host_point(index, item))
+            continue
+        if (
+            type(host_id) is str
+            and host_id
+            and "\x00" not in host_id
+            and type(name) is str
+            and is_metric_name(name)
+            and type(at) is int
+            and 0 <= at < 2**40
+            and (type(value) is float or type(value) is int)
+            and math.isfinite(value)
+        ):
+            points.append(Point(host_id, name, at, float(value)))
+        else:
+            points.append(host_point(index, item))
     return points
+
+
+def host_point(index: int, item: Any) -> Point:
+    """One posted host point checked field by field, errors naming index and field."""
+    if not isinstance(item, dict):
+        raise BadRequest(f"[{index}]: must be an object")
+    host_id = item.get("hostId")
+    if not isinstance(host_id, str) or not host_id or "\x00" in host_id:
+        raise BadRequest(f"[{index}].hostId: must be a host id string")
+    return Point(
+        host_id,
+        check_metric_name(item.get("name"), f"[{index}].name"),
+        check_time(item.get("time"), f"[{index}].time"),
+        check_value(item.get("value"), f"[{index}].value"),
+    )
 
 
 def service_points(payload: Any) -> list[tuple[str, int, float]]:

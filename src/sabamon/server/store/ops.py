@@ -22,11 +22,17 @@ Row = tuple[Any, ...]
 
 @dataclass(frozen=True)
 class Query:
-    """One statement. Sends back its rows, or the affected-row count with `count=True`."""
+    """One statement. Sends back its rows, or the affected-row count with `count=True`.
+
+    `lock_rows=True` makes a SELECT lock the rows it returns until the transaction ends
+    (PostgreSQL appends FOR UPDATE; SQLite runs one write transaction at a time, so it
+    needs no row locks).
+    """
 
     sql: str
     params: Sequence[Any] = ()
     count: bool = False
+    lock_rows: bool = False
 
 
 @dataclass(frozen=True)

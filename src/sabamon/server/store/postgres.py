@@ -142,7 +142,8 @@ class PostgresStore(SQLStore):
 
 async def _execute(conn: psycopg.AsyncConnection[Any], op: Op) -> Any:
     if isinstance(op, Query):
-        cursor = await conn.execute(to_pyformat(op.sql), op.params)
+        statement = op.sql + " FOR UPDATE" if op.lock_rows else op.sql
+        cursor = await conn.execute(to_pyformat(statement), op.params)
         if op.count:
             return cursor.rowcount
         return await cursor.fetchall() if cursor.description else []
@@ -153,5 +154,21 @@ async def _execute(conn: psycopg.AsyncConnection[Any], op: Op) -> Any:
     if op.rows:
         tail = f"ON CONFLICT {op.on_conflict}"
         statement = _unnest_insert(op.table, op.columns, op.pg_types, tail)
-        await conn.execute(statement, [list(column) for column in zip(*op.rows, strict=True)])
+        columns = zip(*op.rows, strict=True)
+        arrays = [array_param(c, t) for c, t in zip(columns, op.pg_types, strict=True)]
+        await conn.execute(statement, arrays)
     return None
+
+
+NUMBER_TYPES: dict[str, set[type]] = {"bigint": {int}, "float8": {int, float}}
+"""Array element types sent as one array literal when every value has one of these types."""
+
+
+def array_param(values: tuple[Any, ...], pg_type: str) -> Any:
+    """A column for `unnest`: a numeric column becomes one array literal string, built at
+    C speed (psycopg would quote and check every element in Python, the largest cost of a
+    big point write); anything else (text, NULLs) stays a list for psycopg to adapt."""
+    allowed = NUMBER_TYPES.get(pg_type)
+    if allowed is not None and set(map(type, values)) <= allowed:
+        return "{" + ",".join(map(str, values)) + "}"
+    return list(values)

@@ -4,8 +4,13 @@ Raw points live in `points` (one row per series and second). Rollup tables
 `rollup_300`, `rollup_3600` and `rollup_86400` hold (series, bucket start, sum, count) so
 that averages compose exactly: an hour is the sum of its twelve 5-minute sums. Every write
 marks its 5-minute bucket in `dirty_buckets`; `rollup_chunk` recomputes marked buckets
-from raw points and then their hour and day from the level below, and clears only marks
-whose `gen` it saw (a write racing the rollup bumps `gen` and keeps its mark).
+from raw points and then their hour and day from the level below, then deletes the marks.
+
+Racing writes: a write inserts its mark or, when the mark exists, only locks it (no new
+row version per write). `rollup_chunk` locks the marks it takes first, in the same
+(bucket, series) order, so it waits for writers holding them and reads their points; a
+writer arriving later waits for the rollup to commit and then inserts a fresh mark.
+SQLite runs one write transaction at a time, which gives the same order without locks.
 """
 
 from __future__ import annotations
@@ -66,13 +71,14 @@ def _roll_from_level(source: str, target: str) -> str:
 def rollup_chunk(now: int, limit: int) -> Step[int]:
     """Rolls up to `limit` dirty 5-minute buckets that ended by `now`; returns buckets written."""
     marks = yield Query(
-        "SELECT series_id, bucket, gen FROM dirty_buckets WHERE bucket <= ? "
+        "SELECT series_id, bucket FROM dirty_buckets WHERE bucket <= ? "
         "ORDER BY bucket, series_id LIMIT ?",
         (now - DIRTY_STEP, limit),
+        lock_rows=True,
     )
     if not marks:
         return 0
-    five = sorted({(sid, bucket) for sid, bucket, _ in marks})
+    five = sorted({(sid, bucket) for sid, bucket in marks})
     yield Many(_ROLL_FROM_RAW, [(b, sid, b, b + 300) for sid, b in five])
     written = len(five)
     finer = five
@@ -83,7 +89,7 @@ def rollup_chunk(now: int, limit: int) -> Step[int]:
         written += len(coarse)
         finer = coarse
     yield Many(
-        "DELETE FROM dirty_buckets WHERE series_id = ? AND bucket = ? AND gen = ?",
+        "DELETE FROM dirty_buckets WHERE series_id = ? AND bucket = ?",
         sorted(marks),
     )
     return written

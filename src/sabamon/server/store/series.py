@@ -79,32 +79,40 @@ def write_point_batches(
     results: list[WriteResult] = []
     seen: dict[tuple[str, str], int] = {}  # (org, host) -> newest point time, capped at now
     for batch in batches:
-        kept = [p for p in batch.points if abs(int(p.time) - batch.now) <= WRITE_WINDOW]
-        keys = {(p.owner_id, p.name) for p in kept}
-        ids = yield from series_ids(batch.org_id, batch.kind, keys, cache)
+        now = batch.now
+        low, high = now - WRITE_WINDOW, now + WRITE_WINDOW
+        kept = [p for p in batch.points if low <= p.time <= high]
+        ids = yield from series_ids(
+            batch.org_id, batch.kind, {(p.owner_id, p.name) for p in kept}, cache
+        )
         for p in kept:
             values[(ids[(p.owner_id, p.name)], int(p.time))] = float(p.value)
-            if batch.kind == "host":
-                key, at = (batch.org_id, p.owner_id), min(int(p.time), batch.now)
-                seen[key] = max(seen.get(key, at), at)
+        if batch.kind == "host":
+            for p in kept:
+                key, at = (batch.org_id, p.owner_id), min(int(p.time), now)
+                if seen.get(key, -1) < at:
+                    seen[key] = at
         results.append(WriteResult(len(kept), len(batch.points) - len(kept)))
     if not values:
         return results
     yield from _mark_hosts_seen(seen)
-    rows = sorted((sid, t, v) for (sid, t), v in values.items())
     yield Upsert(
         "points",
         ("series_id", "ts", "value"),
         ("bigint", "bigint", "float8"),
         "(series_id, ts) DO UPDATE SET value = excluded.value",
-        rows,
+        [(sid, t, values[sid, t]) for sid, t in sorted(values)],
     )
+    # A mark that exists is only locked, not rewritten: the lock orders this write against
+    # a concurrent rollup (which locks marks in the same (bucket, series) order, see
+    # rollup.py) at the cost of no new row version per write.
+    marks = sorted({(t - t % DIRTY_STEP, sid) for sid, t in values})
     yield Upsert(
         "dirty_buckets",
-        ("series_id", "bucket", "gen"),
-        ("bigint", "bigint", "bigint"),
-        "(series_id, bucket) DO UPDATE SET gen = dirty_buckets.gen + 1",
-        sorted({(sid, bucket_start(t, DIRTY_STEP), 0) for sid, t, _ in rows}),
+        ("series_id", "bucket"),
+        ("bigint", "bigint"),
+        "(series_id, bucket) DO UPDATE SET bucket = excluded.bucket WHERE false",
+        [(sid, bucket) for bucket, sid in marks],
     )
     return results
 
