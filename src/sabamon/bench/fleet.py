@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sabamon.bench.register import register_shard
-from sabamon.bench.resources import ServerWatch, server_processes
+from sabamon.bench.resources import ServerWatch, database_processes, server_processes
 from sabamon.bench.results import ProcessFigures, StepResult, Thresholds, summarise
 from sabamon.bench.shard import Record, ShardOutcome, ShardPlan, run_shard, set_progress_queue
 
@@ -205,8 +205,9 @@ class Fleet:
             for shard in range(options.processes)
         ]
         watched = server_processes(options.url)
+        database = database_processes() if watched else []
         parent_cpu, wall = time.process_time(), time.monotonic()
-        with ServerWatch(watched) as watch:
+        with ServerWatch(watched) as watch, ServerWatch(database) as database_watch:
             futures = [pool.submit(run_shard, plan) for plan in plans if plan.host_ids]
             records = self.collect(futures, progress, index, hosts, start_at)
         outcomes = [future.result() for future in futures]
@@ -218,7 +219,9 @@ class Fleet:
         generator.cpu_percent = round(100 * generator.cpu_seconds / (time.monotonic() - wall), 1)
         generator.cpu_seconds = round(generator.cpu_seconds, 3)
         server = watch.figures() if watched else None
-        return self.summarise_step(records, outcomes, hosts, generator, server)
+        step = self.summarise_step(records, outcomes, hosts, generator, server)
+        step.database = database_watch.figures() if database else None
+        return step
 
     def collect(
         self,

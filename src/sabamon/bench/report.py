@@ -19,6 +19,7 @@ COLUMNS = (
     ("503", 6),
     ("server cpu%", 12),
     ("server MB", 10),
+    ("db cpu%", 8),
     ("bench cpu%", 11),
     ("carried", 8),
 )
@@ -41,6 +42,7 @@ def row(step: StepResult) -> list[str]:
         str(step.shed),
         cpu(server),
         "-" if server is None or server.rss_max_mb is None else f"{server.rss_max_mb:.0f}",
+        cpu(step.database),
         cpu(step.generator),
         "yes" if step.carried else "no",
     ]

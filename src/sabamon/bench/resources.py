@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import psutil
@@ -14,31 +15,34 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
 
 def server_processes(url: str) -> list[psutil.Process]:
-    """The processes listening on the URL's port, with their children (uvicorn's
-    workers); empty when the server is elsewhere or not visible to this user."""
+    """Every process holding the URL's listening socket (uvicorn's master and each of its
+    workers), with their children; empty when the server is elsewhere or not visible."""
     parts = urlsplit(url)
     if parts.hostname not in LOOPBACK:
         return []
     port = parts.port or 80
-    try:
-        listeners = {
-            conn.pid
-            for conn in psutil.net_connections(kind="tcp")
-            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port
-        }
-    except psutil.AccessDenied:
-        return []
     found: dict[int, psutil.Process] = {}
-    for pid in listeners:
-        if pid is None:
-            continue
+    for process in psutil.process_iter():
         try:
-            process = psutil.Process(pid)
-            for member in [process, *process.children(recursive=True)]:
-                found[member.pid] = member
-        except psutil.NoSuchProcess:
+            if any(listens_on(conn, port) for conn in process.net_connections(kind="tcp")):
+                for member in [process, *process.children(recursive=True)]:
+                    found[member.pid] = member
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
             continue
     return list(found.values())
+
+
+def database_processes() -> list[psutil.Process]:
+    """The local PostgreSQL's processes, whose CPU the server's writes also cost."""
+    found = []
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] in ("postgres", "postmaster"):
+            found.append(process)
+    return found
+
+
+def listens_on(conn: Any, port: int) -> bool:
+    return bool(conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port)
 
 
 def cpu_seconds(processes: list[psutil.Process]) -> float:

@@ -43,6 +43,8 @@ class StepResult:
     carried: bool
     server: ProcessFigures | None
     generator: ProcessFigures
+    database: ProcessFigures | None = None
+    """The local PostgreSQL, when the server writes to one."""
     timeline: list[dict[str, float]] = field(default_factory=list)
     """Per second of the step: requests, errors, p50 and p99 latency."""
 
@@ -118,6 +120,7 @@ def summarise(
     thresholds: Thresholds,
     server: ProcessFigures | None,
     generator: ProcessFigures,
+    database: ProcessFigures | None = None,
 ) -> StepResult:
     statuses = Counter(status_label(record[2]) for record in records)
     ok = sum(count for label, count in statuses.items() if label.startswith("2"))
@@ -146,5 +149,6 @@ def summarise(
         and error_rate <= thresholds.max_error_rate,
         server=server,
         generator=generator,
+        database=database,
         timeline=timeline(records, duration),
     )
