@@ -11,7 +11,12 @@ import pytest
 from playwright.sync_api import Page
 from tests.browser.chromium import sign_in
 from tests.server.notify.receiver import Receiver, receiving
-from tests.server.web.dashboard_server import Dashboard, alert_from_monitor, running_server
+from tests.server.web.dashboard_server import (
+    Dashboard,
+    alert_from_monitor,
+    running_server,
+    wait_for_sample,
+)
 
 CLOCK_SCALE = 60.0  # one server minute per second
 DELIVERY_WAIT = 20.0  # real seconds: the worker wakes each server minute
@@ -74,7 +79,7 @@ def test_test_button_reaches_the_webhook_and_the_delivery_log(
     assert page.locator("table.deliveries").inner_text().count("Nothing delivered yet") == 1
     page.click("#send-test")
     page.wait_for_selector("p.notice")
-    assert receiver.wait_for(1, timeout=DELIVERY_WAIT)[0]["event"] == "sample"
+    assert wait_for_sample(receiver)["message"]
     deadline = time.monotonic() + DELIVERY_WAIT
     while page.locator("table.deliveries .delivery-sent").count() == 0:
         assert time.monotonic() < deadline, "the delivery log never showed the sent test"

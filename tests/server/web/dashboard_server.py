@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+from tests.server.notify.receiver import Receiver
 
 ADMIN_PASSWORD = "correct horse battery"
 API_KEY = "test-key-0123456789abcdef0123456789abcdef"
@@ -251,3 +253,15 @@ def alert_from_monitor(dashboard: Dashboard, host_id: str, monitor_id: str, valu
                      "value": value}  # fmt: skip
             assert api.post("/api/v0/tsdb", json=[point]).status_code == 200
             time.sleep(0.2)  # the agent's posting cadence, a fifth of a server minute
+
+
+def wait_for_sample(receiver: Receiver, timeout: float = 20.0) -> dict[str, Any]:
+    """The test notification among what a webhook receiver got (alerts may arrive too)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with receiver.lock:
+            samples = [body for body in receiver.bodies if body.get("event") == "sample"]
+        if samples:
+            return samples[0]
+        assert time.monotonic() < deadline, f"no test notification among {receiver.bodies}"
+        time.sleep(0.05)

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from dashboard_server import Dashboard, login_csrf
+from dashboard_server import Dashboard, login_csrf, wait_for_sample
 from tests.server.notify.receiver import Receiver, receiving
 
 DELIVERY_WAIT = 20.0
@@ -69,8 +69,7 @@ def test_webhook_channel_test_button_delivers_and_is_logged(
         )
         assert tested.status_code == 303
         assert "Test notification queued" in client.get(tested.headers["location"]).text
-        body = receiver.wait_for(1, timeout=DELIVERY_WAIT)[0]
-        assert body["event"] == "sample"
+        assert wait_for_sample(receiver)["message"]
         log = wait_for_log(
             client,
             f"/ui/channels/{channel['id']}",
