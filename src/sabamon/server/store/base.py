@@ -257,7 +257,9 @@ class Store(ABC):
         """Oldest non-retired match; raises NotFound."""
 
     @abstractmethod
-    async def set_host_status(self, org_id: str, host_ids: Sequence[str], status: HostStatus) -> None:
+    async def set_host_status(
+        self, org_id: str, host_ids: Sequence[str], status: HostStatus
+    ) -> None:
         """All or nothing: raises NotFound if any id is unknown."""
 
     @abstractmethod
