@@ -1,16 +1,19 @@
 """Ingest and read figures for a real `sabamon server` subprocess, SQLite and PostgreSQL.
 
-Load: several client processes, each with keep-alive http.client connections, posting one
-host-minute (60 points) per request. Prints points/s acknowledged (after commit),
-p50/p95/p99 request latency, the CPU of the load generator apart from the server's, then
-the median of 1-week and 1-year reads of one metric.
+Load: several client processes, each with several threads holding one keep-alive
+http.client connection, posting one host-minute (60 points) per request. Prints points/s
+acknowledged (after commit), p50/p95/p99 request latency, the CPU of the load generator
+apart from the server's, then the median of 1-week and 1-year reads of one metric, and
+bytes on disk per stored point.
 
-    .venv/bin/python bench/ingest.py [--seconds 15] [--clients 4] [--hosts 200] [--pg URL]
+    .venv/bin/python bench/ingest.py [--seconds 15] [--clients 4] [--connections 16] [--hosts 200]
+        [--workers 1] [--pg URL]
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import http.client
 import json
 import multiprocessing
@@ -18,6 +21,7 @@ import os
 import resource
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -31,6 +35,9 @@ import psycopg
 
 KEY = "bench-ingest-key-0123456789"
 NAMES = [f"bench.metric.{index}" for index in range(60)]
+
+ClientOutcome = tuple[int, list[float], float]
+"""(points acknowledged, request latencies in s, CPU seconds) of one client process."""
 
 
 def free_port() -> int:
@@ -81,18 +88,14 @@ def call(conn: http.client.HTTPConnection, method: str, path: str, body: object 
     return data
 
 
-def client(
-    port: int,
-    host_ids: list[str],
-    seconds: float,
-    start_minute: int,
-    results: multiprocessing.Queue,
-) -> None:  # type: ignore[type-arg]
+def post_minutes(
+    port: int, host_ids: list[str], deadline: float, start_minute: int
+) -> tuple[int, list[float]]:
+    """One keep-alive connection posting host-minutes of 60 points until `deadline`."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     latencies: list[float] = []
     points = 0
     minute = start_minute
-    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for host_id in host_ids:
             body = [
@@ -104,8 +107,28 @@ def client(
             latencies.append(time.perf_counter() - started)
             points += len(body)
         minute += 1
+    return points, latencies
+
+
+def client(
+    port: int,
+    host_ids: list[str],
+    connections: int,
+    seconds: float,
+    start_minute: int,
+    results: multiprocessing.Queue[ClientOutcome],
+) -> None:
+    """A load generator process: `connections` threads, each with its own connection and
+    its share of the hosts (the threads mostly wait on the server)."""
+    deadline = time.monotonic() + seconds
+    shares = [host_ids[i::connections] for i in range(connections)]
+    with concurrent.futures.ThreadPoolExecutor(connections) as pool:
+        outcomes = list(
+            pool.map(lambda share: post_minutes(port, share, deadline, start_minute), shares)
+        )
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    results.put((points, latencies, usage.ru_utime + usage.ru_stime))
+    latencies = [latency for _, per_connection in outcomes for latency in per_connection]
+    results.put((sum(o[0] for o in outcomes), latencies, usage.ru_utime + usage.ru_stime))
 
 
 def server_cpu(pid: int) -> float:
@@ -122,7 +145,8 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def ingest(port: int, pid: int, clients: int, hosts: int, seconds: float) -> None:
+def ingest(port: int, pid: int, args: argparse.Namespace) -> None:
+    clients, hosts, seconds = args.clients, args.hosts, args.seconds
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     host_ids = [
         json.loads(call(conn, "POST", "/api/v0/hosts", {"name": f"h{i}"}))["id"]
@@ -130,11 +154,12 @@ def ingest(port: int, pid: int, clients: int, hosts: int, seconds: float) -> Non
     ]
     start_minute = int(time.time()) // 60 - 20 * 60  # inside the 24 h window
     cpu_before = server_cpu(pid)
-    results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    results: multiprocessing.Queue[ClientOutcome] = multiprocessing.Queue()
     share = [host_ids[i::clients] for i in range(clients)]
     procs = [
         multiprocessing.Process(
-            target=client, args=(port, share[i], seconds, start_minute, results)
+            target=client,
+            args=(port, share[i], args.connections, seconds, start_minute, results),
         )
         for i in range(clients)
     ]
@@ -149,15 +174,17 @@ def ingest(port: int, pid: int, clients: int, hosts: int, seconds: float) -> Non
     latencies = [lat for o in outcomes for lat in o[1]]
     print(
         f"  ingest: {points / elapsed:,.0f} points/s acknowledged "
-        f"({len(latencies):,} requests of 60 points, {clients} client processes, {elapsed:.1f} s)"
+        f"({len(latencies):,} requests of 60 points, {clients} client processes x "
+        f"{args.connections} connections, {elapsed:.1f} s)"
     )
     print(
         f"  latency: p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
         f"p95 {percentile(latencies, 0.95) * 1000:.1f} ms, "
         f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms"
     )
+    cpu = server_cpu(pid) - cpu_before
     print(
-        f"  cpu: server {server_cpu(pid) - cpu_before:.1f} s, "
+        f"  cpu: server {cpu:.1f} s ({cpu / max(points, 1) * 1e6:.1f} us per point), "
         f"load generator {sum(o[2] for o in outcomes):.1f} s, wall {elapsed:.1f} s"
     )
 
@@ -200,24 +227,41 @@ def bytes_on_disk(data: Path, db: str | None) -> int:
         return int(row[0]) if row else 0
 
 
+def stored_points(data: Path, db: str | None) -> int:
+    """Rows in the `points` table: each is one stored 1-minute point."""
+    if db is None:
+        with sqlite3.connect(data / "sabamon.db") as conn:
+            return int(conn.execute("SELECT count(*) FROM points").fetchone()[0])
+    with psycopg.connect(db) as conn:
+        row = conn.execute("SELECT count(*) FROM points").fetchone()
+        return int(row[0]) if row else 0
+
+
 def run(label: str, db: str | None, args: argparse.Namespace) -> None:
     print(f"{label}:", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         server, port = start_server(Path(tmp), db, args.workers)
         try:
             before = bytes_on_disk(Path(tmp), db)
-            ingest(port, server.pid, args.clients, args.hosts, args.seconds)
+            ingest(port, server.pid, args)
             reads(port)
-            print(f"  disk: {bytes_on_disk(Path(tmp), db) - before:,} bytes grown", flush=True)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(30)
+        # measured after shutdown, when SQLite has folded its WAL into the database file
+        grown, points = bytes_on_disk(Path(tmp), db) - before, stored_points(Path(tmp), db)
+        print(
+            f"  disk: {grown:,} bytes grown for {points:,} stored points, "
+            f"{grown / max(points, 1):.1f} bytes per point (tables, indexes, rollups)",
+            flush=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=15)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=4, help="load generator processes")
+    parser.add_argument("--connections", type=int, default=16, help="per client process")
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")

@@ -157,7 +157,7 @@ def create_app(
     app.state.server = state
     app.state.alerting = alerting or DEFAULT_ALERTING  # closes outside the cycle notify
     install_error_handlers(app)
-    for module in (hosts, tsdb, services, graphdefs, checks, metadata):
+    for module in (tsdb, hosts, services, graphdefs, checks, metadata):
         app.include_router(module.router)
     for module in (monitors, alerts, channels, notification_groups, downtimes, monitored_statuses):
         app.include_router(module.router)
