@@ -85,7 +85,12 @@ async def read_access(
     return api_key
 
 
-async def write_access(api_key: Annotated[ApiKey, Depends(read_access)]) -> ApiKey:
+async def write_access(
+    request: Request, key: Annotated[str | None, Depends(api_key_header)]
+) -> ApiKey:
+    """A key with write permission; 403 for a read-only key. It calls `read_access` itself
+    rather than depending on it: one dependency level less on the ingest path."""
+    api_key = await read_access(request, key)
     if not api_key.write:
         raise Forbidden("This API key has no write permission.")
     return api_key

@@ -1,8 +1,8 @@
 """The PostgreSQL backend: psycopg 3 async on a connection pool.
 
 Each write runs in its own transaction on a pooled connection. Point writes, the hot path,
-are coalesced (`coalesce.py`): concurrent batches share one transaction and one upsert
-statement per table, which multiplies throughput on a small machine. Bulk
+are coalesced (`coalesce.py`, in `SQLStore`): concurrent batches share one transaction and
+one upsert statement per table, which multiplies throughput on a small machine. Bulk
 inserts (`Upsert`) become one `INSERT ... SELECT FROM unnest(arrays)` statement per table.
 With `schema=` the tables live in that schema (created if missing), which lets tests and
 several deployments share one database.
@@ -12,25 +12,18 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from .base import OwnerKind, Point, Retention, WriteResult
-from .coalesce import PointWriteQueue
+from .base import Retention
 from .migrate import apply_migrations, load_migrations
 from .ops import Many, Op, Query, Step, single
-from .series import PointBatch
 from .sql_store import DEFAULT_RETENTION, Clock, SQLStore, wall_clock
 
 T = TypeVar("T")
-
-POINT_FLUSHERS = 3
-"""Concurrent transactions writing coalesced point batches."""
-MAX_COALESCED_POINTS = 20_000
 
 MIGRATION_LOCK = 0x5ABA_0001
 """Advisory lock id that serialises migrations between server processes."""
@@ -56,6 +49,9 @@ def _locked(step: Step[T]) -> Step[T]:
 
 
 class PostgresStore(SQLStore):
+    point_flushers = 3
+    """Transactions writing coalesced point batches at once (each waits on its commit)."""
+
     skip_locked_rows = True
 
     def __init__(
@@ -72,12 +68,6 @@ class PostgresStore(SQLStore):
         self.schema = schema
         self.pool_size = pool_size
         self._pool: AsyncConnectionPool | None = None
-        self._point_writes = PointWriteQueue(
-            self._write,
-            self.series_cache,
-            flushers=POINT_FLUSHERS,
-            max_points=MAX_COALESCED_POINTS,
-        )
 
     async def open(self) -> None:
         kwargs: dict[str, Any] = {}
@@ -111,11 +101,6 @@ class PostgresStore(SQLStore):
             return bool(await self._read(single(Query("SELECT 1"))))
         except (psycopg.Error, RuntimeError):
             return False
-
-    async def write_points(
-        self, org_id: str, kind: OwnerKind, points: Sequence[Point], now: int
-    ) -> WriteResult:
-        return await self._point_writes.write(PointBatch(org_id, kind, points, now))
 
     # the two primitives ----------------------------------------------------------
     async def _read(self, step: Step[T]) -> T:

@@ -34,6 +34,7 @@ from .base import (
     Store,
     WriteResult,
 )
+from .coalesce import PointWriteQueue
 from .ops import Step
 from .web_store import WebAccountsMixin
 
@@ -44,6 +45,8 @@ ROLLUP_CHUNK = 2000
 """Dirty buckets rolled per transaction: small enough not to stall ingest."""
 EXPIRE_CHUNK = 200
 """Series expired per transaction."""
+MAX_COALESCED_POINTS = 20_000
+"""Most points one coalesced write transaction takes."""
 
 
 DEFAULT_RETENTION = Retention()
@@ -54,10 +57,19 @@ def wall_clock() -> int:
 
 
 class SQLStore(AlertsMixin, WebAccountsMixin, Store):
+    point_flushers = 1
+    """Coalesced point writes in flight at once (see `coalesce.py`)."""
+
     def __init__(self, retention: Retention, clock: Clock) -> None:
         self.retention = retention
         self.clock = clock
         self.series_cache: series.SeriesCache = {}
+        self._point_writes = PointWriteQueue(
+            self._write,
+            self.series_cache,
+            flushers=self.point_flushers,
+            max_points=MAX_COALESCED_POINTS,
+        )
 
     @abstractmethod
     async def _read(self, step: Step[T]) -> T:
@@ -125,7 +137,8 @@ class SQLStore(AlertsMixin, WebAccountsMixin, Store):
     async def write_points(
         self, org_id: str, kind: OwnerKind, points: Sequence[Point], now: int
     ) -> WriteResult:
-        return await self._write(series.write_points(org_id, kind, points, now, self.series_cache))
+        """Queued and committed together with the batches of concurrent callers."""
+        return await self._point_writes.write(series.PointBatch(org_id, kind, points, now))
 
     async def read_points(
         self, org_id: str, kind: OwnerKind, owner_id: str, name: str, frm: int, to: int
