@@ -190,3 +190,41 @@ def test_notification_group_form(dashboard: Dashboard, receiver: Receiver) -> No
         g["name"] for g in api_get(dashboard, "/api/v0/notification-groups")["notificationGroups"]
     }
     assert "db team" not in names and "Default" in names
+
+
+def test_closing_an_alert_in_the_dashboard_notifies_manual_close(
+    dashboard: Dashboard, receiver: Receiver
+) -> None:
+    from dashboard_server import alert_from_monitor
+
+    host_id = dashboard.hosts["web-1"]
+    with dashboard.api() as api:
+        api.post(
+            "/api/v0/channels",
+            json={"name": "close hook", "type": "webhook", "url": receiver.url,
+                  "events": ["alert"], "addToDefaultNotificationGroup": True},
+        ).raise_for_status()  # fmt: skip
+        monitor = api.post(
+            "/api/v0/monitors",
+            json={"type": "host", "name": "close me", "metric": "loadavg5", "operator": ">",
+                  "critical": 70, "scopes": ["shop:web"]},
+        ).json()  # fmt: skip
+    alert_id = alert_from_monitor(dashboard, host_id, monitor["id"], 99.0)
+    with dashboard.signed_in() as client:
+        csrf = login_csrf(client.get(f"/ui/alerts/{alert_id}").text)
+        closed = client.post(f"/ui/alerts/{alert_id}/close", data={"reason": "fixed", "csrf": csrf})
+    assert closed.status_code == 303
+
+    deadline = time.monotonic() + DELIVERY_WAIT
+    while True:
+        with receiver.lock:
+            closes = [
+                body for body in receiver.bodies
+                if body.get("alert", {}).get("id") == alert_id
+                and body["alert"].get("trigger") == "manual close"
+            ]  # fmt: skip
+        if closes:
+            break
+        assert time.monotonic() < deadline, (f"no manual-close notification in {receiver.bodies}",)
+        time.sleep(0.05)
+    assert closes[0]["alert"]["status"] == "ok" and closes[0]["alert"]["isOpen"] is False

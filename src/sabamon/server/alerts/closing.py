@@ -69,6 +69,14 @@ class Closer:
             queued += notices.deliveries(event, monitor, host, "close", alert.status, defs)
         return await self.store.close_alerts(org_id, open_alerts, reason, trigger, now, queued)
 
+    async def delete_monitor(self, org_id: str, monitor_id: str, now: int) -> Document:
+        """Deletes the monitor and closes its open alerts (trigger `monitorDelete`);
+        raises NotFound."""
+        doc = await self.store.delete_document(org_id, "monitor", monitor_id)
+        mine = [a for a in await self.store.open_alerts(org_id) if a.monitor_id == monitor_id]
+        await self.close(org_id, mine, REASONS["monitorDelete"], "monitorDelete", now, [doc])
+        return doc
+
     async def close_host_alerts(self, org_id: str, host_ids: Sequence[str], now: int) -> None:
         """At retirement: every open alert of these hosts, trigger `hostRetire`."""
         wanted = set(host_ids)

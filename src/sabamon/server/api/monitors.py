@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from sabamon.server.alerts.closing import REASONS
 from sabamon.server.alerts.monitors import Monitor, monitor_sort_key, validate_monitor
 from sabamon.server.api.alerting import alert_closer, json_body, json_response, validated
 from sabamon.server.api.common import ERROR_RESPONSES
@@ -53,10 +52,6 @@ async def delete_monitor(
     monitor_id: str, request: Request, key: WriteKey, state: State
 ) -> Response:
     """Deletes the monitor and closes its open alerts (trigger `monitorDelete`), notified."""
-    doc = await state.store.delete_document(key.org_id, "monitor", monitor_id)
-    mine = [a for a in await state.store.open_alerts(key.org_id) if a.monitor_id == monitor_id]
     closer = await alert_closer(request, state)
-    await closer.close(
-        key.org_id, mine, REASONS["monitorDelete"], "monitorDelete", state.now(), [doc]
-    )
+    doc = await closer.delete_monitor(key.org_id, monitor_id, state.now())
     return json_response(Monitor(doc.id, doc.spec).to_json())

@@ -7,6 +7,7 @@ import logging
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
+from sabamon.server.api.alerting import alert_closer
 from sabamon.server.store.base import NotFound
 
 from .render import render
@@ -70,6 +71,7 @@ async def close_alert(
         return render(
             request, "alert.html", signed_in, status_code=400, alert=alert, logs=logs, error=problem
         )
-    await state.store.close_alerts(org_id, [alert], reason, "manual", state.now())
+    closer = await alert_closer(request, state)
+    await closer.close(org_id, [alert], reason, "manual", state.now())
     log.info("event=alert_closed alert=%s user=%s", alert_id, signed_in.user.name)
     return RedirectResponse(f"/ui/alerts/{alert_id}", status_code=303)

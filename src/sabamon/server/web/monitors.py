@@ -19,6 +19,7 @@ from sabamon.server.alerts.monitors import (
     monitor_sort_key,
     validate_monitor,
 )
+from sabamon.server.api.alerting import alert_closer
 from sabamon.server.api.deps import ServerState
 from sabamon.server.store.alerts_types import Document
 from sabamon.server.store.base import NotFound, new_id
@@ -220,14 +221,15 @@ async def confirm_delete(
 
 
 @router.post("/ui/monitors/{monitor_id}/delete")
-async def delete_monitor(monitor_id: str, state: State, signed_in: FormUser) -> Response:
+async def delete_monitor(
+    request: Request, monitor_id: str, state: State, signed_in: FormUser
+) -> Response:
     """Deletes the monitor and closes its open alerts, as DELETE /api/v0/monitors/<id>."""
     org_id = signed_in.user.org_id
+    closer = await alert_closer(request, state)
     try:
-        await state.store.delete_document(org_id, "monitor", monitor_id)
+        await closer.delete_monitor(org_id, monitor_id, state.now())
     except NotFound:
         return RedirectResponse("/ui/monitors", status_code=303)
-    mine = [a for a in await state.store.open_alerts(org_id) if a.monitor_id == monitor_id]
-    await state.store.close_alerts(org_id, mine, "monitor deleted", "monitorDelete", state.now())
     log.info("event=monitor_deleted monitor=%s user=%s", monitor_id, signed_in.user.name)
     return RedirectResponse("/ui/monitors", status_code=303)
