@@ -8,7 +8,7 @@ from raw points and then their hour and day from the level below, then deletes t
 
 Racing writes: a write inserts its mark or, when the mark exists, only locks it (no new
 row version per write). `rollup_chunk` locks the marks it takes first, in the same
-(bucket, series) order, so it waits for writers holding them and reads their points; a
+(series, bucket) order, so it waits for writers holding them and reads their points; a
 writer arriving later waits for the rollup to commit and then inserts a fresh mark.
 SQLite runs one write transaction at a time, which gives the same order without locks.
 """
@@ -71,8 +71,9 @@ def _roll_from_level(source: str, target: str) -> str:
 def rollup_chunk(now: int, limit: int) -> Step[int]:
     """Rolls up to `limit` dirty 5-minute buckets that ended by `now`; returns buckets written."""
     marks = yield Query(
+        "SELECT series_id, bucket FROM dirty_buckets WHERE (series_id, bucket) IN ("
         "SELECT series_id, bucket FROM dirty_buckets WHERE bucket <= ? "
-        "ORDER BY bucket, series_id LIMIT ?",
+        "ORDER BY bucket, series_id LIMIT ?) ORDER BY series_id, bucket",
         (now - DIRTY_STEP, limit),
         lock_rows=True,
     )

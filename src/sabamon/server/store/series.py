@@ -85,34 +85,39 @@ def write_point_batches(
         ids = yield from series_ids(
             batch.org_id, batch.kind, {(p.owner_id, p.name) for p in kept}, cache
         )
+        newest: dict[str, int] = {}
         for p in kept:
-            values[(ids[(p.owner_id, p.name)], int(p.time))] = float(p.value)
+            at = int(p.time)
+            values[(ids[(p.owner_id, p.name)], at)] = float(p.value)
+            if newest.get(p.owner_id, -1) < at:
+                newest[p.owner_id] = at
         if batch.kind == "host":
-            for p in kept:
-                key, at = (batch.org_id, p.owner_id), min(int(p.time), now)
+            for host_id, at in newest.items():
+                key, at = (batch.org_id, host_id), min(at, now)
                 if seen.get(key, -1) < at:
                     seen[key] = at
         results.append(WriteResult(len(kept), len(batch.points) - len(kept)))
     if not values:
         return results
     yield from _mark_hosts_seen(seen)
+    rows = [(sid, t, values[sid, t]) for sid, t in sorted(values)]
     yield Upsert(
         "points",
         ("series_id", "ts", "value"),
         ("bigint", "bigint", "float8"),
         "(series_id, ts) DO UPDATE SET value = excluded.value",
-        [(sid, t, values[sid, t]) for sid, t in sorted(values)],
+        rows,
     )
     # A mark that exists is only locked, not rewritten: the lock orders this write against
-    # a concurrent rollup (which locks marks in the same (bucket, series) order, see
-    # rollup.py) at the cost of no new row version per write.
-    marks = sorted({(t - t % DIRTY_STEP, sid) for sid, t in values})
+    # a concurrent rollup (which locks marks in the same (series, bucket) order, see
+    # rollup.py) at the cost of no new row version per write. Sorted rows give sorted,
+    # adjacent duplicates, so `dict.fromkeys` dedupes them in order without another sort.
     yield Upsert(
         "dirty_buckets",
         ("series_id", "bucket"),
         ("bigint", "bigint"),
         "(series_id, bucket) DO UPDATE SET bucket = excluded.bucket WHERE false",
-        [(sid, bucket) for bucket, sid in marks],
+        list(dict.fromkeys((sid, t - t % DIRTY_STEP) for sid, t, _ in rows)),
     )
     return results
 
