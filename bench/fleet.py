@@ -86,6 +86,7 @@ def main() -> int:
     parser.add_argument("--metrics", type=int, default=60)
     parser.add_argument("--duration", type=float, default=180.0)
     parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument("--warmup", type=float, default=0.0, help="seconds left out of figures")
     parser.add_argument("--ramp", action="store_true", help="add hosts until p99/errors trip")
     parser.add_argument("--ramp-factor", type=float, default=1.5)
     parser.add_argument("--workers", type=int, default=1)
@@ -103,6 +104,7 @@ def main() -> int:
                 hosts=args.hosts,
                 metrics=args.metrics,
                 duration=args.duration,
+                warmup=args.warmup,
                 time_scale=args.time_scale,
                 processes=args.processes,
                 ramp=args.ramp,

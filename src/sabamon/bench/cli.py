@@ -50,6 +50,9 @@ def fleet_parser() -> argparse.ArgumentParser:
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between posts")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds a step")
     parser.add_argument(
+        "--warmup", type=float, default=0.0, help="seconds a step left out of the figures"
+    )
+    parser.add_argument(
         "--time-scale", type=float, default=1.0, help="simulated seconds per real second"
     )
     parser.add_argument("--checks", action="store_true", help="also send check reports")
@@ -78,6 +81,7 @@ def run_fleet(argv: list[str]) -> int:
         metrics=args.metrics,
         interval=args.interval,
         duration=args.duration,
+        warmup=args.warmup,
         time_scale=args.time_scale,
         checks=args.checks,
         ramp=args.ramp,

@@ -45,6 +45,8 @@ class FleetOptions:
     metrics: int
     interval: float = 60.0
     duration: float = 60.0
+    warmup: float = 0.0
+    """Seconds at the start of each step left out of the figures (first series writes)."""
     time_scale: float = 1.0
     checks: bool = False
     ramp: bool = False
@@ -68,6 +70,8 @@ class FleetOptions:
         for name in ("interval", "duration", "time_scale", "timeout"):
             if not getattr(self, name) > 0:
                 problems.append(f"--{name.replace('_', '-')}: must be above 0")
+        if not 0 <= self.warmup < self.duration:
+            problems.append("--warmup: must be at least 0 and below --duration")
         if self.ramp and not self.ramp_factor > 1:
             problems.append("--ramp-factor: must be above 1")
         if self.processes < 1 or self.connections < 1:
@@ -277,4 +281,5 @@ class Fleet:
             thresholds=options.thresholds,
             server=server,
             generator=generator,
+            warmup=options.warmup,
         )

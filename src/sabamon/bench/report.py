@@ -52,7 +52,8 @@ def table(report: FleetReport) -> str:
     options = report.options
     lines = [
         f"fleet: {options.metrics} metrics a host, every {options.interval:g} s, "
-        f"time scale {options.time_scale:g} ({options.duration:g} s a step), "
+        f"time scale {options.time_scale:g} ({options.duration:g} s a step, "
+        f"first {options.warmup:g} s left out), "
         f"{options.processes} generator processes; "
         f"registration {report.registration_seconds:.1f} s",
         "".join(f"{name:>{width}}" for name, width in COLUMNS),

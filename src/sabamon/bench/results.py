@@ -27,6 +27,8 @@ class StepResult:
     metrics: int
     duration: float
     time_scale: float
+    warmup: float
+    """Seconds at the start left out of the latency, error and rate figures."""
     requests: int
     ok: int
     errors: dict[str, int]
@@ -121,7 +123,10 @@ def summarise(
     server: ProcessFigures | None,
     generator: ProcessFigures,
     database: ProcessFigures | None = None,
+    warmup: float = 0.0,
 ) -> StepResult:
+    every_record, records = records, [record for record in records if record[0] >= warmup]
+    measured = duration - warmup
     statuses = Counter(status_label(record[2]) for record in records)
     ok = sum(count for label, count in statuses.items() if label.startswith("2"))
     errors = {
@@ -135,12 +140,13 @@ def summarise(
         metrics=metrics,
         duration=duration,
         time_scale=time_scale,
+        warmup=warmup,
         requests=len(records),
         ok=ok,
         errors=errors,
         unsent=unsent,
         check_requests=sum(1 for record in records if record[3] == CHECKS),
-        throughput=len(records) / duration,
+        throughput=len(records) / measured,
         points_per_second=acknowledged_minutes * metrics / duration,
         latency=latency,
         error_rate=error_rate,
@@ -150,5 +156,5 @@ def summarise(
         server=server,
         generator=generator,
         database=database,
-        timeline=timeline(records, duration),
+        timeline=timeline(every_record, duration),
     )
