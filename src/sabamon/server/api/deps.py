@@ -62,8 +62,7 @@ def server_state(request: Request) -> ServerState:
 async def state_dependency(request: Request) -> ServerState:
     """`server_state` for `Depends`: async, so FastAPI calls it inline rather than through
     its thread pool (a sync dependency costs two thread switches per request)."""
-    state: ServerState = request.app.state.server
-    return state
+    return server_state(request)
 
 
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False)
