@@ -105,6 +105,24 @@ def test_configtest_warns_with_suggestions(tmp_path: Path) -> None:
     assert any(line.startswith("[WARNING] connection.post_metrics_retry_max") for line in lines)
 
 
+def test_configtest_reports_plugin_commands_that_cannot_be_found(tmp_path: Path) -> None:
+    script = tmp_path / "not-executable.sh"
+    script.write_text("#!/bin/sh\necho x\n")
+    conf = tmp_path / "agent.conf"
+    conf.write_text(
+        'apikey = "x"\n'
+        '[plugin.metrics.gone]\ncommand = "/nonexistent/plugin --flag"\n'
+        f'[plugin.checks.noexec]\ncommand = ["{script}"]\n'
+        '[plugin.metadata.fine]\ncommand = "true"\n'
+    )
+    result = configtest(conf)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert "[WARNING] plugin.metrics.gone.command: /nonexistent/plugin not found" in lines
+    assert f"[WARNING] plugin.checks.noexec.command: {script} is not executable" in lines
+    assert not any("plugin.metadata.fine" in line for line in lines)
+
+
 def test_configtest_parse_error_has_the_line(tmp_path: Path) -> None:
     conf = tmp_path / "agent.conf"
     conf.write_text('apikey = "x"\nverbose = tru\n')

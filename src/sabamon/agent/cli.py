@@ -136,9 +136,13 @@ def main(command: str, argv: list[str]) -> int:
 
 
 def do_configtest(config: AgentConfig) -> int:
-    for warning in config.warnings:
-        print(warning, file=sys.stderr)
-    if config.warnings:
+    from sabamon.agent.plugins.config import missing_commands
+
+    problems = [*config.warnings]
+    problems += [f"[WARNING] {problem}" for problem in missing_commands(config.plugins)]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
         return 1
     print(f"SUCCESS ({config.path})", file=sys.stderr)
     return 0
