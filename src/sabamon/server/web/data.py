@@ -15,23 +15,13 @@ from starlette.responses import Response
 
 from sabamon.server.api.deps import ServerState
 from sabamon.server.store.base import NotFound, OwnerKind
+from sabamon.server.store.rollup import step_for_span
 
 from .graphs import GraphSpec, find_graph, host_graphs, service_graphs
 from .session import DataUser, State
 
 router = APIRouter()
 MAX_SPAN = 5 * 366 * 86400
-
-
-def step_for_span(span: int) -> int:
-    """The store's rule (API spec §10): ≤20 h: 1 min, ≤240 h: 5 min, ≤240 d: 1 h, else 1 d."""
-    if span <= 20 * 3600:
-        return 60
-    if span <= 240 * 3600:
-        return 300
-    if span <= 240 * 86400:
-        return 3600
-    return 86400
 
 
 def align(
