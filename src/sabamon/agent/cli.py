@@ -27,6 +27,7 @@ from sabamon.agent.idfile import IdFileError, load_host_id, remove_host_id
 from sabamon.agent.loop import LoopTimings
 from sabamon.agent.paths import default_paths
 from sabamon.agent.pidfile import PidfileError, create_pidfile, remove_pidfile
+from sabamon.logfmt import setup_logging as configure_logging
 
 SUBCOMMANDS = ("once", "init", "configtest", "retire", "version", "supervise")
 log = logging.getLogger("sabamon.agent")
@@ -68,12 +69,7 @@ def parse_timings(text: str) -> tuple[LoopTimings, RetryPolicy]:
 
 def setup_logging(verbose: bool, silent: bool) -> None:
     level = logging.DEBUG if verbose else logging.ERROR if silent else logging.INFO
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-        force=True,
-    )
+    configure_logging(level)
 
 
 def resolve_config(args: argparse.Namespace) -> AgentConfig:

@@ -15,6 +15,8 @@ import sys
 import time
 from types import FrameType
 
+from sabamon.logfmt import setup_logging
+
 log = logging.getLogger(__name__)
 
 LAUNCH_WINDOW_SECONDS = 30.0
@@ -72,11 +74,7 @@ class Supervisor:
 
 
 def supervise(argv: list[str]) -> int:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-    )
+    setup_logging(logging.INFO)
     window = LAUNCH_WINDOW_SECONDS
     if "--launch-window" in argv:  # for tests: shrink the 30 s launch-failure window
         index = argv.index("--launch-window")

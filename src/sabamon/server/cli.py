@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from sabamon.logfmt import logging_config, setup_logging
 from sabamon.server.cluster.wiring import (
     add_cluster_arguments,
     coordinator_from_environment,
@@ -123,7 +124,7 @@ def run_server(argv: list[str]) -> int:
         parser.error("--workers: must be at least 1")
     if args.max_in_flight < 1 or not args.max_wait > 0:
         parser.error("--max-in-flight: must be at least 1; --max-wait: must be above 0")
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    setup_logging(args.log_level.upper())
     data_dir: Path = args.data.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     wanted = os.environ.get(BOOTSTRAP_KEY_ENV) or None
@@ -144,6 +145,7 @@ def run_server(argv: list[str]) -> int:
         port=port,
         workers=args.workers,
         log_level=args.log_level.lower(),
+        log_config=logging_config(args.log_level),
         access_log=False,
         timeout_graceful_shutdown=10,
     )
