@@ -2,7 +2,7 @@
 
 `create_app(store)` builds it around an unopened store; the lifespan opens the store,
 runs rollup and expiry every `maintenance_interval` seconds off the request path, and
-closes the store on shutdown.
+on shutdown stops them between chunks (within `SHUTDOWN_GRACE` seconds) and closes the store.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ from sabamon.server.web.install import install_dashboard
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL = 60.0
+SHUTDOWN_GRACE = 3.0
+"""Seconds shutdown waits for a background task before cancelling it."""
 DEFAULT_ALERTING = AlertingOptions()
 
 
@@ -72,12 +74,27 @@ async def run_maintenance(
             await run_maintenance_once(store, coordinator, now, int(MAINTENANCE_INTERVAL))
             continue
         try:
-            buckets = await store.rollup(now)
-            deleted = await store.expire(now)
+            buckets = await store.rollup(now, stop)
+            deleted = await store.expire(now, stop)
         except Exception as exc:
             log.error("event=maintenance_failed now=%d error=%r", now, exc)
             continue
         log.debug("event=maintenance now=%d buckets=%d deleted=%d", now, buckets, deleted)
+
+
+async def finish(task: asyncio.Task[None], grace: float) -> None:
+    """Waits up to `grace` seconds for a task told to stop, then cancels it.
+
+    Maintenance stops by itself between chunks; the cancel is for work that cannot see
+    the stop event (a cluster's coordinated run). Every chunk is one transaction, so a
+    cancelled chunk rolls back whole and the next run redoes it.
+    """
+    done, _ = await asyncio.wait({task}, timeout=grace)
+    if not done:
+        log.warning("event=shutdown_cancel task=%s grace=%.1f", task.get_name(), grace)
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def without_422(app: FastAPI) -> Callable[[], dict[str, Any]]:
@@ -127,21 +144,22 @@ def create_app(
         await cluster.start()
         stop = asyncio.Event()
         maintenance = asyncio.create_task(
-            run_maintenance(store, clock, maintenance_interval, stop, coordinator)
+            run_maintenance(store, clock, maintenance_interval, stop, coordinator),
+            name="maintenance",
         )
         alerting_task = None
         if alerting is not None:
             alerting_task = asyncio.create_task(
-                run_alerting_service(store, clock, alerting, stop, cluster.owns)
+                run_alerting_service(store, clock, alerting, stop, cluster.owns), name="alerting"
             )
         log.info("event=server_started store=%s", type(store).__name__)
         try:
             yield
         finally:
             stop.set()
-            await maintenance
+            await finish(maintenance, SHUTDOWN_GRACE)
             if alerting_task is not None:
-                await alerting_task
+                await finish(alerting_task, SHUTDOWN_GRACE)
             await cluster.close()
             await store.close()
             log.info("event=server_stopped")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ import psycopg
 import pytest
 import uvicorn
 from api_server import Backend, ManualClock, RunningApi, free_socket, serve_in_thread
+from server_process import ServerProcess
 
 from sabamon.server.app import create_app
 from sabamon.server.cli import ORG_NAME, bootstrap, make_store
@@ -127,3 +129,11 @@ def api(start_api: Callable[..., RunningApi]) -> RunningApi:
 def client(api: RunningApi) -> Iterator[httpx.Client]:
     with api.client("write") as http:
         yield http
+
+
+@pytest.fixture
+def servers(backend: Backend) -> Iterator[list[ServerProcess]]:
+    started: list[ServerProcess] = []
+    yield started
+    for server in started:
+        server.stop(signal.SIGKILL)

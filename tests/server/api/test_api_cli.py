@@ -2,73 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import stat
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from api_helpers import ok, register, series
-from api_server import Backend, free_socket
-
-SABAMON = [sys.executable, "-m", "sabamon.cli"]
-
-
-def sabamon(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SABAMON, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def where(backend: Backend) -> list[str]:
-    return ["--data", str(backend.data_dir)] + (["--db", backend.db_url] if backend.db_url else [])
-
-
-class ServerProcess:
-    def __init__(self, backend: Backend, env: dict[str, str]) -> None:
-        sock = free_socket()
-        self.port = sock.getsockname()[1]
-        sock.close()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [*SABAMON, "server", "--listen", f"127.0.0.1:{self.port}", *where(backend)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env={**os.environ, **env},
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            assert self.process.poll() is None, "the server exited"
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become healthy"
-            time.sleep(0.05)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=20)
-
-
-@pytest.fixture
-def servers(backend: Backend) -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        server.stop(signal.SIGKILL)
+from api_server import Backend
+from server_process import ServerProcess, sabamon, where
 
 
 def test_first_start_bootstraps_once_and_apikey_commands(

@@ -12,6 +12,7 @@ All data belongs to an organisation; every query is scoped by `org_id`.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import string
 from abc import ABC, abstractmethod
@@ -298,12 +299,14 @@ class Store(ABC):
     async def metric_names(self, org_id: str, kind: OwnerKind, owner_id: str) -> list[str]: ...
 
     @abstractmethod
-    async def rollup(self, now: int) -> int:
-        """Brings the 5 min / 1 h / 1 d rollups up to date; returns buckets written."""
+    async def rollup(self, now: int, stop: asyncio.Event | None = None) -> int:
+        """Brings the 5 min / 1 h / 1 d rollups up to date; returns buckets written.
+
+        Works in chunks of one transaction each and returns early once `stop` is set."""
 
     @abstractmethod
-    async def expire(self, now: int) -> int:
-        """Deletes data past its retention; returns rows deleted."""
+    async def expire(self, now: int, stop: asyncio.Event | None = None) -> int:
+        """Deletes data past its retention; returns rows deleted. Chunked like `rollup`."""
 
     # services and roles ------------------------------------------------------------
     @abstractmethod

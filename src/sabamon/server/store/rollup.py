@@ -1,4 +1,4 @@
-"""Bucket maths, rollup and retention for the time series tables.
+"""Bucket maths and rollup for the time series tables (retention is `retention.py`).
 
 Raw points live in `points` (one row per series and second). Rollup tables
 `rollup_300`, `rollup_3600` and `rollup_86400` hold (series, bucket start, sum, count) so
@@ -15,7 +15,6 @@ SQLite runs one write transaction at a time, which gives the same order without 
 
 from __future__ import annotations
 
-from .base import Retention
 from .ops import Many, Query, Step
 
 RAW_STEP = 60
@@ -40,15 +39,6 @@ def bucket_start(t: int, step: int) -> int:
 
 def rollup_table(step: int) -> str:
     return f"rollup_{step}"
-
-
-def retention_by_table(retention: Retention) -> dict[str, int]:
-    return {
-        "points": retention.raw_1m,
-        "rollup_300": retention.rollup_5m,
-        "rollup_3600": retention.rollup_1h,
-        "rollup_86400": retention.rollup_1d,
-    }
 
 
 _ROLL_FROM_RAW = (
@@ -94,27 +84,3 @@ def rollup_chunk(now: int, limit: int) -> Step[int]:
         sorted(marks),
     )
     return written
-
-
-def expire_chunk(
-    after_series_id: int, limit: int, now: int, retention: Retention
-) -> Step[tuple[int, int | None]]:
-    """Expires old data of up to `limit` series after `after_series_id`.
-
-    Returns (rows deleted, the last series id handled or None when done). Deleting per
-    series walks the primary key, so each chunk is short and never scans a whole table.
-    """
-    rows = yield Query(
-        "SELECT id FROM series WHERE id > ? ORDER BY id LIMIT ?", (after_series_id, limit)
-    )
-    ids = [row[0] for row in rows]
-    deleted = 0
-    for table, keep in retention_by_table(retention).items():
-        column = "ts" if table == "points" else "bucket"
-        for series_id in ids:
-            deleted += yield Query(
-                f"DELETE FROM {table} WHERE series_id = ? AND {column} < ?",
-                (series_id, now - keep),
-                count=True,
-            )
-    return deleted, (ids[-1] if len(ids) == limit else None)

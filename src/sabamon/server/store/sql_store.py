@@ -7,12 +7,23 @@ steps (threads and a group-committing writer for SQLite, an async pool for Postg
 
 from __future__ import annotations
 
+import asyncio
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from . import accounts, checks, graphdefs, hosts, metadata, rollup, series, services
+from . import (
+    accounts,
+    checks,
+    graphdefs,
+    hosts,
+    metadata,
+    retention,
+    rollup,
+    series,
+    services,
+)
 from .alerts_store import AlertsMixin
 from .base import (
     ApiKey,
@@ -43,8 +54,8 @@ Clock = Callable[[], int]
 
 ROLLUP_CHUNK = 2000
 """Dirty buckets rolled per transaction: small enough not to stall ingest."""
-EXPIRE_CHUNK = 200
-"""Series expired per transaction."""
+EXPIRE_CHUNK = 500
+"""Series (hourly tables) or rows (daily rollups) expired per transaction."""
 MAX_COALESCED_POINTS = 20_000
 """Most points one coalesced write transaction takes."""
 
@@ -54,6 +65,11 @@ DEFAULT_RETENTION = Retention()
 
 def wall_clock() -> int:
     return int(time.time())
+
+
+def _stopped(stop: asyncio.Event | None) -> bool:
+    """Long maintenance stops between chunks (each one transaction) once `stop` is set."""
+    return stop is not None and stop.is_set()
 
 
 class SQLStore(AlertsMixin, WebAccountsMixin, Store):
@@ -153,20 +169,31 @@ class SQLStore(AlertsMixin, WebAccountsMixin, Store):
     async def metric_names(self, org_id: str, kind: OwnerKind, owner_id: str) -> list[str]:
         return await self._read(series.metric_names(org_id, kind, owner_id))
 
-    async def rollup(self, now: int) -> int:
+    async def rollup(self, now: int, stop: asyncio.Event | None = None) -> int:
         written = 0
-        while chunk := await self._write(rollup.rollup_chunk(now, ROLLUP_CHUNK)):
+        while not _stopped(stop) and (
+            chunk := await self._write(rollup.rollup_chunk(now, ROLLUP_CHUNK))
+        ):
             written += chunk
         return written
 
-    async def expire(self, now: int) -> int:
+    async def expire(self, now: int, stop: asyncio.Event | None = None) -> int:
         deleted = await self._write(checks.expire_check_reports(now))
-        after: int | None = 0
-        while after is not None:
-            chunk, after = await self._write(
-                rollup.expire_chunk(after, EXPIRE_CHUNK, now, self.retention)
-            )
-            deleted += chunk
+        cutoffs = retention.cutoffs(now, self.retention)
+        for table in retention.HOURLY_TABLES:
+            more = True
+            while more and not _stopped(stop):
+                chunk, more = await self._write(
+                    retention.expire_hour_chunk(table, cutoffs[table], EXPIRE_CHUNK)
+                )
+                deleted += chunk
+        for table in ("rollup_3600", "rollup_86400"):
+            chunk = EXPIRE_CHUNK
+            while chunk == EXPIRE_CHUNK and not _stopped(stop):
+                chunk = await self._write(
+                    retention.expire_bucket_chunk(table, cutoffs[table], EXPIRE_CHUNK)
+                )
+                deleted += chunk
         return deleted
 
     # services and roles --------------------------------------------------------------

@@ -13,7 +13,8 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from sabamon.server.api.deps import ServerState, server_state
+from sabamon.server.api.deps import State as State  # the async dependency, no thread hop
+from sabamon.server.api.deps import server_state
 from sabamon.server.store.web_types import User
 
 from . import auth
@@ -99,4 +100,3 @@ async def csrf_rejected(request: Request, exc: Exception) -> Response:
 PageUser = Annotated[SignedIn, Depends(page_user)]
 DataUser = Annotated[SignedIn, Depends(data_user)]
 FormUser = Annotated[SignedIn, Depends(form_user)]
-State = Annotated[ServerState, Depends(server_state)]
