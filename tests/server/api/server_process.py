@@ -30,9 +30,7 @@ def where(backend: Backend) -> list[str]:
 
 
 class ServerProcess:
-    def __init__(
-        self, backend: Backend, env: dict[str, str], log_file: Path | None = None
-    ) -> None:
+    def __init__(self, backend: Backend, env: dict[str, str], log_file: Path | None = None) -> None:
         """`log_file`, when given, receives the server's log (stderr)."""
         sock = free_socket()
         self.port = sock.getsockname()[1]
