@@ -58,6 +58,7 @@ def test_every_route_is_described(api: RunningApi) -> None:
         "/api/v0/hosts/{host_id}/metadata/{namespace}",
         "/api/v0/monitoring/checks/report",
         "/api/v0/graph-defs",
+        "/api/v0/services/{service}/graph-defs/{graph_name}",
         "/healthz",
     ):
         assert path in paths

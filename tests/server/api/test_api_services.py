@@ -67,3 +67,31 @@ def test_service_metrics(client: httpx.Client) -> None:
         "metrics"
     ]
     assert [p["time"] for p in after] == [t, t + 60]
+
+
+def test_deleting_a_service_graph_deletes_the_metrics_it_shows(client: httpx.Client) -> None:
+    ok(client.post("/api/v0/services", json={"name": "shop"}))
+    t = int(time.time()) // 60 * 60 - 120
+    names = ["custom.req.get", "custom.req.post", "custom.req.slow.p99", "custom.err.count"]
+    ok(
+        client.post(
+            "/api/v0/services/shop/tsdb",
+            json=[{"name": name, "time": t, "value": 1} for name in names],
+        )
+    )
+    ok(client.delete("/api/v0/services/shop/graph-defs/custom.req.*"))
+    remaining = ok(client.get("/api/v0/services/shop/metric-names"))["names"]
+    assert remaining == ["custom.err.count", "custom.req.slow.p99"]  # one segment per `*`
+    error(client.get("/api/v0/services/shop/metrics?name=custom.req.get&from=0&to=" + str(t)), 404)
+    ok(client.delete("/api/v0/services/shop/graph-defs/custom.req.*"))  # nothing left: still 200
+    ok(client.delete("/api/v0/services/shop/graph-defs/custom.req.slow"))  # a graph's id
+    assert ok(client.get("/api/v0/services/shop/metric-names"))["names"] == ["custom.err.count"]
+    error(client.delete("/api/v0/services/nosuch/graph-defs/custom.req.*"), 404)
+
+    ok(
+        client.post(
+            "/api/v0/services/shop/tsdb", json=[{"name": "custom.req.get", "time": t, "value": 2}]
+        )
+    )
+    got = ok(client.get(f"/api/v0/services/shop/metrics?name=custom.req.get&from={t}&to={t}"))
+    assert got["metrics"] == [{"time": t, "value": 2.0}]  # recreated by the next post

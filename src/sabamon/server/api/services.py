@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -27,6 +28,8 @@ from sabamon.server.store.base import Point, Service
 router = APIRouter(prefix="/api/v0", tags=["services"], responses=ERROR_RESPONSES)
 
 EXTERNAL_MONITOR_PREFIX = "__externalhttp."
+SEGMENT = "[-a-zA-Z0-9_]+"
+"""What a graph name's wildcard segment matches (spec §3)."""
 
 
 def service_out(service: Service) -> ServiceOut:
@@ -55,6 +58,32 @@ async def create_service(body: NameMemoIn, key: WriteKey, state: State) -> Servi
 @router.delete("/services/{service}")
 async def delete_service(service: str, key: WriteKey, state: State) -> ServiceOut:
     return service_out(await state.store.delete_service(key.org_id, service))
+
+
+def graph_metric_pattern(graph_name: str) -> re.Pattern[str]:
+    """The metric names a service graph shows (see web/graphs.py): a definition's name
+    with `*`/`#` matching one segment each; a name without a wildcard is a prefix graph,
+    the names with one more segment."""
+    if "*" not in graph_name and "#" not in graph_name:
+        graph_name += ".*"
+    segments = (
+        SEGMENT if part in ("*", "#") else re.escape(part) for part in graph_name.split(".")
+    )
+    return re.compile(r"\.".join(segments))
+
+
+@router.delete("/services/{service}/graph-defs/{graph_name}")
+async def delete_service_graph(
+    service: str, graph_name: str, key: WriteKey, state: State
+) -> Success:
+    """Deletes the service metrics the graph shows; the graph returns with their next post."""
+    await require_service(state, key.org_id, service)
+    pattern = graph_metric_pattern(graph_name)
+    names = await state.store.metric_names(key.org_id, "service", service)
+    shown = [name for name in names if pattern.fullmatch(name)]
+    if shown:
+        await state.store.delete_service_metrics(key.org_id, service, shown)
+    return Success()
 
 
 @router.get("/services/{service}/roles")

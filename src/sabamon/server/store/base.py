@@ -321,6 +321,10 @@ class Store(ABC):
         """Cascades to roles, service metrics, graph defs; raises NotFound."""
 
     @abstractmethod
+    async def delete_service_metrics(self, org_id: str, service: str, names: Sequence[str]) -> int:
+        """Deletes the named metrics of a service; NotFound for an unknown service."""
+
+    @abstractmethod
     async def list_roles(self, org_id: str, service: str) -> list[Role]:
         """Raises NotFound for an unknown service."""
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .base import OwnerKind, Point, WriteResult
-from .ops import Query, Step, Upsert
+from .ops import Many, Query, Step, Upsert
 from .rollup import DIRTY_STEP, RAW_STEP, bucket_start, rollup_table, step_for_span
 
 WRITE_WINDOW = 86400
@@ -236,20 +236,21 @@ def metric_names(org_id: str, kind: OwnerKind, owner: str) -> Step[list[str]]:
 
 
 def delete_owner_series(
-    org_id: str, kind: OwnerKind, owner: str, cache: SeriesCache
+    org_id: str, kind: OwnerKind, owner: str, cache: SeriesCache, names: Sequence[str] | None = None
 ) -> Step[list[int]]:
-    """Deletes every series of an owner with its points and rollups; returns their ids."""
+    """Deletes the owner's series (all, or those named) with their points and rollups;
+    returns their ids."""
     rows = yield Query(
         "SELECT name, id FROM series WHERE org_id = ? AND kind = ? AND owner = ?",
         (org_id, kind, owner),
     )
+    if names is not None:
+        wanted = set(names)
+        rows = [(name, sid) for name, sid in rows if name in wanted]
     for name, _ in rows:
         cache.pop((org_id, kind, owner, name), None)
     ids = [row[1] for row in rows]
     for table in ("points", "rollup_300", "rollup_3600", "rollup_86400", "dirty_buckets"):
-        for series_id in ids:
-            yield Query(f"DELETE FROM {table} WHERE series_id = ?", (series_id,))
-    yield Query(
-        "DELETE FROM series WHERE org_id = ? AND kind = ? AND owner = ?", (org_id, kind, owner)
-    )
+        yield Many(f"DELETE FROM {table} WHERE series_id = ?", [(sid,) for sid in ids])
+    yield Many("DELETE FROM series WHERE id = ?", [(sid,) for sid in ids])
     return ids

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .base import Conflict, NotFound, Role, Service
 from .ops import Query, Step
 from .series import SeriesCache, delete_owner_series
@@ -58,6 +60,15 @@ def delete_service(org_id: str, name: str, cache: SeriesCache) -> Step[Service]:
     yield from delete_owner_series(org_id, "service", name, cache)
     yield Query("DELETE FROM services WHERE org_id = ? AND name = ?", (org_id, name))
     return service
+
+
+def delete_service_metrics(
+    org_id: str, service: str, names: Sequence[str], cache: SeriesCache
+) -> Step[int]:
+    """Deletes the named metrics of a service (one of its graphs); returns how many."""
+    yield from get_service(org_id, service)
+    deleted = yield from delete_owner_series(org_id, "service", service, cache, names)
+    return len(deleted)
 
 
 def list_roles(org_id: str, service: str) -> Step[list[Role]]:

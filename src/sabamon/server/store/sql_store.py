@@ -206,6 +206,11 @@ class SQLStore(AlertsMixin, WebAccountsMixin, Store):
     async def delete_service(self, org_id: str, name: str) -> Service:
         return await self._write(services.delete_service(org_id, name, self.series_cache))
 
+    async def delete_service_metrics(self, org_id: str, service: str, names: Sequence[str]) -> int:
+        return await self._write(
+            services.delete_service_metrics(org_id, service, names, self.series_cache)
+        )
+
     async def list_roles(self, org_id: str, service: str) -> list[Role]:
         return await self._read(services.list_roles(org_id, service))
 
