@@ -107,8 +107,9 @@ async def run_backend(name: str, args: argparse.Namespace) -> None:
         )
         quiet = NOW - args.hours * HOUR  # the oldest hour ends just after the raw cutoff
         await store.expire(quiet)
-        old = statistics.median([await timed(old_expire(store, quiet)) for _ in range(args.repeats)])
-        new = statistics.median([await timed(store.expire(quiet)) for _ in range(args.repeats)])
+        repeats = range(args.repeats)
+        old = statistics.median([await timed(old_expire(store, quiet)) for _ in repeats])
+        new = statistics.median([await timed(store.expire(quiet)) for _ in repeats])
         print(f"  expiry, nothing due: old walk {old * 1000:,.1f} ms, new {new * 1000:,.2f} ms")
         print(f"    old/new x{old / new:,.0f}")
         due_at = quiet + HOUR  # the oldest hour of raw points is due
