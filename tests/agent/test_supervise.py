@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -30,7 +31,9 @@ def test_crash_restarts_and_hup_reloads(server: FaultServer, tmp_path: Path) -> 
     try:
         wait_for(lambda: len(server.calls("GET", finds)) == 1 and len(child_pids(supervisor)) == 1)
         first = child_pids(supervisor)[0]
-        wait_for(lambda: len(server.stored) > 0)
+        seen = time.monotonic()
+        # a crash, not a launch failure: the child has lived past the 0.5 s launch window
+        wait_for(lambda: len(server.stored) > 0 and time.monotonic() - seen > 1.0)
         os.kill(first, signal.SIGKILL)
         wait_for(lambda: len(server.calls("GET", finds)) == 2)
         second = child_pids(supervisor)
