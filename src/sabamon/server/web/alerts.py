@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from sabamon.server.api.alerting import alert_closer
 from sabamon.server.store.base import NotFound
 
-from .render import render
+from .render import missing, render
 from .session import FormUser, PageUser, State
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ async def alert_page(
     try:
         alert = await state.store.get_alert(org_id, alert_id)
     except NotFound:
-        return render(request, "missing.html", signed_in, status_code=404, what=f"alert {alert_id}")
+        return missing(request, signed_in, f"alert {alert_id}")
     logs, _ = await state.store.alert_logs(org_id, alert_id, None, PAGE_SIZE)
     return render(request, "alert.html", signed_in, alert=alert, logs=logs, error=None)
 
@@ -63,7 +63,7 @@ async def close_alert(
     try:
         alert = await state.store.get_alert(org_id, alert_id)
     except NotFound:
-        return render(request, "missing.html", signed_in, status_code=404, what=f"alert {alert_id}")
+        return missing(request, signed_in, f"alert {alert_id}")
     reason = reason.strip()
     if not reason or len(reason) > MAX_REASON:
         logs, _ = await state.store.alert_logs(org_id, alert_id, None, PAGE_SIZE)

@@ -16,6 +16,7 @@ from sabamon.server.notify.payload import sample_body
 from sabamon.server.store.alerts_types import Document, NewDelivery
 from sabamon.server.store.base import NotFound, new_id
 
+from .documents import find_document
 from .forms import FormProblem, checked, text_fields
 from .monitor_fields import error_field
 from .notify_fields import (
@@ -25,7 +26,7 @@ from .notify_fields import (
     channel_form,
     channel_target,
 )
-from .render import render
+from .render import missing, render
 from .session import FormUser, PageUser, SignedIn, State
 
 log = logging.getLogger(__name__)
@@ -84,16 +85,12 @@ async def _channel_page(
     )
 
 
-def _missing(request: Request, signed_in: SignedIn, what: str) -> Response:
-    return render(request, "missing.html", signed_in, status_code=404, what=what)
-
-
 @router.get("/ui/channels/new/{kind}")
 async def new_channel_form(
     request: Request, kind: str, state: State, signed_in: PageUser
 ) -> Response:
     if kind not in CHANNEL_FIELDS:
-        return _missing(request, signed_in, f"channel type {kind}")
+        return missing(request, signed_in, f"channel type {kind}")
     return await _channel_page(request, state, signed_in, kind, {"events": "alert"})
 
 
@@ -102,7 +99,7 @@ async def create_channel(
     request: Request, kind: str, state: State, signed_in: FormUser
 ) -> Response:
     if kind not in CHANNEL_FIELDS:
-        return _missing(request, signed_in, f"channel type {kind}")
+        return missing(request, signed_in, f"channel type {kind}")
     values = await text_fields(request)
     try:
         spec = validate_channel(checked(channel_body(kind, values)))
@@ -120,12 +117,11 @@ async def create_channel(
 async def channel_page(
     request: Request, channel_id: str, state: State, signed_in: PageUser, tested: bool = False
 ) -> Response:
-    try:
-        doc = await state.store.get_document(signed_in.user.org_id, "channel", channel_id)
-    except NotFound:
-        return _missing(request, signed_in, f"channel {channel_id}")
+    doc = await find_document(state, signed_in.user.org_id, "channel", channel_id)
+    if doc is None:
+        return missing(request, signed_in, f"channel {channel_id}")
     if doc.spec["type"] not in CHANNEL_FIELDS:
-        return _missing(request, signed_in, f"channel type {doc.spec['type']}")
+        return missing(request, signed_in, f"channel type {doc.spec['type']}")
     notice = "Test notification queued: its delivery shows below." if tested else None
     values = channel_form(doc.spec)
     return await _channel_page(
@@ -138,10 +134,9 @@ async def update_channel(
     request: Request, channel_id: str, state: State, signed_in: FormUser
 ) -> Response:
     org_id = signed_in.user.org_id
-    try:
-        doc = await state.store.get_document(org_id, "channel", channel_id)
-    except NotFound:
-        return _missing(request, signed_in, f"channel {channel_id}")
+    doc = await find_document(state, org_id, "channel", channel_id)
+    if doc is None:
+        return missing(request, signed_in, f"channel {channel_id}")
     kind = doc.spec["type"]
     values = await text_fields(request)
     try:
@@ -173,10 +168,9 @@ async def send_test(channel_id: str, state: State, signed_in: FormUser) -> Respo
 async def confirm_delete(
     request: Request, channel_id: str, state: State, signed_in: PageUser
 ) -> Response:
-    try:
-        doc = await state.store.get_document(signed_in.user.org_id, "channel", channel_id)
-    except NotFound:
-        return _missing(request, signed_in, f"channel {channel_id}")
+    doc = await find_document(state, signed_in.user.org_id, "channel", channel_id)
+    if doc is None:
+        return missing(request, signed_in, f"channel {channel_id}")
     return render(
         request,
         "confirm_delete.html",

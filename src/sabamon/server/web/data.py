@@ -95,6 +95,20 @@ def check_range(frm: int, to: int) -> str | None:
     return None
 
 
+async def owner_graph_data(
+    state: ServerState, org_id: str, kind: OwnerKind, owner: str, graph_id: str, frm: int, to: int
+) -> Response:
+    """The graph `graph_id` of a host or service, as the owner's page lists it."""
+    names, defs = await asyncio.gather(
+        state.store.metric_names(org_id, kind, owner), state.store.list_graph_defs(org_id)
+    )
+    graphs = host_graphs(names, defs) if kind == "host" else service_graphs(names, defs)
+    graph = find_graph(graphs, graph_id)
+    if graph is None:
+        return error(404, f"{kind} {owner!r} has no graph {graph_id!r}")
+    return await graph_response(state, org_id, kind, owner, graph, frm, to)
+
+
 @router.get("/ui/data/host/{host_id}/graph/{graph_id:path}")
 async def host_graph_data(
     host_id: str,
@@ -111,13 +125,7 @@ async def host_graph_data(
         await state.store.get_host(org_id, host_id)
     except NotFound:
         return error(404, f"no host with id {host_id!r}")
-    names, defs = await asyncio.gather(
-        state.store.metric_names(org_id, "host", host_id), state.store.list_graph_defs(org_id)
-    )
-    graph = find_graph(host_graphs(names, defs), graph_id)
-    if graph is None:
-        return error(404, f"host {host_id} has no graph {graph_id!r}")
-    return await graph_response(state, org_id, "host", host_id, graph, frm, to)
+    return await owner_graph_data(state, org_id, "host", host_id, graph_id, frm, to)
 
 
 @router.get("/ui/data/service/{service}/graph/{graph_id:path}")
@@ -129,13 +137,8 @@ async def service_graph_data(
     frm: int = Query(alias="from"),
     to: int = Query(),
 ) -> Response:
-    org_id = signed_in.user.org_id
     if problem := check_range(frm, to):
         return error(400, problem)
-    names, defs = await asyncio.gather(
-        state.store.metric_names(org_id, "service", service), state.store.list_graph_defs(org_id)
+    return await owner_graph_data(
+        state, signed_in.user.org_id, "service", service, graph_id, frm, to
     )
-    graph = find_graph(service_graphs(names, defs), graph_id)
-    if graph is None:
-        return error(404, f"service {service!r} has no graph {graph_id!r}")
-    return await graph_response(state, org_id, "service", service, graph, frm, to)

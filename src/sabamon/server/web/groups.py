@@ -15,10 +15,11 @@ from sabamon.server.notify.groups import GroupError, validate_group
 from sabamon.server.store.alerts_types import Document
 from sabamon.server.store.base import NotFound, new_id
 
+from .documents import find_document
 from .forms import FormProblem, checked, text_fields
 from .monitor_fields import error_field
 from .notify_fields import group_body, group_form
-from .render import render
+from .render import missing, render
 from .session import FormUser, PageUser, SignedIn, State
 
 log = logging.getLogger(__name__)
@@ -103,10 +104,9 @@ async def create_group(request: Request, state: State, signed_in: FormUser) -> R
 async def edit_group_form(
     request: Request, group_id: str, state: State, signed_in: PageUser
 ) -> Response:
-    try:
-        doc = await state.store.get_document(signed_in.user.org_id, "notification_group", group_id)
-    except NotFound:
-        return render(request, "missing.html", signed_in, status_code=404, what=f"group {group_id}")
+    doc = await find_document(state, signed_in.user.org_id, "notification_group", group_id)
+    if doc is None:
+        return missing(request, signed_in, f"group {group_id}")
     return await _page(request, state, signed_in, group_form(doc.spec), group_id)
 
 
@@ -115,10 +115,9 @@ async def update_group(
     request: Request, group_id: str, state: State, signed_in: FormUser
 ) -> Response:
     org_id = signed_in.user.org_id
-    try:
-        doc = await state.store.get_document(org_id, "notification_group", group_id)
-    except NotFound:
-        return render(request, "missing.html", signed_in, status_code=404, what=f"group {group_id}")
+    doc = await find_document(state, org_id, "notification_group", group_id)
+    if doc is None:
+        return missing(request, signed_in, f"group {group_id}")
     values = await text_fields(request)
     try:
         spec = validate_group(checked(group_body(values, doc.spec)), doc.spec)
@@ -135,10 +134,9 @@ async def update_group(
 async def confirm_delete(
     request: Request, group_id: str, state: State, signed_in: PageUser
 ) -> Response:
-    try:
-        doc = await state.store.get_document(signed_in.user.org_id, "notification_group", group_id)
-    except NotFound:
-        return render(request, "missing.html", signed_in, status_code=404, what=f"group {group_id}")
+    doc = await find_document(state, signed_in.user.org_id, "notification_group", group_id)
+    if doc is None:
+        return missing(request, signed_in, f"group {group_id}")
     return render(
         request,
         "confirm_delete.html",

@@ -24,6 +24,7 @@ from sabamon.server.api.deps import ServerState
 from sabamon.server.store.alerts_types import Document
 from sabamon.server.store.base import NotFound, new_id
 
+from .documents import find_document
 from .forms import FormProblem, checked, parse_json_text, pretty, text_fields
 from .monitor_fields import (
     TYPE_FIELDS,
@@ -35,7 +36,7 @@ from .monitor_fields import (
     target_of,
     thresholds_of,
 )
-from .render import render
+from .render import missing, render
 from .session import FormUser, PageUser, SignedIn, State
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ async def new_monitor_form(
     request: Request, kind: str, signed_in: PageUser, state: State
 ) -> Response:
     if kind not in TYPE_FIELDS:
-        return render(request, "missing.html", signed_in, status_code=404, what=f"type {kind}")
+        return missing(request, signed_in, f"type {kind}")
     return _form_page(request, signed_in, kind, {"operator": ">", "duration": "1"})
 
 
@@ -111,7 +112,7 @@ async def create_monitor(
     request: Request, kind: str, state: State, signed_in: FormUser
 ) -> Response:
     if kind not in TYPE_FIELDS:
-        return render(request, "missing.html", signed_in, status_code=404, what=f"type {kind}")
+        return missing(request, signed_in, f"type {kind}")
     values = await text_fields(request)
     try:
         spec = validate_monitor(checked(form_to_body(kind, values)))
@@ -129,10 +130,9 @@ async def json_editor(
 ) -> Response:
     text = ""
     if id:
-        try:
-            doc = await state.store.get_document(signed_in.user.org_id, "monitor", id)
-        except NotFound:
-            return render(request, "missing.html", signed_in, status_code=404, what=f"monitor {id}")
+        doc = await find_document(state, signed_in.user.org_id, "monitor", id)
+        if doc is None:
+            return missing(request, signed_in, f"monitor {id}")
         text = pretty(Monitor(doc.id, doc.spec).to_json())
     return render(request, "monitor_json.html", signed_in, text=text, error=None)
 
@@ -166,12 +166,9 @@ async def save_json(request: Request, state: State, signed_in: FormUser) -> Resp
 async def edit_monitor_form(
     request: Request, monitor_id: str, state: State, signed_in: PageUser
 ) -> Response:
-    try:
-        doc = await state.store.get_document(signed_in.user.org_id, "monitor", monitor_id)
-    except NotFound:
-        return render(
-            request, "missing.html", signed_in, status_code=404, what=f"monitor {monitor_id}"
-        )
+    doc = await find_document(state, signed_in.user.org_id, "monitor", monitor_id)
+    if doc is None:
+        return missing(request, signed_in, f"monitor {monitor_id}")
     return _form_page(request, signed_in, doc.spec["type"], spec_to_form(doc.spec), monitor_id)
 
 
@@ -180,12 +177,9 @@ async def update_monitor(
     request: Request, monitor_id: str, state: State, signed_in: FormUser
 ) -> Response:
     org_id = signed_in.user.org_id
-    try:
-        doc = await state.store.get_document(org_id, "monitor", monitor_id)
-    except NotFound:
-        return render(
-            request, "missing.html", signed_in, status_code=404, what=f"monitor {monitor_id}"
-        )
+    doc = await find_document(state, org_id, "monitor", monitor_id)
+    if doc is None:
+        return missing(request, signed_in, f"monitor {monitor_id}")
     kind = doc.spec["type"]
     values = await text_fields(request)
     try:
@@ -202,12 +196,9 @@ async def update_monitor(
 async def confirm_delete(
     request: Request, monitor_id: str, state: State, signed_in: PageUser
 ) -> Response:
-    try:
-        doc = await state.store.get_document(signed_in.user.org_id, "monitor", monitor_id)
-    except NotFound:
-        return render(
-            request, "missing.html", signed_in, status_code=404, what=f"monitor {monitor_id}"
-        )
+    doc = await find_document(state, signed_in.user.org_id, "monitor", monitor_id)
+    if doc is None:
+        return missing(request, signed_in, f"monitor {monitor_id}")
     return render(
         request,
         "confirm_delete.html",

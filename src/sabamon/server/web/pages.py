@@ -13,7 +13,7 @@ from sabamon.server.store.base import HostFilter, HostStatus, NotFound
 
 from .graphs import GraphSpec, host_graphs, service_graphs
 from .overview import GLANCE_METRICS, host_row, host_summary
-from .render import render
+from .render import missing, render
 from .session import PageUser, State
 
 router = APIRouter()
@@ -81,7 +81,7 @@ async def host_page(request: Request, host_id: str, state: State, signed_in: Pag
     try:
         host = await state.store.get_host(org_id, host_id)
     except NotFound:
-        return render(request, "missing.html", signed_in, status_code=404, what=f"host {host_id}")
+        return missing(request, signed_in, f"host {host_id}")
     names, defs, checks = await asyncio.gather(
         state.store.metric_names(org_id, "host", host_id),
         state.store.list_graph_defs(org_id),
@@ -113,9 +113,7 @@ async def service_page(
     try:
         roles = await state.store.list_roles(org_id, service)
     except NotFound:
-        return render(
-            request, "missing.html", signed_in, status_code=404, what=f"service {service}"
-        )
+        return missing(request, signed_in, f"service {service}")
     hosts, names, defs = await asyncio.gather(
         state.store.list_hosts(org_id, HostFilter(service=service, statuses=STATUSES)),
         state.store.metric_names(org_id, "service", service),

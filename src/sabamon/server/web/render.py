@@ -54,3 +54,8 @@ def render(
         **context,
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+def missing(request: Request, signed_in: SignedIn, what: str) -> HTMLResponse:
+    """The 404 page for the `what` a URL names that does not exist in the user's org."""
+    return render(request, "missing.html", signed_in, status_code=404, what=what)
