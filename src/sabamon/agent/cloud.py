@@ -131,6 +131,15 @@ def _text(response: Response) -> str:
     return response.body.decode("utf-8", "replace")
 
 
+def _get_json(client: HttpConnection, path: str, headers: dict[str, str]) -> dict[str, Any] | None:
+    """The JSON object at `path`, or None where the service answers other than 200."""
+    response = client.request("GET", path, headers)
+    if response.status != 200:
+        return None
+    document: dict[str, Any] = json.loads(response.body)
+    return document
+
+
 def _probe_ec2(client: HttpConnection) -> CloudInfo | None:
     headers = {}
     try:  # IMDSv2 when the service offers a token, IMDSv1 otherwise
@@ -156,12 +165,11 @@ def _probe_ec2(client: HttpConnection) -> CloudInfo | None:
 
 
 def _probe_gce(client: HttpConnection) -> CloudInfo | None:
-    response = client.request(
-        "GET", "/computeMetadata/v1/?recursive=true", {"Metadata-Flavor": "Google"}
+    document = _get_json(
+        client, "/computeMetadata/v1/?recursive=true", {"Metadata-Flavor": "Google"}
     )
-    if response.status != 200:
+    if document is None:
         return None
-    document: dict[str, Any] = json.loads(response.body)
     instance, project = document["instance"], document.get("project", {})
     metadata = {
         "hostname": str(instance.get("hostname", "")),
@@ -175,12 +183,11 @@ def _probe_gce(client: HttpConnection) -> CloudInfo | None:
 
 
 def _probe_azure(client: HttpConnection) -> CloudInfo | None:
-    response = client.request(
-        "GET", "/metadata/instance/compute?api-version=2017-04-02", {"Metadata": "true"}
+    compute = _get_json(
+        client, "/metadata/instance/compute?api-version=2017-04-02", {"Metadata": "true"}
     )
-    if response.status != 200:
+    if compute is None:
         return None
-    compute: dict[str, Any] = json.loads(response.body)
     metadata = {key: str(compute[key]) for key in _AZURE_META_KEYS if compute.get(key)}
     vm_id = metadata["vmId"]
     return CloudInfo("AzureVM", f"{vm_id}.virtual_machine.azure.microsoft.com", metadata)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis
 import redis.asyncio
@@ -85,21 +85,25 @@ def _backoff() -> ExponentialBackoff:
     return ExponentialBackoff(cap=0.5, base=0.05)
 
 
+def _connection_options(option: MCondOption) -> dict[str, Any]:
+    """The settings the blocking and the asyncio client share (all but the retry class)."""
+    host, port = split_host_port(option.redis_host, "redis_host")
+    return {
+        "host": host,
+        "port": port,
+        "db": option.redis_db,
+        "decode_responses": True,
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    }
+
+
 class RedisState:
     """The blocking Redis store."""
 
     def __init__(self, option: MCondOption) -> None:
-        host, port = split_host_port(option.redis_host, "redis_host")
         self._option = option
-        self._redis = redis.Redis(
-            host=host,
-            port=port,
-            db=option.redis_db,
-            decode_responses=True,
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            retry=Retry(_backoff(), retries=2),
-        )
+        self._redis = redis.Redis(**_connection_options(option), retry=Retry(_backoff(), retries=2))
 
     def clear(self, keys: Iterable[str]) -> None:
         names = _state_keys(keys)
@@ -131,16 +135,9 @@ class AsyncRedisState:
     """The asyncio Redis store."""
 
     def __init__(self, option: MCondOption) -> None:
-        host, port = split_host_port(option.redis_host, "redis_host")
         self._option = option
         self._redis = redis.asyncio.Redis(
-            host=host,
-            port=port,
-            db=option.redis_db,
-            decode_responses=True,
-            socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            retry=AsyncRetry(_backoff(), retries=2),
+            **_connection_options(option), retry=AsyncRetry(_backoff(), retries=2)
         )
 
     async def clear(self, keys: Iterable[str]) -> None:
