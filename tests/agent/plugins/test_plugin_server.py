@@ -3,65 +3,23 @@ and metadata are accepted and read back through the API."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+from agent_process import SERVER_API_KEY
 from plugin_helpers import FakeClock, script, wait_for
 
 from sabamon.agent.api import AgentApi
 from sabamon.agent.plugins import Plugins, parse_plugins
 
-API_KEY = "plugin-e2e-key"
 
-
-@pytest.fixture
-def server_url(tmp_path: Path) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sabamon.cli",
-            "server",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--data",
-            str(tmp_path / "data"),
-        ],
-        env={**os.environ, "SABAMON_BOOTSTRAP_API_KEY": API_KEY},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    def healthy() -> bool:
-        assert server.poll() is None, "the server exited"
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(healthy, timeout=30)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(15)
-
-
-def test_plugins_reach_a_real_server(server_url: str, tmp_path: Path) -> None:
+def test_plugins_reach_a_real_server(
+    sabamon_server: str, server_client: httpx.Client, tmp_path: Path
+) -> None:
     (tmp_path / "value.json").write_text('{"rack": "A1"}')
     config = parse_plugins(
         tomllib.loads(f"""
@@ -77,8 +35,7 @@ env = {{ METADATA_FILE = "{tmp_path / "value.json"}" }}
 """)["plugin"]
     )
     plugins = Plugins.from_config(config, tmp_path / "root", kill_grace_seconds=0.5)
-    api = AgentApi(server_url, API_KEY)
-    client = httpx.Client(base_url=server_url, headers={"X-Api-Key": API_KEY})
+    api = AgentApi(sabamon_server, SERVER_API_KEY)
     stop = threading.Event()
     threads: list[threading.Thread] = []
     try:
@@ -100,7 +57,7 @@ env = {{ METADATA_FILE = "{tmp_path / "value.json"}" }}
         threads[0].start()
 
         def statuses() -> list[dict[str, Any]]:
-            answer = client.get(f"/api/v0/hosts/{host_id}/monitored-statuses").json()
+            answer = server_client.get(f"/api/v0/hosts/{host_id}/monitored-statuses").json()
             found: list[dict[str, Any]] = answer.get("monitoredStatuses", [])
             return found
 
@@ -113,11 +70,10 @@ env = {{ METADATA_FILE = "{tmp_path / "value.json"}" }}
         (inventory,) = config.metadata
         metadata.fetch(inventory)
         metadata.put_queued()
-        answer = client.get(f"/api/v0/hosts/{host_id}/metadata/inventory")
+        answer = server_client.get(f"/api/v0/hosts/{host_id}/metadata/inventory")
         assert answer.status_code == 200 and answer.json() == {"rack": "A1"}
     finally:
         stop.set()
         for thread in threads:
             thread.join(10)
         api.close()
-        client.close()
