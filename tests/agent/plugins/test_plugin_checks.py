@@ -3,6 +3,7 @@ reporting rules of §7, actions, cadence without drift, a standard Nagios check.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -54,10 +55,17 @@ def stop() -> Iterator[threading.Event]:
     event.set()
 
 
-def start_loop(loop: CheckLoop, stop: threading.Event) -> threading.Thread:
+@contextlib.contextmanager
+def running(loop: CheckLoop, stop: threading.Event) -> Iterator[None]:
+    """Runs the loop in a thread for the block, then stops it and waits for it to end."""
     thread = threading.Thread(target=loop.run, args=(stop,))
     thread.start()
-    return thread
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
 
 
 @pytest.mark.parametrize(
@@ -114,40 +122,37 @@ def test_reporting_rules(
         resolve,
         clock=clock,
     )
-    thread = start_loop(loop, stop)
-    # First run: OK, queued but not flushed at once; the checker and flusher sleep to :60.
-    clock.wait_until_sleeping(START + 60, START + 60)
-    assert reports.batches == []
-    clock.advance(60)  # flush of the first OK; the second OK (unchanged) is skipped
-    wait_for(lambda: len(reports.batches) == 1)
-    clock.wait_until_sleeping(START + 120, START + 120)
-    assert reports.batches == [
-        [
-            {
-                "source": {"type": "host", "hostId": "host-self"},
-                "name": "svc",
-                "status": "OK",
-                "message": "status 0\n",
-                "occurredAt": int(START),
-                "notificationInterval": 10,
-                "maxCheckAttempts": 3,
-            }
+    with running(loop, stop):
+        # First run: OK, queued but not flushed at once; the checker and flusher sleep to :60.
+        clock.wait_until_sleeping(START + 60, START + 60)
+        assert reports.batches == []
+        clock.advance(60)  # flush of the first OK; the second OK (unchanged) is skipped
+        wait_for(lambda: len(reports.batches) == 1)
+        clock.wait_until_sleeping(START + 120, START + 120)
+        assert reports.batches == [
+            [
+                {
+                    "source": {"type": "host", "hostId": "host-self"},
+                    "name": "svc",
+                    "status": "OK",
+                    "message": "status 0\n",
+                    "occurredAt": int(START),
+                    "notificationInterval": 10,
+                    "maxCheckAttempts": 3,
+                }
+            ]
         ]
-    ]
-    exit_file.write_text("2")
-    clock.advance(60)  # CRITICAL: a change, flushed without waiting for the minute
-    wait_for(lambda: len(reports.batches) == 2)
-    assert [(r["status"], r["occurredAt"]) for r in reports.batches[1]] == [
-        ("CRITICAL", int(START + 120))
-    ]
-    clock.wait_until_sleeping(START + 180, START + 180)
-    exit_file.write_text("0")
-    clock.advance(60)  # back to OK: a change, flushed at once
-    wait_for(lambda: len(reports.batches) == 3)
-    assert reports.batches[2][0]["status"] == "OK"
-    stop.set()
-    thread.join(5)
-    assert not thread.is_alive()
+        exit_file.write_text("2")
+        clock.advance(60)  # CRITICAL: a change, flushed without waiting for the minute
+        wait_for(lambda: len(reports.batches) == 2)
+        assert [(r["status"], r["occurredAt"]) for r in reports.batches[1]] == [
+            ("CRITICAL", int(START + 120))
+        ]
+        clock.wait_until_sleeping(START + 180, START + 180)
+        exit_file.write_text("0")
+        clock.advance(60)  # back to OK: a change, flushed at once
+        wait_for(lambda: len(reports.batches) == 3)
+        assert reports.batches[2][0]["status"] == "OK"
 
 
 def test_prevent_alert_auto_close_never_sends_ok(
@@ -163,16 +168,14 @@ def test_prevent_alert_auto_close_never_sends_ok(
         resolve,
         clock=clock,
     )
-    thread = start_loop(loop, stop)
-    wait_for(lambda: len(reports.batches) == 1)  # WARNING right away
-    clock.wait_until_sleeping(START + 60, START + 60)
-    exit_file.write_text("0")
-    clock.advance(60)
-    clock.wait_until_sleeping(START + 120, START + 120)
-    clock.advance(60)
-    clock.wait_until_sleeping(START + 180, START + 180)
-    stop.set()
-    thread.join(5)
+    with running(loop, stop):
+        wait_for(lambda: len(reports.batches) == 1)  # WARNING right away
+        clock.wait_until_sleeping(START + 60, START + 60)
+        exit_file.write_text("0")
+        clock.advance(60)
+        clock.wait_until_sleeping(START + 120, START + 120)
+        clock.advance(60)
+        clock.wait_until_sleeping(START + 180, START + 180)
     assert [r["status"] for r in reports.all()] == ["WARNING"]
 
 
@@ -182,17 +185,15 @@ def test_custom_identifier_hosts_and_batches_of_20(
     checks = [check(f"c{i:02}") for i in range(25)]
     checks += [check("db", custom_identifier="db.example"), check("lost", custom_identifier="gone")]
     reports = Reports()
-    thread = start_loop(CheckLoop(checks, runner, reports, resolve, clock=clock), stop)
-    clock.wait_until_sleeping(*[START + 60] * 28)  # 27 first OKs wait for the minute flush
-    clock.advance(60)
-    wait_for(lambda: len(reports.batches) == 1)
-    clock.wait_until_sleeping(*[START + 120] * 27, START + 61)  # 1 s pause between batches
-    clock.advance(1)
-    wait_for(lambda: len(reports.batches) == 2)
-    clock.advance(1)
-    wait_for(lambda: len(reports.batches) == 3)
-    stop.set()
-    thread.join(5)
+    with running(CheckLoop(checks, runner, reports, resolve, clock=clock), stop):
+        clock.wait_until_sleeping(*[START + 60] * 28)  # 27 first OKs wait for the minute flush
+        clock.advance(60)
+        wait_for(lambda: len(reports.batches) == 1)
+        clock.wait_until_sleeping(*[START + 120] * 27, START + 61)  # 1 s pause between batches
+        clock.advance(1)
+        wait_for(lambda: len(reports.batches) == 2)
+        clock.advance(1)
+        wait_for(lambda: len(reports.batches) == 3)
     sizes_hosts = [(len(b), {r["source"]["hostId"] for r in b}) for b in reports.batches]
     assert sizes_hosts == [(20, {"host-self"}), (5, {"host-self"}), (1, {"host-db"})]
     assert "lost" not in {r["name"] for r in reports.all()}
@@ -211,15 +212,13 @@ def test_action_gets_status_variables(
     loop = CheckLoop(
         [check("a", exit_file, action=action)], runner, Reports(), resolve, clock=clock
     )
-    thread = start_loop(loop, stop)
-    # The message keeps the plugin's newline, so each record is followed by an empty line.
-    wait_for(lambda: action_log.exists() and action_log.read_text().count("|status") == 1)
-    exit_file.write_text("2")
-    clock.wait_until_sleeping(START + 60, START + 60)
-    clock.advance(60)
-    wait_for(lambda: action_log.read_text().count("|status") == 2)
-    stop.set()
-    thread.join(5)
+    with running(loop, stop):
+        # The message keeps the plugin's newline, so each record is followed by an empty line.
+        wait_for(lambda: action_log.exists() and action_log.read_text().count("|status") == 1)
+        exit_file.write_text("2")
+        clock.wait_until_sleeping(START + 60, START + 60)
+        clock.advance(60)
+        wait_for(lambda: action_log.read_text().count("|status") == 2)
     assert action_log.read_text() == "WARNING||status 1\n\nCRITICAL|WARNING|status 2\n\n"
 
 
@@ -237,17 +236,15 @@ def test_cadence_does_not_drift(
         clock=clock,
         flush_interval=3600,
     )
-    thread = start_loop(loop, stop)
-    runs = [START]
-    for slot, late_by in enumerate((7.0, 0.5, 100.0, 0.0), start=1):
-        due = START + 120 * slot
-        # The checker sleeps to its slot on the two-minute grid; the machine wakes it late.
-        wait_for(lambda due=due: due in clock.waiting)
-        clock.advance(due + late_by - clock.now())
-        runs.append(due + late_by)
-    wait_for(lambda: START + 120 * 5 in clock.waiting)
-    stop.set()
-    thread.join(5)
+    with running(loop, stop):
+        runs = [START]
+        for slot, late_by in enumerate((7.0, 0.5, 100.0, 0.0), start=1):
+            due = START + 120 * slot
+            # The checker sleeps to its slot on the two-minute grid; the machine wakes it late.
+            wait_for(lambda due=due: due in clock.waiting)
+            clock.advance(due + late_by - clock.now())
+            runs.append(due + late_by)
+        wait_for(lambda: START + 120 * 5 in clock.waiting)
     assert [r["occurredAt"] for r in reports.all()] == [int(t) for t in runs]
 
 
@@ -255,11 +252,9 @@ def test_stop_flushes_pending_reports(
     runner: PluginRunner, clock: FakeClock, stop: threading.Event
 ) -> None:
     reports = Reports()
-    thread = start_loop(CheckLoop([check("ok")], runner, reports, resolve, clock=clock), stop)
-    clock.wait_until_sleeping(START + 60, START + 60)
-    assert reports.batches == []
-    stop.set()
-    thread.join(5)
+    with running(CheckLoop([check("ok")], runner, reports, resolve, clock=clock), stop):
+        clock.wait_until_sleeping(START + 60, START + 60)
+        assert reports.batches == []
     assert [r["status"] for r in reports.all()] == ["OK"]
 
 
@@ -275,16 +270,14 @@ def test_reports_kept_when_the_spool_refuses(
             raise OSError("disk full")
         accepted.extend(batch)
 
-    thread = start_loop(
+    with running(
         CheckLoop([check("w", env={"CHECK_EXIT": "1"})], runner, submit, resolve, clock=clock), stop
-    )
-    wait_for(refused.is_set)  # the immediate flush of the WARNING failed
-    clock.wait_until_sleeping(START + 60, START + 60)
-    assert accepted == []
-    clock.advance(60)
-    wait_for(lambda: len(accepted) >= 1)  # kept, and sent with the minute's flush
-    clock.wait_until_sleeping(START + 120, START + 120)  # the second run's report is queued
-    stop.set()
-    thread.join(5)
+    ):
+        wait_for(refused.is_set)  # the immediate flush of the WARNING failed
+        clock.wait_until_sleeping(START + 60, START + 60)
+        assert accepted == []
+        clock.advance(60)
+        wait_for(lambda: len(accepted) >= 1)  # kept, and sent with the minute's flush
+        clock.wait_until_sleeping(START + 120, START + 120)  # the second run's report is queued
     # The refused report first, then the second run's WARNING (sent then or on stop).
     assert [r["occurredAt"] for r in accepted] == [int(START), int(START + 60)]
