@@ -87,7 +87,7 @@ class AsyncMCond:
         try:
             return await self._state.available(key)
         except MCondStateError as error:
-            log.warning("mcond state unreadable key=%r error=%s", key, error)
+            log.warning("event=mcond_state_unreadable key=%r error=%s", key, error)
             return False
 
     def _on_broadcast(self, key: str, relayed: bool) -> None:
@@ -102,7 +102,7 @@ class AsyncMCond:
         listener = AsyncBroadcastListener(self.option.secret, self._on_broadcast)
         self._bound_port = await listener.start(self._listen_host, self._listen_port)
         self._listener = listener
-        log.info("mcond listening addr=%s", self.address)
+        log.info("event=mcond_listening addr=%s", self.address)
 
     async def close(self) -> None:
         if self._listener is not None:

@@ -93,7 +93,7 @@ class MCond:
         try:
             return self._state.available(key)
         except MCondStateError as error:
-            log.warning("mcond state unreadable key=%r error=%s", key, error)
+            log.warning("event=mcond_state_unreadable key=%r error=%s", key, error)
             return False
 
     def _on_broadcast(self, key: str, relayed: bool) -> None:
@@ -111,7 +111,7 @@ class MCond:
         self._listener = listener
         serve = functools.partial(listener.serve_forever, poll_interval=SHUTDOWN_POLL_SECONDS)
         threading.Thread(target=serve, name="mcond-listener", daemon=True).start()
-        log.info("mcond listening addr=%s", self.address)
+        log.info("event=mcond_listening addr=%s", self.address)
 
     def close(self) -> None:
         if self._listener is not None:

@@ -69,7 +69,7 @@ class AsyncBroadcastListener:
                 elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
                     break
         except h11.RemoteProtocolError as error:
-            log.info("mcond bad request error=%r", error)
+            log.info("event=mcond_bad_request error=%r", error)
             if connection.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                 response = h11.Response(status_code=400, headers=[("content-length", "0")])
                 with contextlib.suppress(h11.LocalProtocolError):
@@ -128,7 +128,7 @@ class AsyncPeerCaller:
             async with asyncio.timeout(self._timeout):
                 return await self._call(peer, key, relayed)
         except TimeoutError:
-            log.warning("mcond broadcast timed out peer=%s key=%r", peer, key)
+            log.warning("event=mcond_broadcast_timed_out peer=%s key=%r", peer, key)
             return False
 
     async def _call(self, peer: str, key: str, relayed: bool) -> bool:
@@ -137,7 +137,7 @@ class AsyncPeerCaller:
         try:
             response = await self._client.get(f"http://{peer}{path}", headers=headers)
         except (httpx.HTTPError, httpx.InvalidURL) as error:
-            log.warning("mcond broadcast failed peer=%s key=%r error=%r", peer, key, error)
+            log.warning("event=mcond_broadcast_failed peer=%s key=%r error=%r", peer, key, error)
             return False
         return accepted(peer, key, response)
 

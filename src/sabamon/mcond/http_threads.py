@@ -68,7 +68,7 @@ class _BroadcastHandler(BaseHTTPRequestHandler):
             self.wfile.write(verdict.body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("mcond request peer=%s line=%r", self.client_address[0], format % args)
+        log.debug("event=mcond_request peer=%s line=%r", self.client_address[0], format % args)
 
 
 class PeerCaller:
@@ -98,7 +98,7 @@ class PeerCaller:
         try:
             response = self._client.get(f"http://{peer}{path}", headers=headers)
         except (httpx.HTTPError, httpx.InvalidURL) as error:
-            log.warning("mcond broadcast failed peer=%s key=%r error=%r", peer, key, error)
+            log.warning("event=mcond_broadcast_failed peer=%s key=%r error=%r", peer, key, error)
             return False
         return accepted(peer, key, response)
 

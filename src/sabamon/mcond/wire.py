@@ -76,7 +76,7 @@ def accepted(peer: str, key: str, response: httpx.Response) -> bool:
     if response.status_code == 200:
         return True
     log.warning(
-        "mcond broadcast refused peer=%s key=%r status=%d body=%r",
+        "event=mcond_broadcast_refused peer=%s key=%r status=%d body=%r",
         peer,
         key,
         response.status_code,

@@ -60,7 +60,7 @@ async def login(
     stored = user.password_hash if user else _DUMMY_HASH
     valid = await asyncio.to_thread(auth.verify_password, password, stored)
     if user is None or not valid:
-        log.warning("sign-in refused user=%r", username[:64])
+        log.warning("event=sign_in_refused user=%r", username[:64])
         return render(
             request,
             "login.html",
@@ -74,7 +74,7 @@ async def login(
     await state.store.create_session(
         WebSession(auth.token_digest(token), user.name, now, now + auth.SESSION_TTL)
     )
-    log.info("signed in user=%s", user.name)
+    log.info("event=signed_in user=%s", user.name)
     redirect = RedirectResponse(_safe_next(next), status_code=303)
     set_cookie(redirect, request, auth.SESSION_COOKIE, token, max_age=auth.SESSION_TTL)
     redirect.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/")
@@ -85,7 +85,7 @@ async def login(
 async def logout(request: Request, state: State, signed_in: FormUser) -> Response:
     token = request.cookies.get(auth.SESSION_COOKIE, "")
     await state.store.delete_session(auth.token_digest(token), state.now())
-    log.info("signed out user=%s", signed_in.user.name)
+    log.info("event=signed_out user=%s", signed_in.user.name)
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
     return response
