@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
@@ -19,6 +19,7 @@ pytestmark = pytest.mark.redis
 NodeFactory = Callable[..., MCond]
 OptionFactory = Callable[..., MCondOption]
 RawHttp = Callable[..., tuple[int, dict[str, str], bytes]]
+SETTLE = 0.3
 
 
 def wait_in_thread(
@@ -29,6 +30,17 @@ def wait_in_thread(
         return node.wait_for_available(key, timeout), time.monotonic() - started
 
     return pool.submit(run)
+
+
+def sleeping_waiters(
+    pool: ThreadPoolExecutor, nodes: Sequence[MCond], key: str
+) -> list[Future[tuple[bool, float]]]:
+    """A waiter on `key` per node, each checked still asleep after SETTLE seconds: time
+    enough to have read the state and gone to sleep, so a later wake-up is the broadcast's."""
+    waits = [wait_in_thread(pool, node, key) for node in nodes]
+    futures.wait(waits, timeout=SETTLE)
+    assert not any(wait.done() for wait in waits)
+    return waits
 
 
 def test_completed_and_broadcast_wake_waiters_on_other_nodes(
@@ -42,9 +54,7 @@ def test_completed_and_broadcast_wake_waiters_on_other_nodes(
     worker.clear()
     worker.add_processing(key)
     with ThreadPoolExecutor(4) as pool:
-        waits = [wait_in_thread(pool, node, key) for node in (waiter_b, waiter_c, waiter_b)]
-        assert not threading.Event().wait(0.3)  # give the waiters time to block
-        assert not any(wait.done() for wait in waits)
+        waits = sleeping_waiters(pool, (waiter_b, waiter_c, waiter_b), key)
         worker.add_completed(key)
         assert worker.broadcast(key) == {waiter_b.address, waiter_c.address}
         results = [wait.result(timeout=5) for wait in waits]
@@ -92,8 +102,7 @@ def test_lost_broadcast_is_recovered_by_polling(make_node: NodeFactory, key: str
     waiter.add_cond(key)
     worker.add_processing(key)
     with ThreadPoolExecutor(1) as pool:
-        wait = wait_in_thread(pool, waiter, key)
-        assert not threading.Event().wait(0.3)
+        (wait,) = sleeping_waiters(pool, (waiter,), key)
         worker.add_completed(key)  # no broadcast: the wake-up is lost
         ok, _ = wait.result(timeout=5)
     assert ok
@@ -129,8 +138,7 @@ def test_broadcast_wakes_a_sleeping_waiter_through_raw_http(
     node.add_cond(key)
     node.add_processing(key)
     with ThreadPoolExecutor(1) as pool:
-        wait = wait_in_thread(pool, node, key)
-        assert not threading.Event().wait(0.2)
+        (wait,) = sleeping_waiters(pool, (node,), key)
         node.add_completed(key)
         assert raw_http(node.address, "GET", f"/cache/broadcast/{key}")[0] == 200
         ok, elapsed = wait.result(timeout=5)
@@ -144,8 +152,7 @@ def test_awkward_keys_round_trip(make_node: NodeFactory, key: str) -> None:
     waiter.add_cond(awkward)
     worker.add_processing(awkward)
     with ThreadPoolExecutor(1) as pool:
-        wait = wait_in_thread(pool, waiter, awkward)
-        assert not threading.Event().wait(0.2)
+        (wait,) = sleeping_waiters(pool, (waiter,), awkward)
         worker.add_completed(awkward)
         assert worker.broadcast(awkward) == {waiter.address}
         assert wait.result(timeout=5)[0]
