@@ -255,6 +255,16 @@ def alert_from_monitor(dashboard: Dashboard, host_id: str, monitor_id: str, valu
             time.sleep(0.2)  # the agent's posting cadence, a fifth of a server minute
 
 
+def open_load_alert(dashboard: Dashboard, monitor_name: str, critical: float) -> str:
+    """Creates a host monitor on loadavg5 over shop:web and drives web-1 past `critical`
+    until its alert opens; returns the alert's id."""
+    monitor = {"type": "host", "name": monitor_name, "metric": "loadavg5", "operator": ">",
+               "critical": critical, "scopes": ["shop:web"]}  # fmt: skip
+    with dashboard.api() as api:
+        monitor_id = api.post("/api/v0/monitors", json=monitor).json()["id"]
+    return alert_from_monitor(dashboard, dashboard.hosts["web-1"], monitor_id, 99.0)
+
+
 def wait_for_sample(receiver: Receiver, timeout: float = 20.0) -> dict[str, Any]:
     """The test notification among what a webhook receiver got (alerts may arrive too)."""
     deadline = time.monotonic() + timeout

@@ -157,16 +157,9 @@ def test_password_hashes_are_scrypt_and_verify() -> None:
 
 
 def test_closing_an_alert_needs_csrf_and_a_reason(fast_dashboard: Dashboard) -> None:
-    from dashboard_server import alert_from_monitor
+    from dashboard_server import open_load_alert
 
-    host_id = fast_dashboard.hosts["web-1"]
-    with fast_dashboard.api() as api:
-        monitor = api.post(
-            "/api/v0/monitors",
-            json={"type": "host", "name": "load", "metric": "loadavg5", "operator": ">",
-                  "critical": 50, "scopes": ["shop:web"]},
-        ).json()  # fmt: skip
-    alert_id = alert_from_monitor(fast_dashboard, host_id, monitor["id"], 99.0)
+    alert_id = open_load_alert(fast_dashboard, "load", 50)
     with fast_dashboard.signed_in() as client:
         csrf = login_csrf(client.get(f"/ui/alerts/{alert_id}").text)
         forged = client.post(f"/ui/alerts/{alert_id}/close", data={"reason": "x"})

@@ -195,21 +195,15 @@ def test_notification_group_form(dashboard: Dashboard, receiver: Receiver) -> No
 def test_closing_an_alert_in_the_dashboard_notifies_manual_close(
     dashboard: Dashboard, receiver: Receiver
 ) -> None:
-    from dashboard_server import alert_from_monitor
+    from dashboard_server import open_load_alert
 
-    host_id = dashboard.hosts["web-1"]
     with dashboard.api() as api:
         api.post(
             "/api/v0/channels",
             json={"name": "close hook", "type": "webhook", "url": receiver.url,
                   "events": ["alert"], "addToDefaultNotificationGroup": True},
         ).raise_for_status()  # fmt: skip
-        monitor = api.post(
-            "/api/v0/monitors",
-            json={"type": "host", "name": "close me", "metric": "loadavg5", "operator": ">",
-                  "critical": 70, "scopes": ["shop:web"]},
-        ).json()  # fmt: skip
-    alert_id = alert_from_monitor(dashboard, host_id, monitor["id"], 99.0)
+    alert_id = open_load_alert(dashboard, "close me", 70)
     with dashboard.signed_in() as client:
         csrf = login_csrf(client.get(f"/ui/alerts/{alert_id}").text)
         closed = client.post(f"/ui/alerts/{alert_id}/close", data={"reason": "fixed", "csrf": csrf})
