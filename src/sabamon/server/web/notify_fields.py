@@ -13,7 +13,6 @@ from sabamon.server.notify.channels import CHANNEL_EVENTS
 
 from .monitor_fields import Field
 
-CHANNEL_FORM_TYPES = ("webhook", "slack", "email")
 CHANNEL_LABELS = {"webhook": "Webhook", "slack": "Slack", "email": "Email"}
 MENTION_LEVELS = ("ok", "warning", "critical")
 EVENTS = Field("events", "Events", "multi", CHANNEL_EVENTS)
