@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import StoreFactory
+from tests.server.store.conftest import StoreFactory
+
 from sabamon.server.store import Point, Retention
 from sabamon.server.store.sql_store import EXPIRE_CHUNK
 

@@ -4,17 +4,22 @@ Callers queue their batch and wait; a few flusher tasks each take every batch wa
 to `max_points`), write them with one upsert per table in one transaction, and resolve each
 caller's future only after COMMIT. Under load this turns hundreds of small transactions
 into a few large ones; when idle a batch is flushed at once.
+
+Series ids created by a write are remembered only once it has committed: a rolled-back
+transaction must not leave ids in the cache that name no row. When a shared transaction
+fails, each of its batches is written again on its own, so one bad batch fails alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections import ChainMap
+from collections.abc import Awaitable, Callable, Sequence
 
 from .base import WriteResult
 from .ops import Step
-from .series import PointBatch, SeriesCache, write_point_batches
+from .series import PointBatch, SeriesCache, SeriesKey, write_point_batches
 
 RunWrite = Callable[[Step[list[WriteResult]]], Awaitable[list[WriteResult]]]
 _Pending = tuple[PointBatch, "asyncio.Future[WriteResult]"]
@@ -60,14 +65,35 @@ class PointWriteQueue:
                 group.append(self._pending.get_nowait())
                 points += len(group[-1][0].points)
             try:
-                results = await self._run_write(
-                    write_point_batches([batch for batch, _ in group], self._cache)
-                )
+                results = await self._commit([batch for batch, _ in group])
             except Exception as error:
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(error)
+                if len(group) == 1:
+                    settle(group[0][1], error)
+                    continue
+                for batch, future in group:
+                    try:
+                        [result] = await self._commit([batch])
+                    except Exception as alone:
+                        settle(future, alone)
+                    else:
+                        settle(future, result)
             else:
                 for (_, future), result in zip(group, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
+                    settle(future, result)
+
+    async def _commit(self, batches: Sequence[PointBatch]) -> list[WriteResult]:
+        created: dict[SeriesKey, int] = {}
+        results = await self._run_write(
+            write_point_batches(batches, ChainMap(created, self._cache))
+        )
+        self._cache.update(created)
+        return results
+
+
+def settle(future: asyncio.Future[WriteResult], outcome: WriteResult | Exception) -> None:
+    if future.done():
+        return
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

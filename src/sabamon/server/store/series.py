@@ -7,7 +7,7 @@ averages whether or not `rollup()` has run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from .base import OwnerKind, Point, WriteResult
@@ -18,7 +18,7 @@ WRITE_WINDOW = 86400
 """Points further than this from `now` are dropped (the ±24 h rule)."""
 
 SeriesKey = tuple[str, str, str, str]  # (org_id, kind, owner, name)
-SeriesCache = dict[SeriesKey, int]
+SeriesCache = MutableMapping[SeriesKey, int]
 
 
 def series_ids(

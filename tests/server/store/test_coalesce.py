@@ -1,0 +1,60 @@
+"""Coalesced point writes when a shared transaction fails: every other batch is still
+written, and no series id from the rolled-back transaction stays in the cache."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from sabamon.server.store import Point, Store, WriteResult, coalesce
+from sabamon.server.store.ops import Query, Step
+from sabamon.server.store.series import PointBatch, write_point_batches
+from sabamon.server.store.sql_store import SQLStore
+
+NOW = 1_700_006_400
+
+
+def failing_on_poison(
+    batches: Sequence[PointBatch], cache: coalesce.SeriesCache
+) -> Step[list[WriteResult]]:
+    """The real write, then a statement the database refuses whenever a batch posts a
+    `poison.*` metric: the transaction fails after its series rows were inserted."""
+    results = yield from write_point_batches(batches, cache)
+    if any(p.name.startswith("poison.") for batch in batches for p in batch.points):
+        yield Query("SELECT no_such_column FROM series", ())
+    return results
+
+
+async def test_a_failed_shared_write_fails_alone_and_caches_no_rolled_back_series(
+    store: Store, org_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert isinstance(store, SQLStore)
+    monkeypatch.setattr(coalesce, "write_point_batches", failing_on_poison)
+    queue = coalesce.PointWriteQueue(
+        store._write, store.series_cache, flushers=1, max_points=10_000
+    )
+    queue.start()
+    try:
+        batches = [
+            PointBatch(org_id, "host", [Point("h1", "good.a", NOW, 1.0)], NOW),
+            PointBatch(org_id, "host", [Point("h1", "poison.b", NOW, 2.0)], NOW),
+            PointBatch(org_id, "host", [Point("h2", "good.c", NOW, 3.0)], NOW),
+        ]
+        # queued before the flusher runs, so the three share one transaction first
+        outcomes = await asyncio.gather(*(queue.write(b) for b in batches), return_exceptions=True)
+    finally:
+        await queue.stop()
+
+    assert outcomes[0] == WriteResult(1, 0) and outcomes[2] == WriteResult(1, 0)
+    assert isinstance(outcomes[1], Exception)
+    assert not any(key[3] == "poison.b" for key in store.series_cache)
+    assert await store.read_points(org_id, "host", "h1", "good.a", NOW - 60, NOW) == [(NOW, 1.0)]
+    assert await store.read_points(org_id, "host", "h2", "good.c", NOW - 60, NOW) == [(NOW, 3.0)]
+    assert await store.read_points(org_id, "host", "h1", "poison.b", NOW - 60, NOW) is None
+
+    # the same series written normally afterwards is stored and readable
+    monkeypatch.undo()
+    await store.write_points(org_id, "host", [Point("h1", "poison.b", NOW, 4.0)], NOW)
+    assert await store.read_points(org_id, "host", "h1", "poison.b", NOW - 60, NOW) == [(NOW, 4.0)]
