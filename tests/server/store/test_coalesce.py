@@ -17,11 +17,11 @@ NOW = 1_700_006_400
 
 
 def failing_on_poison(
-    batches: Sequence[PointBatch], cache: coalesce.SeriesCache
+    batches: Sequence[PointBatch], cache: coalesce.SeriesCache, created: coalesce.SeriesCache
 ) -> Step[list[WriteResult]]:
     """The real write, then a statement the database refuses whenever a batch posts a
     `poison.*` metric: the transaction fails after its series rows were inserted."""
-    results = yield from write_point_batches(batches, cache)
+    results = yield from write_point_batches(batches, cache, created)
     if any(p.name.startswith("poison.") for batch in batches for p in batch.points):
         yield Query("SELECT no_such_column FROM series", ())
     return results

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import ChainMap
 from collections.abc import Awaitable, Callable, Sequence
 
 from .base import WriteResult
 from .ops import Step
-from .series import PointBatch, SeriesCache, SeriesKey, write_point_batches
+from .series import PointBatch, SeriesCache, write_point_batches
 
 RunWrite = Callable[[Step[list[WriteResult]]], Awaitable[list[WriteResult]]]
 _Pending = tuple[PointBatch, "asyncio.Future[WriteResult]"]
@@ -82,10 +81,8 @@ class PointWriteQueue:
                     settle(future, result)
 
     async def _commit(self, batches: Sequence[PointBatch]) -> list[WriteResult]:
-        created: dict[SeriesKey, int] = {}
-        results = await self._run_write(
-            write_point_batches(batches, ChainMap(created, self._cache))
-        )
+        created: SeriesCache = {}
+        results = await self._run_write(write_point_batches(batches, self._cache, created))
         self._cache.update(created)
         return results
 

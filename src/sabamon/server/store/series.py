@@ -7,7 +7,7 @@ averages whether or not `rollup()` has run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .base import OwnerKind, Point, WriteResult
@@ -18,17 +18,26 @@ WRITE_WINDOW = 86400
 """Points further than this from `now` are dropped (the ±24 h rule)."""
 
 SeriesKey = tuple[str, str, str, str]  # (org_id, kind, owner, name)
-SeriesCache = MutableMapping[SeriesKey, int]
+SeriesCache = dict[SeriesKey, int]
 
 
 def series_ids(
-    org_id: str, kind: OwnerKind, keys: Iterable[tuple[str, str]], cache: SeriesCache
+    org_id: str,
+    kind: OwnerKind,
+    keys: Iterable[tuple[str, str]],
+    cache: SeriesCache,
+    created: SeriesCache,
 ) -> Step[dict[tuple[str, str], int]]:
-    """Ids of the (owner, name) series, created when missing and remembered in `cache`."""
+    """Ids of the (owner, name) series, created when missing. Ids found in the database are
+    put in `created`, not in `cache`: the caller adds them to the cache once the
+    transaction has committed, so a rollback leaves no id that names no row."""
     found: dict[tuple[str, str], int] = {}
     missing: list[tuple[str, str]] = []
     for owner, name in keys:
-        sid = cache.get((org_id, kind, owner, name))
+        key = (org_id, kind, owner, name)
+        sid = cache.get(key)
+        if sid is None:
+            sid = created.get(key)
         if sid is None:
             missing.append((owner, name))
         else:
@@ -48,8 +57,8 @@ def series_ids(
             (org_id, kind, owner),
         )
         for name, sid in rows:
-            cache[(org_id, kind, owner, name)] = sid
-    found.update({key: cache[(org_id, kind, *key)] for key in missing})
+            created[(org_id, kind, owner, name)] = sid
+    found.update({key: created[(org_id, kind, *key)] for key in missing})
     return found
 
 
@@ -63,18 +72,11 @@ class PointBatch:
     now: int
 
 
-def write_points(
-    org_id: str, kind: OwnerKind, points: Sequence[Point], now: int, cache: SeriesCache
-) -> Step[WriteResult]:
-    """Upserts the points within ±24 h of `now` (the last of duplicates wins)."""
-    results = yield from write_point_batches([PointBatch(org_id, kind, points, now)], cache)
-    return results[0]
-
-
 def write_point_batches(
-    batches: Sequence[PointBatch], cache: SeriesCache
+    batches: Sequence[PointBatch], cache: SeriesCache, created: SeriesCache
 ) -> Step[list[WriteResult]]:
-    """Writes several batches with one upsert per table; a later batch wins on a duplicate."""
+    """Writes several batches with one upsert per table; a later batch wins on a duplicate.
+    Series it creates go into `created` (see `series_ids`)."""
     values: dict[tuple[int, int], float] = {}
     results: list[WriteResult] = []
     seen: dict[tuple[str, str], int] = {}  # (org, host) -> newest point time, capped at now
@@ -83,7 +85,7 @@ def write_point_batches(
         low, high = now - WRITE_WINDOW, now + WRITE_WINDOW
         kept = [p for p in batch.points if low <= p.time <= high]
         ids = yield from series_ids(
-            batch.org_id, batch.kind, {(p.owner_id, p.name) for p in kept}, cache
+            batch.org_id, batch.kind, {(p.owner_id, p.name) for p in kept}, cache, created
         )
         newest: dict[str, int] = {}
         for p in kept:
