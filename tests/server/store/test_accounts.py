@@ -22,3 +22,11 @@ async def test_api_keys(store: Store, org_id: str) -> None:
     assert await store.get_api_key("fixed-key") is None
     assert await store.list_api_keys(org_id) == [writer]
     assert await store.ping()
+
+
+async def test_generated_keys_are_alphanumeric_so_no_command_line_reads_one_as_an_option(
+    store: Store, org_id: str
+) -> None:
+    keys = [(await store.create_api_key(org_id, name="k", write=True)).key for _ in range(50)]
+    assert all(len(key) == 44 and key.isalnum() and key.isascii() for key in keys)
+    assert len(set(keys)) == 50

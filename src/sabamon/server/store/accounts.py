@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
-
-from .base import ApiKey, Org, new_id
+from .base import ApiKey, Org, new_api_key, new_id
 from .ops import Query, Step
 
 _KEY_COLUMNS = "key, org_id, name, can_write, created_at"
@@ -24,7 +22,7 @@ def ensure_org(name: str, now: int) -> Step[tuple[Org, bool]]:
 
 
 def create_api_key(org_id: str, name: str, write: bool, key: str | None, now: int) -> Step[ApiKey]:
-    api_key = ApiKey(key or secrets.token_urlsafe(33), org_id, name, write, now)
+    api_key = ApiKey(key or new_api_key(), org_id, name, write, now)
     yield Query(
         f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
         (api_key.key, org_id, name, int(write), now),

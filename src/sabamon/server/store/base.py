@@ -44,6 +44,12 @@ def new_id() -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(11))
 
 
+def new_api_key() -> str:
+    """44 alphanumerics (about 262 bits): no character a shell or a command line treats
+    specially, so `sabamon apikey revoke KEY` never reads a key as an option."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(44))
+
+
 class StoreError(Exception):
     """A write that the data does not allow; the API turns it into a 4xx."""
 
