@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -19,14 +19,10 @@ from sabamon.server.store.base import new_id
 router = APIRouter(prefix="/api/v0/channels", tags=["channels"], responses=ERROR_RESPONSES)
 
 
-def _json(doc: Document) -> dict[str, Any]:
-    return {"id": doc.id, **doc.spec}
-
-
 @router.get("")
 async def list_channels(key: ReadKey, state: State) -> Response:
     docs = await state.store.list_documents(key.org_id, "channel")
-    return json_response({"channels": [_json(d) for d in docs]})
+    return json_response({"channels": [d.to_json() for d in docs]})
 
 
 @router.post("")
@@ -39,7 +35,7 @@ async def create_channel(request: Request, key: WriteKey, state: State) -> Respo
         if doc.id not in group.spec["childChannelIds"]:
             group.spec["childChannelIds"].append(doc.id)
             await state.store.put_document(key.org_id, "notification_group", group, state.now())
-    return json_response(_json(doc))
+    return json_response(doc.to_json())
 
 
 @router.put("/{channel_id}")
@@ -50,14 +46,13 @@ async def update_channel(
     spec = validated(validate_channel, await json_body(request), old.spec["type"])
     doc = Document(channel_id, spec)
     await state.store.put_document(key.org_id, "channel", doc, state.now())
-    return json_response(_json(doc))
+    return json_response(doc.to_json())
 
 
 @router.delete("/{channel_id}")
 async def delete_channel(channel_id: str, key: WriteKey, state: State) -> Response:
-    return json_response(
-        _json(await state.store.delete_document(key.org_id, "channel", channel_id))
-    )
+    old = await state.store.delete_document(key.org_id, "channel", channel_id)
+    return json_response(old.to_json())
 
 
 @router.post("/{channel_id}/test")

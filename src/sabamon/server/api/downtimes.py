@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -17,21 +15,17 @@ from sabamon.server.store.base import new_id
 router = APIRouter(prefix="/api/v0/downtimes", tags=["downtimes"], responses=ERROR_RESPONSES)
 
 
-def _json(doc: Document) -> dict[str, Any]:
-    return {"id": doc.id, **doc.spec}
-
-
 @router.get("")
 async def list_downtimes(key: ReadKey, state: State) -> Response:
     docs = await state.store.list_documents(key.org_id, "downtime")
-    return json_response({"downtimes": [_json(d) for d in docs]})
+    return json_response({"downtimes": [d.to_json() for d in docs]})
 
 
 @router.post("")
 async def create_downtime(request: Request, key: WriteKey, state: State) -> Response:
     doc = Document(new_id(), validated(validate_downtime, await json_body(request)))
     await state.store.put_document(key.org_id, "downtime", doc, state.now())
-    return json_response(_json(doc))
+    return json_response(doc.to_json())
 
 
 @router.put("/{downtime_id}")
@@ -41,11 +35,10 @@ async def update_downtime(
     await state.store.get_document(key.org_id, "downtime", downtime_id)
     doc = Document(downtime_id, validated(validate_downtime, await json_body(request)))
     await state.store.put_document(key.org_id, "downtime", doc, state.now())
-    return json_response(_json(doc))
+    return json_response(doc.to_json())
 
 
 @router.delete("/{downtime_id}")
 async def delete_downtime(downtime_id: str, key: WriteKey, state: State) -> Response:
-    return json_response(
-        _json(await state.store.delete_document(key.org_id, "downtime", downtime_id))
-    )
+    old = await state.store.delete_document(key.org_id, "downtime", downtime_id)
+    return json_response(old.to_json())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -18,10 +16,6 @@ from sabamon.server.store.base import new_id
 router = APIRouter(
     prefix="/api/v0/notification-groups", tags=["notification groups"], responses=ERROR_RESPONSES
 )
-
-
-def _json(doc: Document) -> dict[str, Any]:
-    return {"id": doc.id, **doc.spec}
 
 
 async def default_group(state: ServerState, org_id: str) -> Document:
@@ -41,7 +35,7 @@ async def default_group(state: ServerState, org_id: str) -> Document:
 async def list_groups(key: ReadKey, state: State) -> Response:
     await default_group(state, key.org_id)
     docs = await state.store.list_documents(key.org_id, "notification_group")
-    return json_response({"notificationGroups": [_json(d) for d in docs]})
+    return json_response({"notificationGroups": [d.to_json() for d in docs]})
 
 
 @router.post("")
@@ -49,7 +43,7 @@ async def create_group(request: Request, key: WriteKey, state: State) -> Respons
     await default_group(state, key.org_id)
     doc = Document(new_id(), validated(validate_group, await json_body(request)))
     await state.store.put_document(key.org_id, "notification_group", doc, state.now())
-    return json_response(_json(doc))
+    return json_response(doc.to_json())
 
 
 @router.put("/{group_id}")
@@ -57,7 +51,7 @@ async def update_group(group_id: str, request: Request, key: WriteKey, state: St
     old = await state.store.get_document(key.org_id, "notification_group", group_id)
     doc = Document(group_id, validated(validate_group, await json_body(request), old.spec))
     await state.store.put_document(key.org_id, "notification_group", doc, state.now())
-    return json_response(_json(doc))
+    return json_response(doc.to_json())
 
 
 @router.delete("/{group_id}")
@@ -66,4 +60,4 @@ async def delete_group(group_id: str, key: WriteKey, state: State) -> Response:
     if old.spec["type"] == "group-default":
         raise BadRequest("the default notification group cannot be deleted")
     await state.store.delete_document(key.org_id, "notification_group", group_id)
-    return json_response(_json(old))
+    return json_response(old.to_json())

@@ -17,6 +17,10 @@ class Document:
     id: str
     spec: dict[str, Any]
 
+    def to_json(self) -> dict[str, Any]:
+        """The API shape: the stored spec with its id."""
+        return {"id": self.id, **self.spec}
+
 
 @dataclass
 class AlertRecord:
