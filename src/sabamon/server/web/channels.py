@@ -16,7 +16,7 @@ from sabamon.server.notify.payload import sample_body
 from sabamon.server.store.alerts_types import Document, NewDelivery
 from sabamon.server.store.base import NotFound, new_id
 
-from .documents import find_document
+from .documents import confirm_delete_page, find_document
 from .forms import FormProblem, checked, text_fields
 from .monitor_fields import error_field
 from .notify_fields import (
@@ -168,15 +168,13 @@ async def send_test(channel_id: str, state: State, signed_in: FormUser) -> Respo
 async def confirm_delete(
     request: Request, channel_id: str, state: State, signed_in: PageUser
 ) -> Response:
-    doc = await find_document(state, signed_in.user.org_id, "channel", channel_id)
-    if doc is None:
-        return missing(request, signed_in, f"channel {channel_id}")
-    return render(
+    return await confirm_delete_page(
         request,
-        "confirm_delete.html",
+        state,
         signed_in,
+        "channel",
+        channel_id,
         what="channel",
-        name=doc.spec.get("name", ""),
         action=f"/ui/channels/{channel_id}/delete",
         back=f"/ui/channels/{channel_id}",
         consequence="Notifications still queued for it are not sent.",

@@ -15,7 +15,7 @@ from sabamon.server.notify.groups import GroupError, validate_group
 from sabamon.server.store.alerts_types import Document
 from sabamon.server.store.base import NotFound, new_id
 
-from .documents import find_document
+from .documents import confirm_delete_page, find_document
 from .forms import FormProblem, checked, text_fields
 from .monitor_fields import error_field
 from .notify_fields import group_body, group_form
@@ -134,15 +134,13 @@ async def update_group(
 async def confirm_delete(
     request: Request, group_id: str, state: State, signed_in: PageUser
 ) -> Response:
-    doc = await find_document(state, signed_in.user.org_id, "notification_group", group_id)
-    if doc is None:
-        return missing(request, signed_in, f"group {group_id}")
-    return render(
+    return await confirm_delete_page(
         request,
-        "confirm_delete.html",
+        state,
         signed_in,
+        "notification_group",
+        group_id,
         what="notification group",
-        name=doc.spec["name"],
         action=f"/ui/notification-groups/{group_id}/delete",
         back="/ui/notification-groups",
         consequence="Its channels stay; alerts it routed go to the other groups only.",

@@ -24,7 +24,7 @@ from sabamon.server.api.deps import ServerState
 from sabamon.server.store.alerts_types import Document
 from sabamon.server.store.base import NotFound, new_id
 
-from .documents import find_document
+from .documents import confirm_delete_page, find_document
 from .forms import FormProblem, checked, parse_json_text, pretty, text_fields
 from .monitor_fields import (
     TYPE_FIELDS,
@@ -196,15 +196,13 @@ async def update_monitor(
 async def confirm_delete(
     request: Request, monitor_id: str, state: State, signed_in: PageUser
 ) -> Response:
-    doc = await find_document(state, signed_in.user.org_id, "monitor", monitor_id)
-    if doc is None:
-        return missing(request, signed_in, f"monitor {monitor_id}")
-    return render(
+    return await confirm_delete_page(
         request,
-        "confirm_delete.html",
+        state,
         signed_in,
+        "monitor",
+        monitor_id,
         what="monitor",
-        name=doc.spec.get("name", ""),
         action=f"/ui/monitors/{monitor_id}/delete",
         back="/ui/monitors",
         consequence="Its open alerts are closed.",
