@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import logging
 import random
+import struct
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sabamon.agent.spool import BatchKind, Spool
 
@@ -68,3 +74,130 @@ def test_corrupt_file_is_set_aside_and_the_rest_kept(
     reopened.append(M, [{"value": 9}])
     reopened.close()
     assert [b.body[0]["value"] for b in Spool(tmp_path).oldest(M, 10)] == [0, 1, 9]
+
+
+def record_spans(segment: Path) -> list[tuple[int, int]]:
+    """(start, end) of each record of an intact segment, in file order."""
+    data, spans, offset = segment.read_bytes(), [], 0
+    while offset < len(data):
+        (length,) = struct.unpack_from("<I", data, offset)
+        spans.append((offset, offset + 8 + length))
+        offset += 8 + length
+    return spans
+
+
+def test_a_flipped_payload_byte_costs_only_that_record(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spool = Spool(tmp_path)
+    for i in range(45):
+        spool.append(M, [{"value": i}])
+    spool.close()
+    segment = next(tmp_path.glob("*.seg"))
+    start, end = record_spans(segment)[9]
+    data = bytearray(segment.read_bytes())
+    data[(start + 8 + end) // 2] ^= 0x01  # one bit in the payload of the tenth record
+    segment.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING):
+        reopened = Spool(tmp_path)
+    assert [b.body[0]["value"] for b in reopened.oldest(M, 100)] == [i for i in range(45) if i != 9]
+    assert reopened.corrupt == 1
+    assert "event=spool_corrupt" in caplog.text and list(tmp_path.glob("*.corrupt"))
+
+
+def test_an_absurd_length_field_is_corruption_not_an_allocation(tmp_path: Path) -> None:
+    """The agent starts under `ulimit -v 1048576` (1 GiB) with a record claiming ~4 GiB."""
+    spool = Spool(tmp_path)
+    for i in range(5):
+        spool.append(M, [{"value": i}])
+    spool.close()
+    segment = next(tmp_path.glob("*.seg"))
+    start, _ = record_spans(segment)[2]
+    data = bytearray(segment.read_bytes())
+    struct.pack_into("<I", data, start, 0xFFFFFFF0)
+    segment.write_bytes(bytes(data))
+    script = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+        "from pathlib import Path\n"
+        "from sabamon.agent.spool import BatchKind, Spool\n"
+        "spool = Spool(Path(sys.argv[1]))\n"
+        "print([b.body[0]['value'] for b in spool.oldest(BatchKind.METRICS, 10)], spool.corrupt)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[0, 1, 3, 4] 1"
+
+
+def test_a_record_damaged_after_indexing_is_skipped_when_read(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    for i in range(4):
+        spool.append(M, [{"value": i}])
+    segment = next(tmp_path.glob("*.seg"))
+    _, end = record_spans(segment)[1]
+    with segment.open("r+b") as stream:
+        stream.seek(end - 1)
+        last = stream.read(1)
+        stream.seek(end - 1)
+        stream.write(bytes([last[0] ^ 0xFF]))
+    assert [b.body[0]["value"] for b in spool.oldest(M, 10)] == [0, 2, 3]
+    assert spool.corrupt == 1 and spool.count(M) == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    batches=st.integers(min_value=1, max_value=40),
+    acked=st.sets(st.integers(min_value=0, max_value=39), max_size=15),
+    damage=st.lists(
+        st.tuples(st.floats(min_value=0, max_value=1, exclude_max=True), st.integers(1, 255)),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_random_damage_loses_exactly_the_damaged_records(
+    batches: int, acked: set[int], damage: list[tuple[float, int]]
+) -> None:
+    """Bytes changed anywhere in the segments: a batch is lost only if its own record was hit;
+    a batch comes back only if the record acknowledging it was hit."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        spool = Spool(root, max_bytes=1 << 20, segment_bytes=4096)
+        seqs = [
+            spool.append(M, [{"value": i, "pad": "x" * (i * 37 % 300)}]) for i in range(batches)
+        ]
+        acks = [seqs[i] for i in sorted(acked) if i < batches]
+        for seq in acks:
+            spool.ack([seq])  # one acknowledgement record per batch
+        spool.close()
+        segments = sorted(root.glob("*.seg"))
+        layout = [(segment, span) for segment in segments for span in record_spans(segment)]
+        # which batch each record carries (written in order: batches, then acks)
+        owners = [("batch", seq) for seq in seqs] + [("ack", seq) for seq in acks]
+        assert len(owners) == len(layout)
+        total = sum(segment.stat().st_size for segment in segments)
+        hit: set[int] = set()
+        positions = {int(where * total): xor for where, xor in damage}  # distinct bytes
+        for position, xor in positions.items():
+            for segment in segments:
+                size = segment.stat().st_size
+                if position < size:
+                    data = bytearray(segment.read_bytes())
+                    data[position] ^= xor
+                    segment.write_bytes(bytes(data))
+                    hit |= {
+                        n
+                        for n, (seg, (start, end)) in enumerate(layout)
+                        if seg == segment and start <= position < end
+                    }
+                    break
+                position -= size
+        lost = {owners[n][1] for n in hit if owners[n][0] == "batch"}
+        unacked = {owners[n][1] for n in hit if owners[n][0] == "ack"}
+        expected = [s for s in seqs if s not in lost and (s not in acks or s in unacked)]
+        reopened = Spool(root, max_bytes=1 << 20, segment_bytes=4096)
+        assert [b.seq for b in reopened.oldest(M, 1000)] == expected
+        # adjacent damaged records are skipped as one stretch
+        assert (reopened.corrupt > 0) == bool(hit) and reopened.corrupt <= len(hit)
+        reopened.close()

@@ -16,8 +16,16 @@ segment's directory entry is fsync'd.
 Segments are deleted oldest first, once every batch in them is acknowledged. Only the
 index (seq, segment, offset) is kept in memory; bodies are read back when posted, so a full
 spool costs little RAM. When the files exceed `max_bytes`, the oldest segment goes first, its
-batches counted in `evicted` and logged. A file with a bad record is renamed `*.corrupt`
-with a warning; what it held before the damage is kept.
+batches counted in `evicted` and logged.
+
+Damage costs only the damaged records. A record whose checksum fails, whose length field
+runs past the end of its file (an absurd length is never allocated), or whose content is not
+a spool record is skipped: the reader resyncs at the next offset where a whole record checks
+out (a CRC-32 match on random bytes is a 1 in 2**32 event), so every intact record after it
+is kept. Each skipped stretch (adjacent damaged records make one) is counted in `corrupt`
+and logged; the pending batches are then
+copied to a fresh segment and the damaged file is renamed `*.corrupt`. A torn last record
+(a crash mid-write) is the same case at the end of a file.
 
 Hand-off for the checks loop: `spool.append(BatchKind.CHECK_REPORTS, reports)` with a list
 of §6 report objects (≤ 20); the check-report poster in `loop.py` sends them (4xx drops,
@@ -67,8 +75,11 @@ class _Entry:
     retries: int = 0
 
 
+KINDS = frozenset(kind.value for kind in BatchKind)
+
+
 class CorruptRecord(Exception):
-    pass
+    """A record that cannot be read back: torn, damaged, or not a spool record."""
 
 
 def _encode(record: dict[str, Any]) -> bytes:
@@ -76,22 +87,68 @@ def _encode(record: dict[str, Any]) -> bytes:
     return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
 
 
-def _read_record(stream: BinaryIO) -> dict[str, Any] | None:
-    """The next record, None at a clean end of file; CorruptRecord when damaged or torn."""
+def _decode(payload: bytes) -> dict[str, Any]:
+    """A record's content, checked for shape; CorruptRecord otherwise."""
+    try:
+        record = json.loads(zlib.decompress(payload))
+    except (zlib.error, ValueError) as err:
+        raise CorruptRecord(f"undecodable record: {err}") from err
+    if isinstance(record, dict):
+        acks = record.get("a")
+        if isinstance(acks, list) and all(type(seq) is int for seq in acks):
+            return record
+        if type(record.get("s")) is int and record.get("k") in KINDS and "b" in record:
+            return record
+    raise CorruptRecord("not a spool record")
+
+
+def _record_at(data: bytes, offset: int) -> tuple[dict[str, Any], int]:
+    """The record starting at `offset` of a segment's bytes and its end offset; CorruptRecord
+    when its header, length, checksum or content is wrong."""
+    if offset + HEADER.size > len(data):
+        raise CorruptRecord("torn record header")
+    length, crc = HEADER.unpack_from(data, offset)
+    end = offset + HEADER.size + length
+    if end > len(data):
+        raise CorruptRecord(f"length {length} runs past the end of the file")
+    payload = data[offset + HEADER.size : end]
+    if zlib.crc32(payload) != crc:
+        raise CorruptRecord("record checksum mismatch")
+    return _decode(payload), end
+
+
+def _resync(data: bytes, offset: int) -> int:
+    """The first offset after `offset` where a whole record checks out, or len(data)."""
+    for candidate in range(offset + 1, len(data) - HEADER.size + 1):
+        length, crc = HEADER.unpack_from(data, candidate)
+        if candidate + HEADER.size + length > len(data):
+            continue
+        payload = data[candidate + HEADER.size : candidate + HEADER.size + length]
+        if zlib.crc32(payload) != crc:
+            continue
+        try:
+            _decode(payload)
+        except CorruptRecord:
+            continue
+        return candidate
+    return len(data)
+
+
+def _read_record(stream: BinaryIO, offset: int) -> dict[str, Any]:
+    """The record at `offset` of an open segment (the index points at one); CorruptRecord
+    when the file was damaged under it since it was indexed."""
+    size = os.fstat(stream.fileno()).st_size
+    stream.seek(offset)
     header = stream.read(HEADER.size)
-    if not header:
-        return None
     if len(header) < HEADER.size:
         raise CorruptRecord("torn record header")
     length, crc = HEADER.unpack(header)
+    if offset + HEADER.size + length > size:
+        raise CorruptRecord(f"length {length} runs past the end of the file")
     payload = stream.read(length)
-    if len(payload) < length or zlib.crc32(payload) != crc:
+    if zlib.crc32(payload) != crc:
         raise CorruptRecord("record checksum mismatch")
-    try:
-        record: dict[str, Any] = json.loads(zlib.decompress(payload))
-    except (zlib.error, ValueError) as err:
-        raise CorruptRecord(f"undecodable record: {err}") from err
-    return record
+    return _decode(payload)
 
 
 class Spool:
@@ -109,6 +166,7 @@ class Spool:
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self.evicted = 0
+        self.corrupt = 0
         self._index: dict[int, _Entry] = {}
         self._segment_sizes: dict[int, int] = {}
         self._next_seq = 1
@@ -133,26 +191,34 @@ class Spool:
             self._rewrite_after_damage(segments, damaged)
 
     def _scan(self, number: int) -> bool:
-        """Index one segment; False if a record was damaged (the records before it count)."""
+        """Index one segment, skipping damaged records; False if there was one."""
         path = self._segment_path(number)
-        with path.open("rb") as stream:
-            while True:
-                offset = stream.tell()
-                try:
-                    record = _read_record(stream)
-                except CorruptRecord as err:
-                    log.warning(
-                        "event=spool_corrupt file=%s offset=%d reason=%r", path, offset, err
-                    )
-                    return False
-                if record is None:
-                    return True
-                if "a" in record:
-                    for seq in record["a"]:
-                        self._index.pop(seq, None)
-                else:
-                    self._index[record["s"]] = _Entry(BatchKind(record["k"]), number, offset)
-                    self._next_seq = max(self._next_seq, record["s"] + 1)
+        data = path.read_bytes()
+        offset, intact = 0, True
+        while offset < len(data):
+            try:
+                record, end = _record_at(data, offset)
+            except CorruptRecord as err:
+                resume = _resync(data, offset)
+                self.corrupt += 1
+                intact = False
+                log.warning(
+                    "event=spool_corrupt file=%s offset=%d skipped_bytes=%d reason=%r",
+                    path,
+                    offset,
+                    resume - offset,
+                    str(err),
+                )
+                offset = resume
+                continue
+            if "a" in record:
+                for seq in record["a"]:
+                    self._index.pop(seq, None)
+            else:
+                self._index[record["s"]] = _Entry(BatchKind(record["k"]), number, offset)
+                self._next_seq = max(self._next_seq, record["s"] + 1)
+            offset = end
+        return intact
 
     def _rewrite_after_damage(self, segments: list[int], damaged: list[int]) -> None:
         """Copy every pending batch into one fresh segment, then set the damaged files aside
@@ -192,10 +258,7 @@ class Spool:
 
     def _read_body(self, entry: _Entry) -> Any:
         with self._segment_path(entry.segment).open("rb") as stream:
-            stream.seek(entry.offset)
-            record = _read_record(stream)
-        assert record is not None  # the index only holds records that were read or written
-        return record["b"]
+            return _read_record(stream, entry.offset)["b"]
 
     # -- queue ---------------------------------------------------------------------------
     def append(self, kind: BatchKind, body: Any) -> int:
@@ -219,13 +282,28 @@ class Spool:
     def oldest(self, kind: BatchKind, limit: int) -> list[Batch]:
         """Up to `limit` pending batches of `kind`, oldest first, bodies read from disk."""
         with self._changed:
-            picked: list[tuple[int, _Entry]] = []
+            picked: list[Batch] = []
+            damaged: list[int] = []
             for seq, entry in self._index.items():  # insertion order is seq order
-                if entry.kind is kind:
-                    picked.append((seq, entry))
-                    if len(picked) == limit:
-                        break
-            return [Batch(s, kind, self._read_body(e), e.retries) for s, e in picked]
+                if entry.kind is not kind:
+                    continue
+                try:
+                    picked.append(Batch(seq, kind, self._read_body(entry), entry.retries))
+                except (CorruptRecord, OSError) as err:
+                    damaged.append(seq)
+                    log.warning(
+                        "event=spool_corrupt seq=%d segment=%d offset=%d reason=%r",
+                        seq,
+                        entry.segment,
+                        entry.offset,
+                        str(err),
+                    )
+                if len(picked) == limit:
+                    break
+            for seq in damaged:  # unreadable now, unreadable later: skip it, keep the rest
+                del self._index[seq]
+            self.corrupt += len(damaged)
+            return picked
 
     def count(self, kind: BatchKind | None = None) -> int:
         with self._changed:
