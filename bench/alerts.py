@@ -67,7 +67,7 @@ async def post_minute(
         for m in range(monitors)
     ]
     await asyncio.gather(
-        *(store.write_points(org_id, "host", points[i : i + WRITE_BATCH], minute + 50)
+        *(store.series.write_points(org_id, "host", points[i : i + WRITE_BATCH], minute + 50)
           for i in range(0, len(points), WRITE_BATCH))
     )  # fmt: skip
 

@@ -89,11 +89,11 @@ async def seed(data_dir: Path, now: int) -> str:
             t = start + minute * 60
             batch += [Point(host_id, n, t, v) for n, v in metric_values(minute).items()]
             if len(batch) >= 50_000 or minute == WEEK // 60:
-                await store.write_points(org.id, "host", batch, t)
+                await store.series.write_points(org.id, "host", batch, t)
                 batch = []
                 print(f"seeding: {minute * 100 // (WEEK // 60)} %", end="\r", file=sys.stderr)
         print("\nrolling up", file=sys.stderr)
-        while await store.rollup(now):
+        while await store.series.compact(now):
             pass
         await ensure_admin(store, org.id, PASSWORD)
         return host_id

@@ -78,13 +78,13 @@ async def fill(store: SQLStore, org_id: str, series: int, hours: int) -> tuple[f
     for hour in range(hours):
         at = NOW - 86400 - (hours - hour) * HOUR
         host_batches = batches(series, at)
-        writes = [store.write_points(org_id, "host", b, at) for b in host_batches]
+        writes = [store.series.write_points(org_id, "host", b, at) for b in host_batches]
         took = await timed(asyncio.gather(*writes))
         if hour == 0:
             first = took
-            writes = [store.write_points(org_id, "host", b, at) for b in host_batches]
+            writes = [store.series.write_points(org_id, "host", b, at) for b in host_batches]
             again = await timed(asyncio.gather(*writes))
-    await store.rollup(NOW)
+    await store.series.compact(NOW)
     return first, again
 
 
@@ -106,10 +106,10 @@ async def run_backend(name: str, args: argparse.Namespace) -> None:
             f"same batches again {again:.2f} s: x{first / again:.2f}"
         )
         quiet = NOW - args.hours * HOUR  # the oldest hour ends just after the raw cutoff
-        await store.expire(quiet)
+        await store.series.expire(quiet)
         repeats = range(args.repeats)
         old = statistics.median([await timed(old_expire(store, quiet)) for _ in repeats])
-        new = statistics.median([await timed(store.expire(quiet)) for _ in repeats])
+        new = statistics.median([await timed(store.series.expire(quiet)) for _ in repeats])
         print(f"  expiry, nothing due: old walk {old * 1000:,.1f} ms, new {new * 1000:,.2f} ms")
         print(f"    old/new x{old / new:,.0f}")
         due_at = quiet + HOUR  # the oldest hour of raw points is due
@@ -117,7 +117,7 @@ async def run_backend(name: str, args: argparse.Namespace) -> None:
 
         async def due() -> None:
             nonlocal deleted
-            deleted = await store.expire(due_at)
+            deleted = await store.series.expire(due_at)
 
         took = await timed(due())
         print(f"  expiry of one due hour: {deleted:,} rows in {took:.2f} s")

@@ -89,7 +89,7 @@ async def ingest(store: Store, writers: int, batches: int) -> tuple[float, list[
             t = NOW - 60 * (batches - i)
             batch = [Point(f"host{w}", f"metric.{j}", t, float(i + j)) for j in range(60)]
             started = time.perf_counter()
-            await store.write_points(org.id, "host", batch, NOW)
+            await store.series.write_points(org.id, "host", batch, NOW)
             latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
@@ -110,17 +110,19 @@ async def reads(store: Store, repeats: int) -> tuple[float, float, float]:
                 Point("reader", "loadavg5", start + 60 * (offset + i), float((d + i) % 7))
                 for i in range(720)
             ]
-            await store.write_points(org.id, "host", batch, start + 86400)
+            await store.series.write_points(org.id, "host", batch, start + 86400)
         if d % 30 == 29:  # roll as a server would, so dirty buckets stay few
-            await store.rollup(start + 86400)
-    await store.rollup(NOW + 3600)
+            await store.series.compact(start + 86400)
+    await store.series.compact(NOW + 3600)
     loaded = time.perf_counter() - started
 
     async def median_read(span: int) -> float:
         times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            got = await store.read_points(org.id, "host", "reader", "loadavg5", NOW - span, NOW)
+            got = await store.series.read_points(
+                org.id, "host", "reader", "loadavg5", NOW - span, NOW
+            )
             times.append(time.perf_counter() - t0)
             assert got
         return statistics.median(times)

@@ -74,8 +74,8 @@ async def run_maintenance(
             await run_maintenance_once(store, coordinator, now, int(MAINTENANCE_INTERVAL))
             continue
         try:
-            buckets = await store.rollup(now, stop)
-            deleted = await store.expire(now, stop)
+            buckets = await store.series.compact(now, stop)
+            deleted = await store.series.expire(now, stop) + await store.expire(now, stop)
         except Exception as exc:
             log.error("event=maintenance_failed now=%d error=%r", now, exc)
             continue

@@ -91,8 +91,10 @@ async def test_recent_points_by_name_and_pattern(store: Store, org_id: str) -> N
         Point(host, "filesystem.sda1.used", 1060, 5.0),
         Point(host, "memory.used", 1060, 5.0),
     ]
-    await store.write_points(org_id, "host", points, 1060)
-    got = await store.recent_points(org_id, "host", ["loadavg5", "filesystem.*.used"], 1000, 1060)
+    await store.series.write_points(org_id, "host", points, 1060)
+    got = await store.series.recent_points(
+        org_id, "host", ["loadavg5", "filesystem.*.used"], 1000, 1060
+    )
     assert got == {
         (host, "loadavg5"): [(1000, 1.0), (1060, 2.0)],
         (host, "filesystem.sda1.used"): [(1060, 5.0)],
@@ -112,11 +114,13 @@ async def test_host_last_seen_follows_the_newest_point_of_any_metric(
     from sabamon.server.store.base import HostInput
 
     host = await store.create_host(org_id, HostInput(name="h"), 1000)
-    await store.write_points(org_id, "host", [Point(host, "custom.plugin.x", 1060, 1.0)], 1070)
-    assert await store.host_last_seen(org_id) == {host: 1060}
-    await store.write_points(org_id, "host", [Point(host, "loadavg5", 1000, 1.0)], 1080)
-    assert await store.host_last_seen(org_id) == {host: 1060}  # an older point keeps it
-    await store.write_points(org_id, "host", [Point(host, "loadavg5", 9000, 1.0)], 1120)
-    assert await store.host_last_seen(org_id) == {host: 1120}  # a future time counts as now
-    await store.write_points(org_id, "service", [Point("web", "qps", 1200, 1.0)], 1200)
-    assert await store.host_last_seen(org_id) == {host: 1120}
+    await store.series.write_points(
+        org_id, "host", [Point(host, "custom.plugin.x", 1060, 1.0)], 1070
+    )
+    assert await store.series.host_last_seen(org_id) == {host: 1060}
+    await store.series.write_points(org_id, "host", [Point(host, "loadavg5", 1000, 1.0)], 1080)
+    assert await store.series.host_last_seen(org_id) == {host: 1060}  # an older point keeps it
+    await store.series.write_points(org_id, "host", [Point(host, "loadavg5", 9000, 1.0)], 1120)
+    assert await store.series.host_last_seen(org_id) == {host: 1120}  # a future time counts as now
+    await store.series.write_points(org_id, "service", [Point("web", "qps", 1200, 1.0)], 1200)
+    assert await store.series.host_last_seen(org_id) == {host: 1120}

@@ -66,7 +66,7 @@ class World:
         points = [Point(h, "loadavg5", minute, v) for h, v in values.items()]
         self.clock.now = minute + 50
         if points:
-            await self.store.write_points(self.org_id, "host", points, int(self.clock.now))
+            await self.store.series.write_points(self.org_id, "host", points, int(self.clock.now))
         self.clock.now = minute + 90
         await self.engine.evaluate_minute(minute)
         await self.worker.run_once()
@@ -198,7 +198,9 @@ async def test_service_metric_missing_data_and_expression(world: World) -> None:
                   "expression": "avg(roleSlots('web:app', 'loadavg5'))"}  # fmt: skip
     await world.monitor(expression, "expr")
     hosts = [await world.host("a"), await world.host("b")]
-    await world.store.write_points(world.org_id, "service", [Point("web", "qps", T0, 50.0)], T0)
+    await world.store.series.write_points(
+        world.org_id, "service", [Point("web", "qps", T0, 50.0)], T0
+    )
     await world.minute(0, {hosts[0]: 1.0, hosts[1]: 2.0})
     assert world.receiver.bodies == []  # qps fine, average load 1.5
     await world.minute(1, {hosts[0]: 3.0, hosts[1]: 2.0})
@@ -217,7 +219,7 @@ async def test_connectivity_counts_any_metric(world: World) -> None:
     for index in range(10):
         minute = T0 + index * 60
         point = Point(plugin_only, "custom.jobs.queued", minute, 1.0)
-        await world.store.write_points(world.org_id, "host", [point], minute + 50)
+        await world.store.series.write_points(world.org_id, "host", [point], minute + 50)
         await world.minute(index, {})
     assert world.receiver.bodies == []
     assert await world.store.open_alerts(world.org_id) == []
@@ -230,7 +232,7 @@ async def test_host_monitor_judges_a_newest_point_up_to_20_minutes_old(world: Wo
         Point(recent, "loadavg5", T0 - 10 * 60, 3.0),
         Point(old, "loadavg5", T0 - 25 * 60, 3.0),
     ]
-    await world.store.write_points(world.org_id, "host", points, T0)
+    await world.store.series.write_points(world.org_id, "host", points, T0)
     await world.minute(0, {})
     assert [b["host"]["name"] for b in world.receiver.bodies] == ["recent"]
     assert world.receiver.bodies[0]["alert"]["metricValue"] == 3.0

@@ -35,7 +35,7 @@ async def fill_backlog(backend: Backend) -> None:
                 for s in range(first, first + 300)
                 for b in range(BUCKETS_PER_SERIES)
             ]
-            await store.write_points(org.id, "host", points, then)
+            await store.series.write_points(org.id, "host", points, then)
     finally:
         await store.close()
 

@@ -1,4 +1,9 @@
-"""The store fixture, parametrised over both backends (one suite, two databases)."""
+"""The store fixtures, parametrised over both backends (one suite, two databases).
+
+`make_store`/`store`: the metadata store with its default series store. `make_series_store`
+/`series`: a store whose `series` is each series backend in turn, for the shared series
+suite (`test_series_*.py`); a new series backend adds one entry to `SERIES_BACKENDS`.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +14,48 @@ import pytest
 
 from sabamon.server.store import Retention, Store
 from sabamon.server.store.postgres import PostgresStore
+from sabamon.server.store.series_store import SeriesStore
 from sabamon.server.store.sqlite import SQLiteStore
 
 StoreFactory = Callable[..., Store]
 DEFAULT = Retention()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+STORE_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+SERIES_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+"""Series backends under the shared series suite; "sqlite" and "postgres" are the series
+tables in the metadata database."""
+
+
+def store_factory(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    """Unopened stores of `backend`; every store a factory builds shares one database."""
+    if backend == "sqlite":
+        return lambda retention=DEFAULT: SQLiteStore(tmp_path / "sabamon.db", retention)
+    if backend == "postgres":
+        dsn = request.getfixturevalue("postgres_dsn")
+        return lambda retention=DEFAULT: PostgresStore(dsn, retention, pool_size=4)
+    raise ValueError(f"unknown backend {backend!r}")
+
+
+@pytest.fixture(params=STORE_BACKENDS)
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
     """Builds an unopened store of the backend under test; every store shares one database."""
-    if request.param == "sqlite":
-        return lambda retention=DEFAULT: SQLiteStore(tmp_path / "sabamon.db", retention)
-    dsn = request.getfixturevalue("postgres_dsn")
-    return lambda retention=DEFAULT: PostgresStore(dsn, retention, pool_size=4)
+    return store_factory(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=SERIES_BACKENDS)
+def make_series_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    """Builds an unopened store whose `series` is the series backend under test."""
+    return store_factory(request.param, request, tmp_path)
+
+
+@pytest.fixture
+async def series(make_series_store: StoreFactory) -> AsyncIterator[SeriesStore]:
+    """The series backend under test, open (its store is opened and closed around it)."""
+    opened = make_series_store()
+    await opened.open()
+    yield opened.series
+    await opened.close()
 
 
 @pytest.fixture

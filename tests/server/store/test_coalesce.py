@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Sequence
 
 import pytest
+from tests.server.store.series_helpers import read_values
 
 from sabamon.server.store import Point, Store, WriteResult, coalesce
 from sabamon.server.store.ops import Query, Step
@@ -33,7 +34,7 @@ async def test_a_failed_shared_write_fails_alone_and_caches_no_rolled_back_serie
     assert isinstance(store, SQLStore)
     monkeypatch.setattr(coalesce, "write_point_batches", failing_on_poison)
     queue = coalesce.PointWriteQueue(
-        store._write, store.series_cache, flushers=1, max_points=10_000
+        store._write, store.sql_series.cache, flushers=1, max_points=10_000
     )
     queue.start()
     try:
@@ -49,12 +50,18 @@ async def test_a_failed_shared_write_fails_alone_and_caches_no_rolled_back_serie
 
     assert outcomes[0] == WriteResult(1, 0) and outcomes[2] == WriteResult(1, 0)
     assert isinstance(outcomes[1], Exception)
-    assert not any(key[3] == "poison.b" for key in store.series_cache)
-    assert await store.read_points(org_id, "host", "h1", "good.a", NOW - 60, NOW) == [(NOW, 1.0)]
-    assert await store.read_points(org_id, "host", "h2", "good.c", NOW - 60, NOW) == [(NOW, 3.0)]
-    assert await store.read_points(org_id, "host", "h1", "poison.b", NOW - 60, NOW) is None
+    assert not any(key[3] == "poison.b" for key in store.sql_series.cache)
+    assert await read_values(store.series, org_id, "host", "h1", "good.a", NOW - 60, NOW) == [
+        (NOW, 1.0)
+    ]
+    assert await read_values(store.series, org_id, "host", "h2", "good.c", NOW - 60, NOW) == [
+        (NOW, 3.0)
+    ]
+    assert await read_values(store.series, org_id, "host", "h1", "poison.b", NOW - 60, NOW) is None
 
     # the same series written normally afterwards is stored and readable
     monkeypatch.undo()
-    await store.write_points(org_id, "host", [Point("h1", "poison.b", NOW, 4.0)], NOW)
-    assert await store.read_points(org_id, "host", "h1", "poison.b", NOW - 60, NOW) == [(NOW, 4.0)]
+    await store.series.write_points(org_id, "host", [Point("h1", "poison.b", NOW, 4.0)], NOW)
+    assert await read_values(store.series, org_id, "host", "h1", "poison.b", NOW - 60, NOW) == [
+        (NOW, 4.0)
+    ]

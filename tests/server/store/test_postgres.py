@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from tests.server.store.series_helpers import read_values
 
 from sabamon.server.store import HostInput, Point
 from sabamon.server.store.migrate import load_migrations
@@ -25,8 +26,8 @@ async def test_concurrent_opens_migrate_once(postgres_dsn: str) -> None:
     try:
         org, _ = await stores[0].ensure_org("t")
         host_id = await stores[1].create_host(org.id, HostInput(name="a"), NOW)
-        await stores[2].write_points(org.id, "host", [Point(host_id, "m", NOW, 1.0)], NOW)
-        got = await stores[0].read_points(org.id, "host", host_id, "m", NOW - 60, NOW)
+        await stores[2].series.write_points(org.id, "host", [Point(host_id, "m", NOW, 1.0)], NOW)
+        got = await read_values(stores[0].series, org.id, "host", host_id, "m", NOW - 60, NOW)
         assert got == [(NOW, 1.0)]
     finally:
         await asyncio.gather(*(s.close() for s in stores))

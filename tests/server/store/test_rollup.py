@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.server.store.series_helpers import read_values
 
 from sabamon.server.store import Point, Retention, Store
 
@@ -43,8 +44,8 @@ def assert_close(got: list[tuple[int, float]] | None, want: list[tuple[int, floa
         assert abs(g - w) <= 1e-9 * max(1.0, abs(w))
 
 
-async def _check(make_store: StoreFactory, data: list[tuple[int, float]], cut: int) -> None:
-    store = make_store()
+async def _check(make_series_store: StoreFactory, data: list[tuple[int, float]], cut: int) -> None:
+    store = make_series_store()
     await store.open()
     try:
         org, _ = await store.ensure_org("t")
@@ -52,26 +53,28 @@ async def _check(make_store: StoreFactory, data: list[tuple[int, float]], cut: i
         written: dict[int, float] = {}
         for ago, value in data:  # written one by one, each "now" just after its point
             t = NOW - ago
-            await store.write_points(org.id, "host", [Point(owner, "m", t, value)], t + 30)
+            await store.series.write_points(org.id, "host", [Point(owner, "m", t, value)], t + 30)
             written[t] = value
 
         async def compare() -> None:
             for step, span in SPANS.items():
-                got = await store.read_points(org.id, "host", owner, "m", NOW - span, NOW)
+                got = await read_values(store.series, org.id, "host", owner, "m", NOW - span, NOW)
                 assert_close(got, expected(written, NOW - span, NOW, step))
 
         await compare()  # nothing rolled up: dirty buckets come from raw points
-        await store.rollup(NOW - cut)  # part rolled up, part dirty
+        await store.series.compact(NOW - cut)  # part rolled up, part dirty
         await compare()
-        await store.rollup(NOW + 86400)
+        await store.series.compact(NOW + 86400)
         await compare()
         # late overwrites re-roll their buckets
         for ago, value in data[:3]:
             t = NOW - ago
-            await store.write_points(org.id, "host", [Point(owner, "m", t, value + 1)], t + 30)
+            await store.series.write_points(
+                org.id, "host", [Point(owner, "m", t, value + 1)], t + 30
+            )
             written[t] = value + 1
         await compare()
-        await store.rollup(NOW + 86400)
+        await store.series.compact(NOW + 86400)
         await compare()
     finally:
         await store.close()
@@ -82,16 +85,16 @@ async def _check(make_store: StoreFactory, data: list[tuple[int, float]], cut: i
 )
 @given(data=samples, cut=st.integers(min_value=0, max_value=3 * 86400))
 def test_rollups_equal_raw_averages(
-    make_store: StoreFactory, data: list[tuple[int, float]], cut: int
+    make_series_store: StoreFactory, data: list[tuple[int, float]], cut: int
 ) -> None:
-    asyncio.run(_check(make_store, data, cut))
+    asyncio.run(_check(make_series_store, data, cut))
 
 
 async def test_rollup_counts_buckets_and_is_incremental(store: Store, org_id: str) -> None:
     points = [Point("h", "m", NOW - 600 + 60 * i, 1.0) for i in range(10)]
-    await store.write_points(org_id, "host", points, NOW)
-    assert await store.rollup(NOW) == 2 + 1 + 1  # two 5-minute buckets, their hour and day
-    assert await store.rollup(NOW) == 0
+    await store.series.write_points(org_id, "host", points, NOW)
+    assert await store.series.compact(NOW) == 2 + 1 + 1  # two 5-minute buckets, their hour and day
+    assert await store.series.compact(NOW) == 0
 
 
 async def test_expire_drops_each_resolution_after_its_retention(make_store: StoreFactory) -> None:
@@ -102,16 +105,16 @@ async def test_expire_drops_each_resolution_after_its_retention(make_store: Stor
     try:
         org, _ = await store.ensure_org("t")
         t0 = NOW - 4 * day
-        await store.write_points(org.id, "host", [Point("h", "m", t0, 2.0)], t0)
-        await store.write_points(org.id, "host", [Point("h", "m", NOW, 4.0)], NOW)
-        await store.rollup(NOW + 3600)
-        deleted = await store.expire(NOW)
+        await store.series.write_points(org.id, "host", [Point("h", "m", t0, 2.0)], t0)
+        await store.series.write_points(org.id, "host", [Point("h", "m", NOW, 4.0)], NOW)
+        await store.series.compact(NOW + 3600)
+        deleted = await store.series.expire(NOW)
         assert deleted == 3  # t0's raw point, its 5-minute and its 1-hour bucket
-        assert await store.read_points(org.id, "host", "h", "m", t0, t0 + 3600) == []
-        hourly = await store.read_points(org.id, "host", "h", "m", t0, t0 + 241 * 3600)
+        assert await read_values(store.series, org.id, "host", "h", "m", t0, t0 + 3600) == []
+        hourly = await read_values(store.series, org.id, "host", "h", "m", t0, t0 + 241 * 3600)
         assert hourly == [(NOW, 4.0)]
-        daily = await store.read_points(org.id, "host", "h", "m", NOW - 241 * day, NOW)
+        daily = await read_values(store.series, org.id, "host", "h", "m", NOW - 241 * day, NOW)
         assert daily == [(t0, 2.0), (NOW, 4.0)]
-        assert await store.expire(NOW) == 0
+        assert await store.series.expire(NOW) == 0
     finally:
         await store.close()

@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from tests.server.store.series_helpers import read_values
 
 from sabamon.server.store import HostInput, Point
 from sabamon.server.store.postgres import PostgresStore
@@ -41,7 +42,7 @@ async def opened(postgres_dsn: str) -> tuple[PostgresStore, str, str]:
     await store.open()
     org, _ = await store.ensure_org("race")
     host_id = await store.create_host(org.id, HostInput(name="h"), NOW)
-    await store.write_points(org.id, "host", [Point(host_id, "m", BUCKET, 1.0)], NOW)
+    await store.series.write_points(org.id, "host", [Point(host_id, "m", BUCKET, 1.0)], NOW)
     return store, org.id, host_id
 
 
@@ -63,14 +64,14 @@ async def test_rollup_waits_for_a_write_holding_the_mark(postgres_dsn: str) -> N
                 "WHERE false",
                 (sid, BUCKET),
             )
-            rollup = asyncio.create_task(store.rollup(NOW))
+            rollup = asyncio.create_task(store.series.compact(NOW))
             await wait_for_lock_wait(admin, time.monotonic() + 10)
             assert not rollup.done()
             await writer.commit()
             assert await asyncio.wait_for(rollup, 10) > 0
             marks = await (await admin.execute("SELECT count(*) FROM dirty_buckets")).fetchone()
             assert marks == (0,)
-        got = await store.read_points(org_id, "host", host_id, "m", NOW - WEEK, NOW)
+        got = await read_values(store.series, org_id, "host", host_id, "m", NOW - WEEK, NOW)
         assert got == [(BUCKET, 2.0)]  # both points, from the rollup alone
     finally:
         await store.close()
@@ -86,7 +87,9 @@ async def test_a_write_during_the_rollup_leaves_a_fresh_mark(postgres_dsn: str) 
             # the rollup's first statement: it has taken the mark and read the raw points
             await rollup.execute("SELECT series_id, bucket FROM dirty_buckets FOR UPDATE")
             write = asyncio.create_task(
-                store.write_points(org_id, "host", [Point(host_id, "m", BUCKET + 60, 3.0)], NOW)
+                store.series.write_points(
+                    org_id, "host", [Point(host_id, "m", BUCKET + 60, 3.0)], NOW
+                )
             )
             await wait_for_lock_wait(admin, time.monotonic() + 10)
             await rollup.execute("DELETE FROM dirty_buckets")
@@ -94,7 +97,7 @@ async def test_a_write_during_the_rollup_leaves_a_fresh_mark(postgres_dsn: str) 
             await asyncio.wait_for(write, 10)
             marks = await (await admin.execute("SELECT bucket FROM dirty_buckets")).fetchall()
             assert marks == [(BUCKET,)]
-        got = await store.read_points(org_id, "host", host_id, "m", NOW - WEEK, NOW)
+        got = await read_values(store.series, org_id, "host", host_id, "m", NOW - WEEK, NOW)
         assert got == [(BUCKET, 2.0)]
     finally:
         await store.close()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from tests.server.store.series_helpers import read_values
 
 from sabamon.server.store import (
     Conflict,
@@ -52,14 +53,16 @@ async def test_delete_service_cascades(store: Store, org_id: str) -> None:
     await store.put_metadata(org_id, ("service", "shop"), "ns", 1, NOW)
     await store.put_metadata(org_id, ("role", "shop:web"), "ns", 2, NOW)
     await store.put_metadata(org_id, ("role", "shop_2:x"), "ns", 3, NOW)
-    await store.write_points(org_id, "service", [Point("shop", "orders", NOW, 1.0)], NOW)
+    await store.series.write_points(org_id, "service", [Point("shop", "orders", NOW, 1.0)], NOW)
 
     deleted = await store.delete_service(org_id, "shop")
     assert deleted == Service("shop", "", ["web"])
     assert [s.name for s in await store.list_services(org_id)] == ["keep", "shop_2"]
     assert (await store.get_host(org_id, host_id)).roles == {"keep": ["db"]}
-    assert await store.metric_names(org_id, "service", "shop") == []
-    assert await store.read_points(org_id, "service", "shop", "orders", NOW - 60, NOW) is None
+    assert await store.series.metric_names(org_id, "service", "shop") == []
+    assert (
+        await read_values(store.series, org_id, "service", "shop", "orders", NOW - 60, NOW) is None
+    )
     assert await store.list_metadata(org_id, ("role", "shop:web")) == []
     assert await store.list_metadata(org_id, ("role", "shop_2:x")) == ["ns"]
     with pytest.raises(NotFound):
@@ -67,8 +70,8 @@ async def test_delete_service_cascades(store: Store, org_id: str) -> None:
 
     # a service re-created under the same name starts empty and takes new points
     await store.create_service(org_id, "shop", "")
-    await store.write_points(org_id, "service", [Point("shop", "orders", NOW, 7.0)], NOW)
-    got = await store.read_points(org_id, "service", "shop", "orders", NOW - 60, NOW)
+    await store.series.write_points(org_id, "service", [Point("shop", "orders", NOW, 7.0)], NOW)
+    got = await read_values(store.series, org_id, "service", "shop", "orders", NOW - 60, NOW)
     assert got == [(NOW, 7.0)]
 
 

@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tests.server.store.series_helpers import read_values
 
 from sabamon.server.store import HostInput, NotFound, Point
 from sabamon.server.store.migrate import load_migrations
@@ -30,11 +31,11 @@ async def test_concurrent_writes_share_transactions(tmp_path: Path) -> None:
             [Point(f"h{w}", "m", NOW - 60 * i, float(i)) for i in range(60)] for w in range(200)
         ]
         results = await asyncio.gather(
-            *(store.write_points(org.id, "host", b, NOW) for b in batches)
+            *(store.series.write_points(org.id, "host", b, NOW) for b in batches)
         )
         assert all(r.accepted == 60 for r in results)
         assert store.group_commits - before < 200
-        got = await store.read_points(org.id, "host", "h199", "m", NOW - 3600, NOW)
+        got = await read_values(store.series, org.id, "host", "h199", "m", NOW - 3600, NOW)
         assert got is not None and len(got) == 60
     finally:
         await store.close()
@@ -47,14 +48,14 @@ async def test_a_failing_request_rolls_back_alone(tmp_path: Path) -> None:
         org, _ = await store.ensure_org("t")
         host_id = await store.create_host(org.id, HostInput(name="a"), NOW)
         results = await asyncio.gather(
-            store.write_points(org.id, "host", [Point(host_id, "m", NOW, 1.0)], NOW),
+            store.series.write_points(org.id, "host", [Point(host_id, "m", NOW, 1.0)], NOW),
             store.set_host_status(org.id, [host_id, "missing"], "standby"),
-            store.write_points(org.id, "host", [Point(host_id, "n", NOW, 2.0)], NOW),
+            store.series.write_points(org.id, "host", [Point(host_id, "n", NOW, 2.0)], NOW),
             return_exceptions=True,
         )
         assert isinstance(results[1], NotFound)
         assert (await store.get_host(org.id, host_id)).status == "working"
-        assert await store.metric_names(org.id, "host", host_id) == ["m", "n"]
+        assert await store.series.metric_names(org.id, "host", host_id) == ["m", "n"]
     finally:
         await store.close()
 
@@ -84,7 +85,7 @@ WRITER = textwrap.dedent(
         now = 1_700_006_400
         for i in range(100_000):
             batch = [Point("h", f"m{j}", now - 60 * (i % 1000), float(i)) for j in range(60)]
-            await store.write_points(org.id, "host", batch, now)
+            await store.series.write_points(org.id, "host", batch, now)
             print(i, flush=True)
 
     asyncio.run(main())

@@ -81,16 +81,16 @@ class Engine:
                     else:
                         host_names.update(metric_names(ref.metric))
         until = minute + 59
-        host_points = await self.store.recent_points(
+        host_points = await self.store.series.recent_points(
             org_id, "host", sorted(host_names), minute - host_lookback, until
         )
         await self._read_silent_series(monitors, hosts, host_points, minute - host_lookback)
-        service_points = await self.store.recent_points(
+        service_points = await self.store.series.recent_points(
             org_id, "service", sorted(service_names), minute - service_lookback, until
         )
         last_seen: dict[str, int] = {}
         if any(m.type == "connectivity" for m in monitors):
-            last_seen = await self.store.host_last_seen(org_id)
+            last_seen = await self.store.series.host_last_seen(org_id)
         return evaluators.Snapshot(
             minute=minute,
             hosts=hosts,
@@ -130,7 +130,7 @@ class Engine:
         for name, owners in sorted(silent.items()):
             ids = sorted(owners)
             for start in range(0, len(ids), SILENT_CHUNK):
-                older = await self.store.recent_points(
+                older = await self.store.series.recent_points(
                     self.org.id,
                     "host",
                     [name],
@@ -156,7 +156,7 @@ class Engine:
                     Point(monitor.get("service"), name, snap.minute, result.response_time_ms)
                 )
         if points:
-            await self.store.write_points(self.org.id, "service", points, int(self.clock()))
+            await self.store.series.write_points(self.org.id, "service", points, int(self.clock()))
             for point in points:
                 key = (point.owner_id, point.name)
                 snap.service_points[key] = [

@@ -144,4 +144,4 @@ async def bulk_retire(body: BulkRetireIn, request: Request, key: WriteKey, state
 @router.get("/hosts/{host_id}/metric-names")
 async def host_metric_names(host_id: str, key: ReadKey, state: State) -> NamesOut:
     await state.store.get_host(key.org_id, host_id)
-    return NamesOut(names=await state.store.metric_names(key.org_id, "host", host_id))
+    return NamesOut(names=await state.store.series.metric_names(key.org_id, "host", host_id))

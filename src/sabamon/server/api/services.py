@@ -79,7 +79,7 @@ async def delete_service_graph(
     """Deletes the service metrics the graph shows; the graph returns with their next post."""
     await require_service(state, key.org_id, service)
     pattern = graph_metric_pattern(graph_name)
-    names = await state.store.metric_names(key.org_id, "service", service)
+    names = await state.store.series.metric_names(key.org_id, "service", service)
     shown = [name for name in names if pattern.fullmatch(name)]
     if shown:
         await state.store.delete_service_metrics(key.org_id, service, shown)
@@ -109,7 +109,7 @@ async def delete_role(service: str, role: str, key: WriteKey, state: State) -> R
 @router.get("/services/{service}/metric-names")
 async def service_metric_names(service: str, key: ReadKey, state: State) -> NamesOut:
     await require_service(state, key.org_id, service)
-    names = await state.store.metric_names(key.org_id, "service", service)
+    names = await state.store.series.metric_names(key.org_id, "service", service)
     return NamesOut(names=[name for name in names if not name.startswith(EXTERNAL_MONITOR_PREFIX)])
 
 

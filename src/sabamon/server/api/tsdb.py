@@ -52,7 +52,7 @@ async def commit_points(
 ) -> Response:
     """Writes, counts and answers only after the store has committed."""
     started = time.perf_counter()
-    result = await state.store.write_points(org_id, kind, points, state.now())
+    result = await state.store.series.write_points(org_id, kind, points, state.now())
     telemetry = state.telemetry
     telemetry.write_latency.observe(time.perf_counter() - started)
     telemetry.points["accepted"] += result.accepted
@@ -82,10 +82,10 @@ async def read_series(
 ) -> MetricsOut:
     if frm > to:
         raise BadRequest("from: must not be after to")
-    series = await state.store.read_points(org_id, kind, owner_id, name, frm, to)
+    series = await state.store.series.read_points(org_id, kind, owner_id, name, frm, to)
     if series is None:
         raise NotFoundError(f"Metric {name!r} not found.")
-    return MetricsOut(metrics=[TimeValue(time=at, value=value) for at, value in series])
+    return MetricsOut(metrics=[TimeValue(time=at, value=value) for at, value in series.points])
 
 
 @router.get("/hosts/{host_id}/metrics")
@@ -108,7 +108,7 @@ async def latest(
     key: ReadKey,
     state: State,
 ) -> TsdbLatestOut:
-    found = await state.store.latest_points(key.org_id, host_id, name)
+    found = await state.store.series.latest_points(key.org_id, host_id, name)
     return TsdbLatestOut(
         tsdb_latest={
             host: {

@@ -122,7 +122,9 @@ async def run_maintenance_once(
     """
 
     async def maintain() -> dict[str, int]:
-        return {"buckets": await store.rollup(now), "deleted": await store.expire(now)}
+        buckets = await store.series.compact(now)
+        deleted = await store.series.expire(now) + await store.expire(now)
+        return {"buckets": buckets, "deleted": deleted}
 
     slot = now - now % window
     try:

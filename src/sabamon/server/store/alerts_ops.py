@@ -1,10 +1,9 @@
 """Alerting steps (see `ops.py`): definitions, evaluation state, alerts and their logs,
-the notification delivery queue, and the bulk read of recent points the engine needs."""
+and the notification delivery queue."""
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +16,7 @@ from .alerts_types import (
     NewDelivery,
     TargetWrite,
 )
-from .base import Conflict, NotFound, OwnerKind, new_id
+from .base import Conflict, NotFound, new_id
 from .ops import Query, Step, Upsert
 
 _TABLES: dict[str, str] = {
@@ -113,12 +112,6 @@ def target_states(
         sql, params = sql + " AND target = ?", [*params, target]
     rows = yield Query(sql, params)
     return {(row[0], row[1]): json.loads(row[2]) for row in rows}
-
-
-def host_last_seen(org_id: str) -> Step[dict[str, int]]:
-    """{host id: the time of its newest point, any metric} (kept by the point writes)."""
-    rows = yield Query("SELECT host_id, seen_at FROM host_last_seen WHERE org_id = ?", (org_id,))
-    return {row[0]: int(row[1]) for row in rows}
 
 
 def commit_targets(org_id: str, writes: Sequence[TargetWrite], now: int) -> Step[int]:
@@ -335,39 +328,3 @@ def list_deliveries(org_id: str, channel_id: str | None, limit: int) -> Step[lis
         sql, params = sql + " AND channel_id = ?", [*params, channel_id]
     rows = yield Query(sql + " ORDER BY seq DESC LIMIT ?", (*params, limit))
     return [_delivery(row) for row in rows]
-
-
-# recent points ----------------------------------------------------------------------
-def recent_points(
-    org_id: str,
-    kind: OwnerKind,
-    names: Sequence[str],
-    since: int,
-    until: int,
-    owners: Sequence[str] | None = None,
-) -> Step[dict[tuple[str, str], list[tuple[int, float]]]]:
-    """{(owner, name): [(time, value)] ascending} within [since, until] for every owner
-    (or those in `owners`).
-
-    A name may end in `.*.<last>` to match one segment (`filesystem.*.used`).
-    """
-    exact = sorted({n for n in names if "*" not in n})
-    patterns = sorted({n.replace("*", "%") for n in names if "*" in n})
-    clauses = []
-    if exact:
-        clauses.append(f"s.name IN ({', '.join('?' for _ in exact)})")
-    clauses += ["s.name LIKE ?" for _ in patterns]
-    if not clauses or owners == []:
-        return {}
-    only = sorted(set(owners or ()))
-    owned = f" AND s.owner IN ({', '.join('?' for _ in only)})" if only else ""
-    rows = yield Query(
-        "SELECT s.owner, s.name, p.ts, p.value FROM series s JOIN points p ON p.series_id = s.id "
-        f"WHERE s.org_id = ? AND s.kind = ? AND ({' OR '.join(clauses)}){owned} "
-        "AND p.ts >= ? AND p.ts <= ? ORDER BY s.owner, s.name, p.ts",
-        (org_id, kind, *exact, *patterns, *only, since, until),
-    )
-    out: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
-    for owner, name, ts, value in rows:
-        out[(owner, name)].append((ts, value))
-    return dict(out)

@@ -16,7 +16,6 @@ from .alerts_types import (
     NewDelivery,
     TargetWrite,
 )
-from .base import OwnerKind
 from .ops import Step
 
 T = TypeVar("T")
@@ -48,9 +47,6 @@ class AlertsMixin(ABC):
         self, org_id: str, target: str | None = None
     ) -> dict[tuple[str, str], dict[str, Any]]:
         return await self._read(alerts_ops.target_states(org_id, target))
-
-    async def host_last_seen(self, org_id: str) -> dict[str, int]:
-        return await self._read(alerts_ops.host_last_seen(org_id))
 
     async def commit_targets(self, org_id: str, writes: Sequence[TargetWrite], now: int) -> int:
         return await self._write(alerts_ops.commit_targets(org_id, writes, now))
@@ -102,9 +98,3 @@ class AlertsMixin(ABC):
         self, org_id: str, channel_id: str | None = None, limit: int = 100
     ) -> list[Delivery]:
         return await self._read(alerts_ops.list_deliveries(org_id, channel_id, limit))
-
-    async def recent_points(
-        self, org_id: str, kind: OwnerKind, names: Sequence[str], since: int, until: int,
-        owners: Sequence[str] | None = None,
-    ) -> dict[tuple[str, str], list[tuple[int, float]]]:  # fmt: skip
-        return await self._read(alerts_ops.recent_points(org_id, kind, names, since, until, owners))

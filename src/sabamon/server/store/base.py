@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         NewDelivery,
         TargetWrite,
     )
+    from .series_store import SeriesStore
     from .web_types import User, WebSession
 
 HostStatus = Literal["working", "standby", "maintenance", "poweroff"]
@@ -206,7 +207,13 @@ MetadataOwner = tuple[Literal["host", "service", "role"], str]
 
 
 class Store(ABC):
-    """Everything the server keeps. Implementations: SQLiteStore, PostgresStore."""
+    """Everything the server keeps. Implementations: SQLiteStore, PostgresStore.
+
+    Time series are reached through `series` (`series_store.SeriesStore`), which `open`
+    opens after the metadata database and `close` closes first.
+    """
+
+    series: SeriesStore
 
     # lifecycle -------------------------------------------------------------------
     @abstractmethod
@@ -278,41 +285,11 @@ class Store(ABC):
     async def retire_hosts(self, org_id: str, host_ids: Sequence[str], now: int) -> None:
         """All or nothing: raises NotFound if any id is unknown."""
 
-    # time series (host and service metrics) -------------------------------------------
-    @abstractmethod
-    async def write_points(
-        self, org_id: str, kind: OwnerKind, points: Sequence[Point], now: int
-    ) -> WriteResult:
-        """Idempotent on (owner, name, time); drops points more than 24 h from `now`.
-
-        The caller has validated names and values and that every host exists and is not
-        retired. Returns after commit.
-        """
-
-    @abstractmethod
-    async def read_points(
-        self, org_id: str, kind: OwnerKind, owner_id: str, name: str, frm: int, to: int
-    ) -> list[tuple[int, float]] | None:
-        """Per-bucket averages over [frm, to], the step chosen from the span (≤20 h: 60,
-        ≤240 h: 300, ≤240 d: 3600, else 86400), ascending. None if the metric is unknown."""
-
-    @abstractmethod
-    async def latest_points(
-        self, org_id: str, host_ids: Sequence[str], names: Sequence[str]
-    ) -> dict[str, dict[str, tuple[int, float] | None]]: ...
-
-    @abstractmethod
-    async def metric_names(self, org_id: str, kind: OwnerKind, owner_id: str) -> list[str]: ...
-
-    @abstractmethod
-    async def rollup(self, now: int, stop: asyncio.Event | None = None) -> int:
-        """Brings the 5 min / 1 h / 1 d rollups up to date; returns buckets written.
-
-        Works in chunks of one transaction each and returns early once `stop` is set."""
-
+    # upkeep ----------------------------------------------------------------------
     @abstractmethod
     async def expire(self, now: int, stop: asyncio.Event | None = None) -> int:
-        """Deletes data past its retention; returns rows deleted. Chunked like `rollup`."""
+        """Deletes metadata past its age (check reports); returns rows deleted. Series
+        expire through `series.expire`."""
 
     # services and roles ------------------------------------------------------------
     @abstractmethod
@@ -324,7 +301,7 @@ class Store(ABC):
 
     @abstractmethod
     async def delete_service(self, org_id: str, name: str) -> Service:
-        """Cascades to roles, service metrics, graph defs; raises NotFound."""
+        """Cascades to roles, metadata and the service's series; raises NotFound."""
 
     @abstractmethod
     async def delete_service_metrics(self, org_id: str, service: str, names: Sequence[str]) -> int:
@@ -433,10 +410,6 @@ class Store(ABC):
         """{(monitor id, target): alert state machine} for every (or one) evaluated target."""
 
     @abstractmethod
-    async def host_last_seen(self, org_id: str) -> dict[str, int]:
-        """{host id: time of its newest point of any metric}."""
-
-    @abstractmethod
     async def commit_targets(self, org_id: str, writes: Sequence[TargetWrite], now: int) -> int:
         """Commits the writes of targets not yet evaluated at their minute; returns how many."""
 
@@ -488,11 +461,3 @@ class Store(ABC):
         self, org_id: str, channel_id: str | None = None, limit: int = 100
     ) -> list[Delivery]:
         """The delivery log, newest first."""
-
-    @abstractmethod
-    async def recent_points(
-        self, org_id: str, kind: OwnerKind, names: Sequence[str], since: int, until: int,
-        owners: Sequence[str] | None = None,
-    ) -> dict[tuple[str, str], list[tuple[int, float]]]:  # fmt: skip
-        """Points of every owner (or of `owners`) for these names (a `*` matches one
-        segment) in [since, until]."""

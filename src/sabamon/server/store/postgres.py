@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 from .base import Retention
 from .migrate import apply_migrations, load_migrations
 from .ops import Many, Op, Query, Step, single
+from .series_store import SeriesStore
 from .sql_store import DEFAULT_RETENTION, Clock, SQLStore, wall_clock
 
 T = TypeVar("T")
@@ -62,8 +63,9 @@ class PostgresStore(SQLStore):
         schema: str | None = None,
         pool_size: int = 8,
         clock: Clock = wall_clock,
+        series_store: SeriesStore | None = None,
     ) -> None:
-        super().__init__(retention, clock)
+        super().__init__(retention, clock, series_store)
         self.dsn = dsn
         self.schema = schema
         self.pool_size = pool_size
@@ -83,7 +85,7 @@ class PostgresStore(SQLStore):
         await self._pool.open(wait=True, timeout=10)
         migrations = load_migrations("postgres")
         applied = await self._write(_locked(apply_migrations(migrations, self.clock())))
-        self._point_writes.start()
+        await self.series.open()
         log.info(
             "store opened backend=postgres schema=%s migrations_applied=%d",
             self.schema or "public",
@@ -91,7 +93,7 @@ class PostgresStore(SQLStore):
         )
 
     async def close(self) -> None:
-        await self._point_writes.stop()
+        await self.series.close()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -110,7 +112,7 @@ class PostgresStore(SQLStore):
         try:
             return await self._transaction(step)
         except BaseException:
-            self.series_cache.clear()  # ids cached by the rolled-back transaction
+            self.forget_series_ids()  # ids cached by the rolled-back transaction
             raise
 
     async def _transaction(self, step: Step[T]) -> T:

@@ -16,25 +16,9 @@ SQLite runs one write transaction at a time, which gives the same order without 
 from __future__ import annotations
 
 from .ops import Many, Query, Step
+from .series_store import ROLLUP_STEPS, bucket_start
 
-RAW_STEP = 60
-ROLLUP_STEPS = (300, 3600, 86400)
 DIRTY_STEP = ROLLUP_STEPS[0]
-
-
-def step_for_span(span: int) -> int:
-    """The read granularity for a span of `span` seconds (spec §10)."""
-    if span <= 20 * 3600:
-        return 60
-    if span <= 240 * 3600:
-        return 300
-    if span <= 240 * 86400:
-        return 3600
-    return 86400
-
-
-def bucket_start(t: int, step: int) -> int:
-    return t - t % step
 
 
 def rollup_table(step: int) -> str:

@@ -7,15 +7,14 @@ averages whether or not `rollup()` has run.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .base import OwnerKind, Point, WriteResult
 from .ops import Many, Query, Step, Upsert
-from .rollup import DIRTY_STEP, RAW_STEP, bucket_start, rollup_table, step_for_span
-
-WRITE_WINDOW = 86400
-"""Points further than this from `now` are dropped (the ±24 h rule)."""
+from .rollup import DIRTY_STEP, rollup_table
+from .series_store import RAW_STEP, WRITE_WINDOW, SeriesRead, bucket_start, step_for_span
 
 SeriesKey = tuple[str, str, str, str]  # (org_id, kind, owner, name)
 SeriesCache = dict[SeriesKey, int]
@@ -146,7 +145,7 @@ def find_series(org_id: str, kind: OwnerKind, owner: str, name: str) -> Step[int
 
 def read_points(
     org_id: str, kind: OwnerKind, owner: str, name: str, frm: int, to: int
-) -> Step[list[tuple[int, float]] | None]:
+) -> Step[SeriesRead | None]:
     """Per-bucket averages for buckets starting in [bucket_start(frm), to]."""
     series_id = yield from find_series(org_id, kind, owner, name)
     if series_id is None:
@@ -157,7 +156,7 @@ def read_points(
         sums = yield from raw_sums(series_id, low, high, step)
     else:
         sums = yield from rollup_sums(series_id, low, high, step)
-    return [(bucket, total / n) for bucket, (total, n) in sorted(sums.items()) if n]
+    return SeriesRead(step, [(b, total / n) for b, (total, n) in sorted(sums.items()) if n])
 
 
 def raw_sums(series_id: int, low: int, high: int, step: int) -> Step[dict[int, tuple[float, int]]]:
@@ -256,3 +255,44 @@ def delete_owner_series(
         yield Many(f"DELETE FROM {table} WHERE series_id = ?", [(sid,) for sid in ids])
     yield Many("DELETE FROM series WHERE id = ?", [(sid,) for sid in ids])
     return ids
+
+
+def host_last_seen(org_id: str) -> Step[dict[str, int]]:
+    """{host id: the time of its newest point, any metric} (kept by the point writes)."""
+    rows = yield Query("SELECT host_id, seen_at FROM host_last_seen WHERE org_id = ?", (org_id,))
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def recent_points(
+    org_id: str,
+    kind: OwnerKind,
+    names: Sequence[str],
+    since: int,
+    until: int,
+    owners: Sequence[str] | None = None,
+) -> Step[dict[tuple[str, str], list[tuple[int, float]]]]:
+    """{(owner, name): [(time, value)] ascending} within [since, until] for every owner
+    (or those in `owners`).
+
+    A name may end in `.*.<last>` to match one segment (`filesystem.*.used`).
+    """
+    exact = sorted({n for n in names if "*" not in n})
+    patterns = sorted({n.replace("*", "%") for n in names if "*" in n})
+    clauses = []
+    if exact:
+        clauses.append(f"s.name IN ({', '.join('?' for _ in exact)})")
+    clauses += ["s.name LIKE ?" for _ in patterns]
+    if not clauses or owners == []:
+        return {}
+    only = sorted(set(owners or ()))
+    owned = f" AND s.owner IN ({', '.join('?' for _ in only)})" if only else ""
+    rows = yield Query(
+        "SELECT s.owner, s.name, p.ts, p.value FROM series s JOIN points p ON p.series_id = s.id "
+        f"WHERE s.org_id = ? AND s.kind = ? AND ({' OR '.join(clauses)}){owned} "
+        "AND p.ts >= ? AND p.ts <= ? ORDER BY s.owner, s.name, p.ts",
+        (org_id, kind, *exact, *patterns, *only, since, until),
+    )
+    out: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
+    for owner, name, ts, value in rows:
+        out[(owner, name)].append((ts, value))
+    return dict(out)

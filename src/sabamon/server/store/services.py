@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from .base import Conflict, NotFound, Role, Service
 from .ops import Query, Step
-from .series import SeriesCache, delete_owner_series
 
 
 def _service_roles(org_id: str) -> Step[dict[str, list[str]]]:
@@ -47,8 +44,9 @@ def create_service(org_id: str, name: str, memo: str) -> Step[Service]:
     return Service(name, memo, [])
 
 
-def delete_service(org_id: str, name: str, cache: SeriesCache) -> Step[Service]:
-    """Deletes the service, its roles and memberships, metadata and service metrics."""
+def delete_service(org_id: str, name: str) -> Step[Service]:
+    """Deletes the service, its roles and memberships and metadata (its series are the
+    series store's)."""
     service = yield from get_service(org_id, name)
     yield Query("DELETE FROM host_roles WHERE org_id = ? AND service = ?", (org_id, name))
     yield Query("DELETE FROM roles WHERE org_id = ? AND service = ?", (org_id, name))
@@ -57,18 +55,8 @@ def delete_service(org_id: str, name: str, cache: SeriesCache) -> Step[Service]:
         "OR (owner_kind = 'role' AND substr(owner_key, 1, ?) = ?))",
         (org_id, name, len(name) + 1, name + ":"),
     )
-    yield from delete_owner_series(org_id, "service", name, cache)
     yield Query("DELETE FROM services WHERE org_id = ? AND name = ?", (org_id, name))
     return service
-
-
-def delete_service_metrics(
-    org_id: str, service: str, names: Sequence[str], cache: SeriesCache
-) -> Step[int]:
-    """Deletes the named metrics of a service (one of its graphs); returns how many."""
-    yield from get_service(org_id, service)
-    deleted = yield from delete_owner_series(org_id, "service", service, cache, names)
-    return len(deleted)
 
 
 def list_roles(org_id: str, service: str) -> Step[list[Role]]:

@@ -1,5 +1,7 @@
 """The Store interface on top of two primitives a backend provides: `_read` and `_write`.
 
+The series verbs live in `sql_series.SQLSeriesStore`, which runs on the same primitives.
+
 Each method builds a step (see `ops.py`) and hands it to the backend, which runs it in one
 read snapshot or one committed write transaction. The backends differ only in how they run
 steps (threads and a group-committing writer for SQLite, an async pool for PostgreSQL).
@@ -19,9 +21,6 @@ from . import (
     graphdefs,
     hosts,
     metadata,
-    retention,
-    rollup,
-    series,
     services,
 )
 from .alerts_store import AlertsMixin
@@ -37,28 +36,18 @@ from .base import (
     Metadata,
     MetadataOwner,
     Org,
-    OwnerKind,
-    Point,
     Retention,
     Role,
     Service,
     Store,
-    WriteResult,
 )
-from .coalesce import PointWriteQueue
 from .ops import Step
+from .series_store import SeriesStore
+from .sql_series import SQLSeriesStore
 from .web_store import WebAccountsMixin
 
 T = TypeVar("T")
 Clock = Callable[[], int]
-
-ROLLUP_CHUNK = 2000
-"""Dirty buckets rolled per transaction: small enough not to stall ingest."""
-EXPIRE_CHUNK = 500
-"""Series (hourly tables) or rows (daily rollups) expired per transaction."""
-MAX_COALESCED_POINTS = 20_000
-"""Most points one coalesced write transaction takes."""
-
 
 DEFAULT_RETENTION = Retention()
 
@@ -67,25 +56,26 @@ def wall_clock() -> int:
     return int(time.time())
 
 
-def _stopped(stop: asyncio.Event | None) -> bool:
-    """Long maintenance stops between chunks (each one transaction) once `stop` is set."""
-    return stop is not None and stop.is_set()
-
-
 class SQLStore(AlertsMixin, WebAccountsMixin, Store):
+    """The metadata store on SQL; `series` is `sql_series` unless another is given."""
+
     point_flushers = 1
     """Coalesced point writes in flight at once (see `coalesce.py`)."""
 
-    def __init__(self, retention: Retention, clock: Clock) -> None:
+    def __init__(
+        self, retention: Retention, clock: Clock, series_store: SeriesStore | None = None
+    ) -> None:
+        """`series_store`: where time series live; by default the tables of this database."""
         self.retention = retention
         self.clock = clock
-        self.series_cache: series.SeriesCache = {}
-        self._point_writes = PointWriteQueue(
-            self._write,
-            self.series_cache,
-            flushers=self.point_flushers,
-            max_points=MAX_COALESCED_POINTS,
+        self.sql_series = SQLSeriesStore(
+            self._read, self._write, retention, flushers=self.point_flushers
         )
+        self.series = series_store or self.sql_series
+
+    def forget_series_ids(self) -> None:
+        """Called after a rollback: ids cached by the rolled-back transaction may name no row."""
+        self.sql_series.cache.clear()
 
     @abstractmethod
     async def _read(self, step: Step[T]) -> T:
@@ -149,52 +139,9 @@ class SQLStore(AlertsMixin, WebAccountsMixin, Store):
     async def retire_hosts(self, org_id: str, host_ids: Sequence[str], now: int) -> None:
         await self._write(hosts.retire_hosts(org_id, host_ids, now))
 
-    # time series ---------------------------------------------------------------------
-    async def write_points(
-        self, org_id: str, kind: OwnerKind, points: Sequence[Point], now: int
-    ) -> WriteResult:
-        """Queued and committed together with the batches of concurrent callers."""
-        return await self._point_writes.write(series.PointBatch(org_id, kind, points, now))
-
-    async def read_points(
-        self, org_id: str, kind: OwnerKind, owner_id: str, name: str, frm: int, to: int
-    ) -> list[tuple[int, float]] | None:
-        return await self._read(series.read_points(org_id, kind, owner_id, name, frm, to))
-
-    async def latest_points(
-        self, org_id: str, host_ids: Sequence[str], names: Sequence[str]
-    ) -> dict[str, dict[str, tuple[int, float] | None]]:
-        return await self._read(series.latest_points(org_id, host_ids, names))
-
-    async def metric_names(self, org_id: str, kind: OwnerKind, owner_id: str) -> list[str]:
-        return await self._read(series.metric_names(org_id, kind, owner_id))
-
-    async def rollup(self, now: int, stop: asyncio.Event | None = None) -> int:
-        written = 0
-        while not _stopped(stop) and (
-            chunk := await self._write(rollup.rollup_chunk(now, ROLLUP_CHUNK))
-        ):
-            written += chunk
-        return written
-
+    # upkeep ------------------------------------------------------------------------
     async def expire(self, now: int, stop: asyncio.Event | None = None) -> int:
-        deleted = await self._write(checks.expire_check_reports(now))
-        cutoffs = retention.cutoffs(now, self.retention)
-        for table in retention.HOURLY_TABLES:
-            more = True
-            while more and not _stopped(stop):
-                chunk, more = await self._write(
-                    retention.expire_hour_chunk(table, cutoffs[table], EXPIRE_CHUNK)
-                )
-                deleted += chunk
-        for table in ("rollup_3600", "rollup_86400"):
-            chunk = EXPIRE_CHUNK
-            while chunk == EXPIRE_CHUNK and not _stopped(stop):
-                chunk = await self._write(
-                    retention.expire_bucket_chunk(table, cutoffs[table], EXPIRE_CHUNK)
-                )
-                deleted += chunk
-        return deleted
+        return await self._write(checks.expire_check_reports(now))
 
     # services and roles --------------------------------------------------------------
     async def list_services(self, org_id: str) -> list[Service]:
@@ -204,12 +151,14 @@ class SQLStore(AlertsMixin, WebAccountsMixin, Store):
         return await self._write(services.create_service(org_id, name, memo))
 
     async def delete_service(self, org_id: str, name: str) -> Service:
-        return await self._write(services.delete_service(org_id, name, self.series_cache))
+        """The series go first: a failure leaves the service, so the delete can be retried."""
+        await self._read(services.get_service(org_id, name))
+        await self.series.delete_series(org_id, "service", name)
+        return await self._write(services.delete_service(org_id, name))
 
     async def delete_service_metrics(self, org_id: str, service: str, names: Sequence[str]) -> int:
-        return await self._write(
-            services.delete_service_metrics(org_id, service, names, self.series_cache)
-        )
+        await self._read(services.get_service(org_id, service))
+        return await self.series.delete_series(org_id, "service", service, names)
 
     async def list_roles(self, org_id: str, service: str) -> list[Role]:
         return await self._read(services.list_roles(org_id, service))

@@ -35,6 +35,7 @@ from typing import Any, Literal, TypeVar
 from .base import Retention
 from .migrate import apply_migrations, load_migrations
 from .ops import Query, Step, run_sqlite, single
+from .series_store import SeriesStore
 from .sql_store import DEFAULT_RETENTION, Clock, SQLStore, wall_clock
 
 T = TypeVar("T")
@@ -71,8 +72,9 @@ class SQLiteStore(SQLStore):
         synchronous: Synchronous = "NORMAL",
         readers: int = 4,
         clock: Clock = wall_clock,
+        series_store: SeriesStore | None = None,
     ) -> None:
-        super().__init__(retention, clock)
+        super().__init__(retention, clock, series_store)
         self.path = Path(path)
         self.synchronous = synchronous
         self._reader_count = readers
@@ -97,11 +99,11 @@ class SQLiteStore(SQLStore):
             self._reader_count, thread_name_prefix="sqlite-reader"
         )
         applied = await self._write(apply_migrations(load_migrations("sqlite"), self.clock()))
-        self._point_writes.start()
+        await self.series.open()
         log.info("store opened backend=sqlite path=%s migrations=%d", self.path, len(applied))
 
     async def close(self) -> None:
-        await self._point_writes.stop()
+        await self.series.close()
         if self._writer is not None:
             self._requests.put(None)
             await asyncio.to_thread(self._writer.join)
@@ -179,7 +181,7 @@ class SQLiteStore(SQLStore):
                     result = run_sqlite(conn, request.step)
                 except Exception as error:
                     conn.execute("ROLLBACK TO request")
-                    self.series_cache.clear()  # ids cached by the rolled-back part
+                    self.forget_series_ids()  # ids cached by the rolled-back part
                     outcomes.append((request, None, error))
                 else:
                     outcomes.append((request, result, None))
@@ -190,7 +192,7 @@ class SQLiteStore(SQLStore):
             log.error("group commit failed requests=%d error=%s", len(live), error)
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            self.series_cache.clear()
+            self.forget_series_ids()
             for request in live:
                 request.future.set_exception(error)
             return

@@ -1,7 +1,7 @@
 """One JSON data request per graph: every series of the graph over [from, to].
 
-The store picks the step from the span (`read_points`); the series are aligned on one
-time axis for uPlot, with a null where a bucket is missing so the line breaks there.
+The series store picks the step from the span (`read_points` returns it); the series are
+aligned on one time axis for uPlot, with a null where a bucket is missing so the line breaks there.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from sabamon.server.api.deps import ServerState
 from sabamon.server.store.base import NotFound, OwnerKind
-from sabamon.server.store.rollup import step_for_span
+from sabamon.server.store.series_store import step_for_span
 
 from .graphs import GraphSpec, find_graph, host_graphs, service_graphs
 from .session import DataUser, State
@@ -61,14 +61,14 @@ async def graph_response(
     frm: int,
     to: int,
 ) -> Response:
-    columns = await asyncio.gather(
+    reads = await asyncio.gather(
         *(
-            state.store.read_points(org_id, kind, owner, series.metric, frm, to)
+            state.store.series.read_points(org_id, kind, owner, series.metric, frm, to)
             for series in graph.series
         )
     )
-    step = step_for_span(to - frm)
-    times, values = align(columns, step)
+    step = next((read.step for read in reads if read is not None), step_for_span(to - frm))
+    times, values = align([read.points if read else None for read in reads], step)
     body = {
         "graph": graph.id,
         "title": graph.title,
@@ -100,7 +100,7 @@ async def owner_graph_data(
 ) -> Response:
     """The graph `graph_id` of a host or service, as the owner's page lists it."""
     names, defs = await asyncio.gather(
-        state.store.metric_names(org_id, kind, owner), state.store.list_graph_defs(org_id)
+        state.store.series.metric_names(org_id, kind, owner), state.store.list_graph_defs(org_id)
     )
     graphs = host_graphs(names, defs) if kind == "host" else service_graphs(names, defs)
     graph = find_graph(graphs, graph_id)

@@ -62,7 +62,7 @@ async def hosts_page(
         hosts = [
             h for h in hosts if needle in h.name.lower() or needle in (h.display_name or "").lower()
         ]
-    latest = await state.store.latest_points(org_id, [h.id for h in hosts], GLANCE_METRICS)
+    latest = await state.store.series.latest_points(org_id, [h.id for h in hosts], GLANCE_METRICS)
     rows = [host_row(h, latest.get(h.id, {})) for h in hosts]
     return render(
         request,
@@ -83,7 +83,7 @@ async def host_page(request: Request, host_id: str, state: State, signed_in: Pag
     except NotFound:
         return missing(request, signed_in, f"host {host_id}")
     names, defs, checks = await asyncio.gather(
-        state.store.metric_names(org_id, "host", host_id),
+        state.store.series.metric_names(org_id, "host", host_id),
         state.store.list_graph_defs(org_id),
         state.store.check_states(org_id, host_id),
     )
@@ -116,7 +116,7 @@ async def service_page(
         return missing(request, signed_in, f"service {service}")
     hosts, names, defs = await asyncio.gather(
         state.store.list_hosts(org_id, HostFilter(service=service, statuses=STATUSES)),
-        state.store.metric_names(org_id, "service", service),
+        state.store.series.metric_names(org_id, "service", service),
         state.store.list_graph_defs(org_id),
     )
     members = {

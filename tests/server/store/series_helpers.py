@@ -1,0 +1,14 @@
+"""Helpers for tests of the series store."""
+
+from __future__ import annotations
+
+from sabamon.server.store.base import OwnerKind
+from sabamon.server.store.series_store import SeriesStore
+
+
+async def read_values(
+    series: SeriesStore, org_id: str, kind: OwnerKind, owner: str, name: str, frm: int, to: int
+) -> list[tuple[int, float]] | None:
+    """The [(bucket, average)] of `read_points`, or None for an unknown series."""
+    got = await series.read_points(org_id, kind, owner, name, frm, to)
+    return None if got is None else got.points
