@@ -28,6 +28,12 @@ from sabamon.server.notify.email import (
     export_smtp_arguments,
     smtp_from_environment,
 )
+from sabamon.server.public_url import (
+    PUBLIC_URL_ENV,
+    listen_url,
+    parse_public_url,
+    public_url_from_environment,
+)
 from sabamon.server.shedding import MAX_IN_FLIGHT_ENV, MAX_WAIT_ENV, SheddingLimits
 from sabamon.server.store import open_store
 from sabamon.server.store.base import ApiKey, Retention, Store
@@ -59,7 +65,10 @@ def app_from_environment() -> FastAPI:
         maintenance_interval=time_base.seconds(MAINTENANCE_INTERVAL),
         coordinator=coordinator_from_environment(os.environ),
         shedding=SheddingLimits.from_environment(),
-        alerting=AlertingOptions(smtp=smtp_from_environment(os.environ)),
+        alerting=AlertingOptions(
+            base_url=public_url_from_environment(os.environ, AlertingOptions.base_url),
+            smtp=smtp_from_environment(os.environ),
+        ),
     )
 
 
@@ -111,9 +120,19 @@ def run_server(argv: list[str]) -> int:
     parser.add_argument(
         "--max-wait", type=float, default=2.0, help="seconds; shed while a request waits longer"
     )
+    parser.add_argument(
+        "--public-url",
+        help="the dashboard's address as people reach it, for the links in notifications"
+        " (default: the --listen address)",
+    )
     add_cluster_arguments(parser)
     add_smtp_arguments(parser)
     args = parser.parse_args(argv)
+    try:
+        given = args.public_url or os.environ.get(PUBLIC_URL_ENV)
+        public_url = parse_public_url(given or listen_url(*args.listen))
+    except ValueError as exc:
+        parser.error(str(exc))
     export_cluster_arguments(parser, args, os.environ)
     export_smtp_arguments(args, os.environ)
     try:
@@ -137,6 +156,7 @@ def run_server(argv: list[str]) -> int:
     os.environ[MAX_IN_FLIGHT_ENV] = str(args.max_in_flight)
     os.environ[MAX_WAIT_ENV] = str(args.max_wait)
     host, port = args.listen
+    os.environ[PUBLIC_URL_ENV] = public_url
     log.info("event=listening host=%s port=%d workers=%d", host, port, args.workers)
     uvicorn.run(
         "sabamon.server.cli:app_from_environment",

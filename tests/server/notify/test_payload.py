@@ -24,7 +24,8 @@ def test_slack_message_with_mention() -> None:
     assert body["text"] == "<!channel> [acme] CRITICAL: load web1"
     [attachment] = body["attachments"]
     assert (
-        attachment["color"] == "danger" and attachment["title_link"] == "http://s.test/alerts/al1"
+        attachment["color"] == "danger"
+        and attachment["title_link"] == "http://s.test/ui/alerts/al1"
     )
     assert attachment["text"] == "loadavg5 3.00 > threshold"
 
@@ -32,7 +33,7 @@ def test_slack_message_with_mention() -> None:
 def test_email_subject_and_text() -> None:
     mail = email_body(EVENT)
     assert mail["subject"] == "[acme] CRITICAL: load web1"
-    assert "Alert: http://s.test/alerts/al1" in mail["text"]
+    assert "Alert: http://s.test/ui/alerts/al1" in mail["text"]
 
 
 def test_routing_by_groups_levels_and_skip_default() -> None:
@@ -60,3 +61,33 @@ def test_routing_by_groups_levels_and_skip_default() -> None:
                  was_critical=False) == []  # fmt: skip
     assert route([], channels, monitor_id="m", services=set(), status="OK", was_critical=False) == [
         "a", "b", "c"]  # fmt: skip
+
+
+def test_links_open_the_dashboard_pages_and_the_graph_travels_along() -> None:
+    import dataclasses
+    import xml.etree.ElementTree as ET
+
+    from sabamon.server.alerts.explain import AlertGraph
+    from sabamon.server.graphing.svg import render_svg
+    from sabamon.server.notify.payload import webhook_body
+
+    points = [(60 * i, float(i)) for i in range(10)]
+    svg = render_svg(points, frm=0, to=600, unit="float", title="loadavg5")
+    graph = AlertGraph(svg, "▁▂▃", "loadavg5", "float", 0, 600)
+    event = dataclasses.replace(
+        EVENT, host={**(EVENT.host or {}), "roles": {"shop": ["web"]}}, graph=graph
+    )
+    body = webhook_body(event)
+    assert body["alert"]["url"] == "http://s.test/ui/alerts/al1"
+    assert body["host"]["url"] == "http://s.test/ui/hosts/h1"
+    assert body["host"]["roles"][0]["serviceUrl"] == "http://s.test/ui/services/shop"
+    assert body["host"]["roles"][0]["roleUrl"] == "http://s.test/ui/services/shop#role=web"
+    assert ET.fromstring(body["graphSvg"]).tag.endswith("svg")
+    [attachment] = slack_body(event)["attachments"]
+    fields = {f["title"]: f["value"] for f in attachment["fields"]}
+    assert "▁▂▃" in fields["Graph"]
+    assert "http://s.test/ui/hosts/h1#from=0&to=600" in fields["Host"]
+    mail = email_body(event)
+    assert "loadavg5, last 10 min: ▁▂▃" in mail["text"]
+    assert "Host: http://s.test/ui/hosts/h1#from=0&to=600" in mail["text"]
+    assert svg in mail["html"]

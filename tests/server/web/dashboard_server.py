@@ -78,9 +78,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(data_dir: Path, clock_scale: float = 1.0) -> Iterator[Dashboard]:
+def running_server(
+    data_dir: Path, clock_scale: float = 1.0, public_host: str = "127.0.0.1"
+) -> Iterator[Dashboard]:
     """The server; with `clock_scale` 60 its minutes last a second, so the alert engine
-    evaluates (and the delivery worker sends) within seconds."""
+    evaluates (and the delivery worker sends) within seconds. Its `--public-url` names
+    `public_host` (the notifications' links), which `url` uses too."""
     port = free_port()
     anchor = time.time()
     env = {
@@ -102,12 +105,14 @@ def running_server(data_dir: Path, clock_scale: float = 1.0) -> Iterator[Dashboa
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
+            "--public-url",
+            f"http://{public_host}:{port}/",
         ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(data_dir / "server.log", "wb"),  # noqa: SIM115 - the process owns it
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{public_host}:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -169,7 +169,9 @@ def test_check_monitors_are_listed_read_only(dashboard: Dashboard) -> None:
     with dashboard.signed_in() as client:
         listing = client.get("/ui/monitors").text
     rows = re.findall(
-        r'<tr data-monitor="([^"]+)" class="read-only">\s*<td>Check</td><td>http<', listing
+        r'<tr data-monitor="([^"]+)" class="read-only">\s*<td class="monitor-state">.*?</td>'
+        r"\s*<td>Check</td><td>http<",
+        listing,
     )
     assert rows, "the seeded check is not listed"
     assert f'href="/ui/monitors/{rows[0]}"' not in listing

@@ -66,6 +66,7 @@ class Closer:
                 host=notices.host_json(host) if host is not None else None,
                 service=monitor.get("service"),
             )
+            event = await notices.with_graph(self.store, org_id, event)
             queued += notices.deliveries(event, monitor, host, "close", alert.status, defs)
         return await self.store.close_alerts(org_id, open_alerts, reason, trigger, now, queued)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from fnmatch import fnmatch
 from typing import Any
 
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 SILENT_CHUNK = 500
 """Hosts per read of silent series (bound parameters stay well under both databases' limits)."""
 MONITOR_MARK = "*"
+GRAPHS_PER_CYCLE = 50
+"""Notifications of one cycle that carry a graph (one series read each); any further
+ones in a storm go without, so a storm costs at most this many reads."""
 """The target key of a monitor's own row: the newest minute evaluated for all its targets."""
 
 
@@ -51,6 +55,7 @@ class Engine:
         self.store, self.org, self.clock, self.base_url = store, org, clock, base_url
         self.owns = owns  # in a cluster, whether this member evaluates a monitor
         self.evaluated_through = -1  # the newest minute fully evaluated by this process
+        self.pending: list[Pending] = []  # this cycle's notifications, queued before commit
 
     # snapshot -------------------------------------------------------------------------
     async def _snapshot(self, monitors: list[Monitor], minute: int) -> evaluators.Snapshot:
@@ -204,6 +209,7 @@ class Engine:
             target = evaluators.check_targets(check)
             policy = monitor_policy(monitor)
             self._evaluate(monitor, policy, target, stored, open_alerts, snap, defs, writes)
+        await self._queue_notifications()
         await self._close_retired(open_alerts, snap, minute)
         committed = await self.store.commit_targets(org_id, writes, int(self.clock()))
         self.evaluated_through = max(self.evaluated_through, minute)
@@ -320,9 +326,20 @@ class Engine:
             host=notices.host_json(host) if host is not None else None,
             service=monitor.get("service"),
         )
-        write.deliveries += notices.deliveries(
-            event, monitor, host, change.kind, previous_status, defs
+        self.pending.append(
+            Pending(event, monitor, host, change.kind, previous_status, defs, write)
         )
+
+    async def _queue_notifications(self) -> None:
+        """Draws the graph of each notified alert, then queues its deliveries."""
+        pending, self.pending = self.pending, []
+        for index, item in enumerate(pending):
+            event = item.event
+            if index < GRAPHS_PER_CYCLE:
+                event = await notices.with_graph(self.store, self.org.id, event)
+            item.write.deliveries += notices.deliveries(
+                event, item.monitor, item.host, item.change, item.previous_status, item.defs
+            )
 
     async def _close_retired(
         self, open_alerts: dict[str, AlertRecord], snap: evaluators.Snapshot, minute: int
@@ -335,6 +352,19 @@ class Engine:
         if gone:
             closer = Closer(self.store, self.org.name, self.base_url)
             await closer.close(self.org.id, gone, REASONS["hostRetire"], "hostRetire", minute)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A notification decided in the cycle, waiting for its graph."""
+
+    event: AlertEvent
+    monitor: Monitor
+    host: Host | None
+    change: str
+    previous_status: str
+    defs: Definitions
+    write: TargetWrite
 
 
 def monitor_policy(monitor: Monitor) -> Policy:

@@ -4,16 +4,20 @@ outside it (by hand, by deleting the monitor, by retiring the host)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sabamon.server.alerts.downtimes import covers, is_active
+from sabamon.server.alerts.explain import alert_graph
 from sabamon.server.alerts.monitors import Monitor
 from sabamon.server.notify.events import AlertEvent
 from sabamon.server.notify.groups import route
 from sabamon.server.notify.payload import render
 from sabamon.server.store.alerts_types import Document, NewDelivery
 from sabamon.server.store.base import Host, Store
+
+log = logging.getLogger(__name__)
 
 WEBHOOK_TRIGGERS = {
     "monitoring": "monitoring",
@@ -92,3 +96,18 @@ def deliveries(
     return [
         NewDelivery(channel_id, key, render(by_id[channel_id], event)) for channel_id in channels
     ]
+
+
+async def with_graph(store: Store, org_id: str, event: AlertEvent) -> AlertEvent:
+    """`event` with the graph of its alert up to the end of the changed minute; a graph
+    that cannot be read is logged and left out, never holding the notification back."""
+    host = event.host["name"] if event.host else (event.service or "")
+    try:
+        graph = await alert_graph(
+            store, org_id, event.monitor, event.alert.get("hostId"),
+            int(event.alert["openedAt"]), event.changed_at + 60, host,
+        )  # fmt: skip
+    except Exception as exc:
+        log.warning("event=alert_graph_failed alert=%s error=%r", event.alert["id"], exc)
+        return event
+    return replace(event, graph=graph)

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from sabamon.server.alerts.scheduler import AlertingOptions
 from sabamon.server.api.alerting import alert_closer, json_body, json_response, page_limit
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
 from sabamon.server.api.errors import BadRequest, PayloadTooLarge
+from sabamon.server.public_url import alert_url
+from sabamon.server.store.alerts_types import AlertRecord
 
 router = APIRouter(prefix="/api/v0/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
 
 MAX_MEMO_BYTES = 80 * 1024
 
 
+def with_url(request: Request, alert: AlertRecord) -> dict[str, Any]:
+    """The alert's JSON plus `url`, its dashboard page at the server's public URL."""
+    options = getattr(request.app.state, "alerting", None) or AlertingOptions()
+    return {**alert.to_json(), "url": alert_url(options.base_url, alert.id)}
+
+
 @router.get("")
 async def list_alerts(
+    request: Request,
     key: ReadKey,
     state: State,
     with_closed: Annotated[bool, Query(alias="withClosed")] = False,
@@ -28,15 +38,15 @@ async def list_alerts(
     alerts, following = await state.store.list_alerts(
         key.org_id, with_closed, next_id, page_limit(limit)
     )
-    body: dict[str, object] = {"alerts": [a.to_json() for a in alerts]}
+    body: dict[str, object] = {"alerts": [with_url(request, a) for a in alerts]}
     if following is not None:
         body["nextId"] = following
     return json_response(body)
 
 
 @router.get("/{alert_id}")
-async def get_alert(alert_id: str, key: ReadKey, state: State) -> Response:
-    return json_response((await state.store.get_alert(key.org_id, alert_id)).to_json())
+async def get_alert(alert_id: str, request: Request, key: ReadKey, state: State) -> Response:
+    return json_response(with_url(request, await state.store.get_alert(key.org_id, alert_id)))
 
 
 @router.put("/{alert_id}")
@@ -64,7 +74,7 @@ async def close_alert(alert_id: str, request: Request, key: WriteKey, state: Sta
         raise BadRequest(f"alert {alert_id!r} is already closed")
     closer = await alert_closer(request, state)
     [closed] = await closer.close(key.org_id, [alert], reason, "manual", state.now())
-    return json_response(closed.to_json())
+    return json_response(with_url(request, closed))
 
 
 @router.get("/{alert_id}/logs")

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from sabamon.server.api.alerting import json_body, json_response, page_limit, validated
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
-from sabamon.server.api.notification_groups import default_group
+from sabamon.server.api.notification_groups import join_default_group
 from sabamon.server.notify.channels import validate_channel
 from sabamon.server.notify.payload import sample_body
 from sabamon.server.store.alerts_types import Document, NewDelivery
@@ -31,10 +31,7 @@ async def create_channel(request: Request, key: WriteKey, state: State) -> Respo
     doc = Document(new_id(), validated(validate_channel, body))
     await state.store.put_document(key.org_id, "channel", doc, state.now())
     if isinstance(body, dict) and body.get("addToDefaultNotificationGroup"):
-        group = await default_group(state, key.org_id)  # a new default group has them all
-        if doc.id not in group.spec["childChannelIds"]:
-            group.spec["childChannelIds"].append(doc.id)
-            await state.store.put_document(key.org_id, "notification_group", group, state.now())
+        await join_default_group(state, key.org_id, doc.id)
     return json_response(doc.to_json())
 
 

@@ -31,6 +31,14 @@ async def default_group(state: ServerState, org_id: str) -> Document:
     return doc
 
 
+async def join_default_group(state: ServerState, org_id: str, channel_id: str) -> None:
+    """Adds a channel to the default group (a default group created now has it already)."""
+    group = await default_group(state, org_id)
+    if channel_id not in group.spec["childChannelIds"]:
+        group.spec["childChannelIds"].append(channel_id)
+        await state.store.put_document(org_id, "notification_group", group, state.now())
+
+
 @router.get("")
 async def list_groups(key: ReadKey, state: State) -> Response:
     await default_group(state, key.org_id)

@@ -43,7 +43,8 @@ async def send(
 ) -> None:
     """Sends one payload to one channel; raises SendError."""
     if channel["type"] == "email":
-        await send_mail(smtp, channel.get("emails", []), payload["subject"], payload["text"])
+        emails = channel.get("emails", [])
+        await send_mail(smtp, emails, payload["subject"], payload["text"], payload.get("html"))
     else:
         await post_json(client, channel["url"], payload)
 

@@ -81,12 +81,17 @@ def _send(settings: SmtpSettings, message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
-async def send_mail(settings: SmtpSettings, to: list[str], subject: str, text: str) -> None:
+async def send_mail(
+    settings: SmtpSettings, to: list[str], subject: str, text: str, html: str | None = None
+) -> None:
+    """Plain text, with `html` as the alternative part when given."""
     if not to:
         raise SendError("email channel has no addresses")
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = settings.sender, ", ".join(to), subject
     message.set_content(text)
+    if html:
+        message.add_alternative(html, subtype="html")
     try:
         await asyncio.to_thread(_send, settings, message)
     except (OSError, smtplib.SMTPException) as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sabamon.server.alerts.explain import AlertGraph
+
 
 @dataclass(frozen=True)
 class AlertEvent:
@@ -13,7 +15,8 @@ class AlertEvent:
     `alert` is the alert in the API's shape (api.md §7), `monitor` the monitor JSON,
     `host` the host JSON (host-side alerts) and `service` the service name (service and
     external alerts). `trigger` is the webhook's wording: "monitoring", "manual close",
-    "delete monitor", "retire host".
+    "delete monitor", "retire host". `graph` is the alerting metric around the alert's
+    open time (host and service metric monitors), drawn on the server.
     """
 
     org_name: str
@@ -25,6 +28,7 @@ class AlertEvent:
     message: str
     host: dict[str, Any] | None = None
     service: str | None = None
+    graph: AlertGraph | None = None
 
     @property
     def status(self) -> str:

@@ -1,11 +1,20 @@
 """What each channel type sends for an event: the webhook body (api.md §8), the Slack
-message and the email, each built from an `AlertEvent` alone."""
+message and the email, each built from an `AlertEvent` alone.
+
+Every link opens the dashboard at the server's public URL (`--public-url`): the alert's
+page, and the host's page on the range around the alert. The graph of the alerting metric
+travels with the notification, so the person paged sees its shape without signing in: the
+webhook body carries the SVG (`graphSvg`), the mail an HTML part with it, and Slack a line
+of block characters.
+"""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from sabamon.server.notify.events import AlertEvent
+from sabamon.server.public_url import alert_url, host_url, service_url
 
 SAMPLE_MESSAGE = "Sample Notification from Mackerel"
 SLACK_COLORS = {"OK": "good", "WARNING": "warning", "CRITICAL": "danger", "UNKNOWN": "#aaaaaa"}
@@ -17,9 +26,9 @@ def _host_block(event: AlertEvent, host: dict[str, Any]) -> dict[str, Any]:
         {
             "fullname": f"{service}:{role}",
             "serviceName": service,
-            "serviceUrl": f"{base}/services/{service}",
+            "serviceUrl": service_url(base, service),
             "roleName": role,
-            "roleUrl": f"{base}/services/{service}#role={role}",
+            "roleUrl": service_url(base, service, role),
         }
         for service, names in sorted(host.get("roles", {}).items())
         for role in names
@@ -27,7 +36,7 @@ def _host_block(event: AlertEvent, host: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": host["id"],
         "name": host["name"],
-        "url": f"{base}/hosts/{host['id']}",
+        "url": host_url(base, host["id"]),
         "type": "unknown",
         "status": host.get("status", "working"),
         "memo": host.get("memo", ""),
@@ -40,7 +49,7 @@ def _alert_block(event: AlertEvent) -> dict[str, Any]:
     alert, monitor = event.alert, event.monitor
     block: dict[str, Any] = {
         "id": alert["id"],
-        "url": f"{event.base_url}/alerts/{alert['id']}",
+        "url": alert_url(event.base_url, alert["id"]),
         "status": event.status.lower(),
         "isOpen": "closedAt" not in alert,
         "trigger": event.trigger,
@@ -71,6 +80,8 @@ def webhook_body(event: AlertEvent) -> dict[str, Any]:
         "memo": event.monitor.get("memo", ""),
         "imageUrl": None,
     }
+    if event.graph is not None:
+        body["graphSvg"] = event.graph.svg
     if event.host is not None:
         body["host"] = _host_block(event, event.host)
     if event.service is not None:
@@ -92,25 +103,49 @@ def _title(event: AlertEvent) -> str:
     return f"[{event.org_name}] {event.status}: {event.monitor.get('name', '')}{where}"
 
 
+def host_link(event: AlertEvent) -> str | None:
+    """The host's page on the graph's range (else the two hours before the change)."""
+    if event.host is None:
+        return None
+    around = (
+        (event.graph.frm, event.graph.to)
+        if event.graph
+        else (event.changed_at - 7200, event.changed_at + 60)
+    )
+    return host_url(event.base_url, event.host["id"], around)
+
+
+def _graph_line(event: AlertEvent) -> str | None:
+    graph = event.graph
+    if graph is None or not graph.spark:
+        return None
+    return f"{graph.metric}, last {(graph.to - graph.frm) // 60} min: {graph.spark}"
+
+
 def slack_body(event: AlertEvent, mentions: dict[str, str] | None = None) -> dict[str, Any]:
     mention = (mentions or {}).get(event.status.lower(), "")
-    alert_url = f"{event.base_url}/alerts/{event.alert['id']}"
-    return {
-        "text": f"{mention} {_title(event)}".strip(),
-        "attachments": [
-            {
-                "color": SLACK_COLORS.get(event.status, "#aaaaaa"),
-                "title": _title(event),
-                "title_link": alert_url,
-                "text": event.message,
-                "fallback": f"{_title(event)} {event.message}",
-            }
-        ],
+    attachment: dict[str, Any] = {
+        "color": SLACK_COLORS.get(event.status, "#aaaaaa"),
+        "title": _title(event),
+        "title_link": alert_url(event.base_url, event.alert["id"]),
+        "text": event.message,
+        "fallback": f"{_title(event)} {event.message}",
+        "fields": [],
+        "mrkdwn_in": ["fields"],
     }
+    if line := _graph_line(event):
+        attachment["fields"].append({"title": "Graph", "value": f"`{line}`", "short": False})
+    if link := host_link(event):
+        attachment["fields"].append(
+            {"title": "Host", "value": f"<{link}|{event.host and event.host['name']}>",
+             "short": True}
+        )  # fmt: skip
+    return {"text": f"{mention} {_title(event)}".strip(), "attachments": [attachment]}
 
 
 def email_body(event: AlertEvent) -> dict[str, str]:
-    """{"subject", "text"} of the mail."""
+    """{"subject", "text", "html"} of the mail; the HTML part holds the graph's SVG."""
+    link = alert_url(event.base_url, event.alert["id"])
     lines = [
         _title(event),
         "",
@@ -118,9 +153,24 @@ def email_body(event: AlertEvent) -> dict[str, str]:
         "",
         f"Monitor: {event.monitor.get('name', '')} ({event.monitor.get('type')})",
         f"Trigger: {event.trigger}",
-        f"Alert: {event.base_url}/alerts/{event.alert['id']}",
+        f"Alert: {link}",
     ]
-    return {"subject": _title(event), "text": "\n".join(lines) + "\n"}
+    if host := host_link(event):
+        lines.append(f"Host: {host}")
+    if line := _graph_line(event):
+        lines += ["", line]
+    html = [
+        f"<p><strong>{escape(_title(event))}</strong></p>",
+        f"<p>{escape(event.message)}</p>",
+        event.graph.svg if event.graph else "",
+        f'<p><a href="{escape(link)}">Open the alert</a>',
+        f' · <a href="{escape(host)}">the host at that time</a></p>' if host else "</p>",
+    ]
+    return {
+        "subject": _title(event),
+        "text": "\n".join(lines) + "\n",
+        "html": "<!doctype html><html><body>" + "".join(html) + "</body></html>",
+    }
 
 
 def sample_body(channel_type: str) -> dict[str, Any]:

@@ -6,11 +6,13 @@ retry), so a failing channel's retries are visible as they happen.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from sabamon.server.api.notification_groups import join_default_group
 from sabamon.server.notify.channels import ChannelError, validate_channel
 from sabamon.server.notify.payload import sample_body
 from sabamon.server.store.alerts_types import Document, NewDelivery
@@ -32,13 +34,19 @@ from .session import FormUser, PageUser, SignedIn, State
 log = logging.getLogger(__name__)
 router = APIRouter()
 RECENT_DELIVERIES = 5
+DEFAULT_GROUP_FIELD = "addToDefaultNotificationGroup"
+"""The new-channel form's box, ticked at first, as the API's field of that name."""
 DELIVERY_LOG = 50
 
 
 @router.get("/ui/channels")
 async def channels_page(request: Request, state: State, signed_in: PageUser) -> Response:
     org_id = signed_in.user.org_id
-    channels = await state.store.list_documents(org_id, "channel")
+    channels, groups = await asyncio.gather(
+        state.store.list_documents(org_id, "channel"),
+        state.store.list_documents(org_id, "notification_group"),
+    )
+    grouped = {c for g in groups for c in g.spec.get("childChannelIds", [])}
     rows = [
         {
             "id": c.id,
@@ -47,6 +55,8 @@ async def channels_page(request: Request, state: State, signed_in: PageUser) -> 
             "target": channel_target(c.spec),
             "events": ", ".join(c.spec.get("events", [])),
             "deliveries": await state.store.list_deliveries(org_id, c.id, RECENT_DELIVERIES),
+            # without any group every channel receives every alert (notify.groups.route)
+            "ungrouped": bool(groups) and c.id not in grouped,
         }
         for c in channels
     ]
@@ -91,7 +101,8 @@ async def new_channel_form(
 ) -> Response:
     if kind not in CHANNEL_FIELDS:
         return missing(request, signed_in, f"channel type {kind}")
-    return await _channel_page(request, state, signed_in, kind, {"events": "alert"})
+    values = {"events": "alert", DEFAULT_GROUP_FIELD: "on"}
+    return await _channel_page(request, state, signed_in, kind, values)
 
 
 @router.post("/ui/channels/new/{kind}")
@@ -105,10 +116,10 @@ async def create_channel(
         spec = validate_channel(checked(channel_body(kind, values)))
     except (ChannelError, FormProblem) as exc:
         return await _channel_page(request, state, signed_in, kind, values, error=str(exc))
-    channel_id = new_id()
-    await state.store.put_document(
-        signed_in.user.org_id, "channel", Document(channel_id, spec), state.now()
-    )
+    channel_id, org_id = new_id(), signed_in.user.org_id
+    await state.store.put_document(org_id, "channel", Document(channel_id, spec), state.now())
+    if values.get(DEFAULT_GROUP_FIELD) == "on":
+        await join_default_group(state, org_id, channel_id)
     log.info("event=channel_created channel=%s user=%s", channel_id, signed_in.user.name)
     return RedirectResponse(f"/ui/channels/{channel_id}", status_code=303)
 

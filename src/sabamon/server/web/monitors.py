@@ -7,6 +7,7 @@ agents' check reports and are listed read-only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -24,6 +25,7 @@ from sabamon.server.api.deps import ServerState
 from sabamon.server.store.alerts_types import Document
 from sabamon.server.store.base import NotFound, new_id
 
+from .alert_state import summarise
 from .documents import confirm_delete_page, find_document
 from .forms import FormProblem, checked, parse_json_text, pretty, text_fields
 from .monitor_fields import (
@@ -47,7 +49,10 @@ CHECK_MONITORS_SHOWN = 1000
 @router.get("/ui/monitors")
 async def monitors_page(request: Request, state: State, signed_in: PageUser) -> Response:
     org_id = signed_in.user.org_id
-    docs = await state.store.list_documents(org_id, "monitor")
+    docs, open_alerts = await asyncio.gather(
+        state.store.list_documents(org_id, "monitor"), state.store.open_alerts(org_id)
+    )
+    states = summarise(open_alerts, "monitor_id")
     monitors = sorted((Monitor(d.id, d.spec) for d in docs), key=monitor_sort_key)
     rows = [
         {
@@ -57,6 +62,7 @@ async def monitors_page(request: Request, state: State, signed_in: PageUser) -> 
             "target": target_of(m.spec),
             "thresholds": thresholds_of(m.spec),
             "muted": bool(m.get("isMute")),
+            "state": states.get(m.id),
         }
         for m in monitors
     ]
@@ -67,6 +73,7 @@ async def monitors_page(request: Request, state: State, signed_in: PageUser) -> 
         signed_in,
         rows=rows,
         checks=checks,
+        check_states=states,
         types=[(kind, TYPE_LABELS[kind]) for kind in TYPE_FIELDS],
     )
 

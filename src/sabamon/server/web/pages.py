@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from sabamon.server.store.base import HostFilter, HostStatus, NotFound
 
+from .alert_state import STALE_AFTER, summarise
 from .graphs import GraphSpec, host_graphs, service_graphs
 from .overview import GLANCE_METRICS, host_row, host_summary
 from .render import missing, render
@@ -62,13 +63,21 @@ async def hosts_page(
         hosts = [
             h for h in hosts if needle in h.name.lower() or needle in (h.display_name or "").lower()
         ]
-    latest = await state.store.series.latest_points(org_id, [h.id for h in hosts], GLANCE_METRICS)
+    latest, open_alerts, last_seen = await asyncio.gather(
+        state.store.series.latest_points(org_id, [h.id for h in hosts], GLANCE_METRICS),
+        state.store.open_alerts(org_id),
+        state.store.series.host_last_seen(org_id),
+    )
     rows = [host_row(h, latest.get(h.id, {})) for h in hosts]
     return render(
         request,
         "hosts.html",
         signed_in,
         rows=rows,
+        alerts=summarise(open_alerts, "host_id"),
+        last_seen=last_seen,
+        now=state.now(),
+        stale_after=STALE_AFTER,
         services=services,
         statuses=STATUSES,
         filters={"service": service, "role": role, "status": status, "name": name},
@@ -82,11 +91,14 @@ async def host_page(request: Request, host_id: str, state: State, signed_in: Pag
         host = await state.store.get_host(org_id, host_id)
     except NotFound:
         return missing(request, signed_in, f"host {host_id}")
-    names, defs, checks = await asyncio.gather(
+    names, defs, checks, open_alerts, last_seen = await asyncio.gather(
         state.store.series.metric_names(org_id, "host", host_id),
         state.store.list_graph_defs(org_id),
         state.store.check_states(org_id, host_id),
+        state.store.open_alerts(org_id),
+        state.store.series.host_last_seen(org_id),
     )
+    monitors = {d.id: d.spec for d in await state.store.list_documents(org_id, "monitor")}
     graphs = graph_cards(host_graphs(names, defs), f"/ui/data/host/{quote(host_id, safe='')}")
     return render(
         request,
@@ -96,6 +108,11 @@ async def host_page(request: Request, host_id: str, state: State, signed_in: Pag
         summary=host_summary(host),
         graphs=graphs,
         checks=checks,
+        alerts=[a for a in open_alerts if a.host_id == host_id],
+        monitors=monitors,
+        last_seen=last_seen.get(host_id),
+        now=state.now(),
+        stale_after=STALE_AFTER,
     )
 
 

@@ -10,6 +10,9 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from sabamon.server.graphing.units import format_value, unit_of_metric
+
+from .alert_state import age
 from .session import SignedIn
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -38,6 +41,10 @@ def _bytes(value: float | None) -> str:
 
 environment.filters["time"] = _time
 environment.filters["bytes"] = _bytes
+environment.filters["age"] = age
+environment.filters["metric_value"] = lambda value, metric: format_value(
+    unit_of_metric(str(metric)), value
+)
 
 
 def render(
@@ -51,6 +58,7 @@ def render(
         request_path=request.url.path,
         user=signed_in.user.name if signed_in else None,
         csrf=signed_in.csrf if signed_in else "",
+        open_alert_count=signed_in.open_alerts if signed_in else 0,
         **context,
     )
     return HTMLResponse(html, status_code=status_code)

@@ -6,7 +6,7 @@ with the API's error body instead, so the charts can tell the two apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 from urllib.parse import quote
 
@@ -22,8 +22,12 @@ from . import auth
 
 @dataclass(frozen=True)
 class SignedIn:
+    """The user, the CSRF token of their session and the organisation's open-alert count
+    (shown in the navigation of every page)."""
+
     user: User
     csrf: str
+    open_alerts: int = 0
 
 
 class SignInRequired(Exception):
@@ -49,7 +53,8 @@ async def page_user(request: Request) -> SignedIn:
     signed_in = await _signed_in(request)
     if signed_in is None:
         raise SignInRequired(for_data=False)
-    return signed_in
+    alerts = await server_state(request).store.open_alerts(signed_in.user.org_id)
+    return replace(signed_in, open_alerts=len(alerts))
 
 
 async def data_user(request: Request) -> SignedIn:
