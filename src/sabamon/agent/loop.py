@@ -36,7 +36,7 @@ class LoopTimings:
 
     post_interval: float = 60.0  # the minute: ticks and the per-host second live in it
     delta_interval: float = 60.0  # how long delta collectors sample
-    tick_resolution: float = 1.0
+    tick_resolution: float = 60.0  # longest sleep between two reads of the wall clock
     max_concurrent_collections: int = 3
     slow_collection_warning: float = 120.0
     queued_delay: float = 30.0
@@ -79,19 +79,26 @@ def next_delay(state: PostState, now: float, host_delay: float, timings: LoopTim
 
 class Shutdown:
     """Counts INT/TERM/QUIT: the first asks for a drain, the second forces the exit. Each
-    request also arms a timer that sends another after `max_terminating` seconds. `request`
-    is called from a signal handler in the main thread, which never waits on this object."""
+    request also arms a timer that sends another after `max_terminating` seconds, and calls
+    the listeners, which wake the waits that sleep until work or a terminate arrives."""
 
     def __init__(self, max_terminating: float) -> None:
         self.max_terminating = max_terminating
         self._requests = 0
         self._changed = threading.Condition()
         self._timers: list[threading.Timer] = []
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, wake: Callable[[], None]) -> None:
+        """Call `wake` (from the requesting thread) on every request."""
+        self._listeners.append(wake)
 
     def request(self) -> None:
         with self._changed:
             self._requests += 1
             self._changed.notify_all()
+        for wake in self._listeners:
+            wake()
         timer = threading.Timer(self.max_terminating, self.request)
         timer.daemon = True
         timer.start()
@@ -146,6 +153,7 @@ class MetricPoster:
         self.clock = clock
         self.state = PostState.FIRST
         self._not_before = 0.0  # set by a Retry-After
+        shutdown.add_listener(spool.wake_waiters)
 
     def run(self) -> None:
         """Post until terminated and drained; raise ForcedExit on a second request."""
@@ -167,13 +175,9 @@ class MetricPoster:
                 raise ForcedExit("received terminate instruction again. force return")
 
     def _wait_for_batch(self) -> bool:
-        """Block until a batch is spooled; False when terminating with nothing left."""
-        while not self.spool.count(BatchKind.METRICS):
-            if self.shutdown.terminating:
-                return False
-            if self.shutdown.forced:
-                raise ForcedExit("force return")
-            self.spool.wait_for(BatchKind.METRICS, timeout=0.2)
+        """Sleep until a batch is spooled; False when terminating with nothing left."""
+        if not self.spool.wait_for(BatchKind.METRICS, until=lambda: self.shutdown.terminating):
+            return False
         if self.shutdown.terminating:
             self.state = PostState.TERMINATING
         return True
@@ -242,16 +246,20 @@ class CheckReportPoster:
         self.timings = timings
         self.shutdown = shutdown
         self.clock = clock
+        shutdown.add_listener(spool.wake_waiters)
 
     def run(self) -> None:
-        while not self.shutdown.terminating:
-            if not self.spool.wait_for(BatchKind.CHECK_REPORTS, timeout=0.2):
-                continue
+        while self.spool.wait_for(BatchKind.CHECK_REPORTS, until=self._terminating):
+            if self._terminating():
+                break
             if not self.post_oldest():
                 self.shutdown.sleep_until_terminating(self.timings.check_retry_delay)
         for _ in range(self.spool.count(BatchKind.CHECK_REPORTS)):
             if not self.post_oldest():
                 break
+
+    def _terminating(self) -> bool:
+        return self.shutdown.terminating
 
     def post_oldest(self) -> bool:
         """Post the oldest batch; False if it should be retried later."""

@@ -1,8 +1,9 @@
 """`sabamon agent`: wire the parts together and run until INT/TERM/QUIT (spec/agent.md §1).
 
 Threads: the ticker (collections), the host-spec updater (at start, hourly, on HUP), the
-check-report poster, the plugins' check and metadata loops, and the metric poster. The main
-thread only receives signals: their handlers set flags and never block.
+check-report poster, the plugins' check and metadata loops, and the metric poster. Each sleeps
+until its next deadline or event. The main thread sleeps in one read of a signal pipe until a
+signal arrives or the poster ends.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ from sabamon.agent.loop import (
 from sabamon.agent.metrics import CollectorOptions, linux_generators
 from sabamon.agent.metrics.base import MetricGenerator
 from sabamon.agent.plugins import Plugins
+from sabamon.agent.signals import SignalPipe
 from sabamon.agent.spool import BatchKind, Spool
 
 log = logging.getLogger(__name__)
+
+TERMINATE_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)
 
 
 @dataclass
@@ -91,8 +95,22 @@ def _thread(target: Callable[[], None], name: str) -> threading.Thread:
     return thread
 
 
+def _leave_while_starting() -> None:
+    """Until the loop runs, INT/TERM/QUIT end the start-up at once with status 0 (nothing is
+    spooled yet) and HUP is ignored (the specs are sent at the start anyway)."""
+
+    def leave(signum: int, frame: object) -> None:
+        log.info("event=stopped_while_starting signal=%d", signum)
+        raise SystemExit(0)
+
+    for sig in TERMINATE_SIGNALS:
+        signal.signal(sig, leave)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
 def run_agent(settings: RunSettings) -> int:
     config, root, timings = settings.config, settings.root, settings.timings
+    _leave_while_starting()
     export_proxy_env(config)
     api = AgentApi(config.apibase, config.apikey, keep_alive=not config.disable_http_keep_alive)
     plugins = Plugins.from_config(config.plugins, root)
@@ -128,32 +146,64 @@ def run_agent(settings: RunSettings) -> int:
     )
 
     host_delay = host_delay_seconds(host_id, int(timings.post_interval) or 1)
-    outcome: list[BaseException | None] = []
+    with SignalPipe((*TERMINATE_SIGNALS, signal.SIGHUP)) as signals:
+        outcome: list[BaseException | None] = []
 
-    def post_loop() -> None:
-        try:
-            if shutdown.wait(host_delay / 2) and shutdown.terminating:
+        def post_loop() -> None:
+            try:
+                if shutdown.wait(host_delay / 2) and shutdown.terminating:
+                    outcome.append(None)
+                    return
+                _start_plugin_loops(api, plugins, spool, host_ids, stop, config.diagnostic)
+                _thread(CheckReportPoster(api, spool, timings, shutdown).run, "check-reports")
+                MetricPoster(api, spool, timings, host_delay, shutdown).run()
                 outcome.append(None)
-                return
-            _start_plugin_loops(api, plugins, spool, host_ids, stop, config.diagnostic)
-            _thread(CheckReportPoster(api, spool, timings, shutdown).run, "check-reports")
-            MetricPoster(api, spool, timings, host_delay, shutdown).run()
-            outcome.append(None)
-        except BaseException as err:
-            outcome.append(err)
+            except BaseException as err:
+                outcome.append(err)
+            finally:
+                signals.wake()
 
-    poster = _thread(post_loop, "poster")
-    _install_signal_handlers(shutdown, hup)
-    log.info("event=agent_started host_id=%s post_second=%d", host_id, host_delay)
-    while poster.is_alive():
-        poster.join(0.2)
-        if shutdown.terminating and not stop.is_set():
-            log.info("event=terminating pending_batches=%d", spool.count(BatchKind.METRICS))
-            stop.set()  # no new collections; in-flight ones end early and are not spooled
+        _thread(post_loop, "poster")
+        log.info("event=agent_started host_id=%s post_second=%d", host_id, host_delay)
+        _main_loop(signals, shutdown, hup, stop, spool, outcome)
+        return _finish(api, config, host_id, spool, collector, shutdown, stop, outcome)
+
+
+def _main_loop(
+    signals: SignalPipe,
+    shutdown: Shutdown,
+    hup: threading.Event,
+    stop: threading.Event,
+    spool: Spool,
+    outcome: list[BaseException | None],
+) -> None:
+    """Sleep until a signal or the poster's end: INT/TERM/QUIT ask for the drain (a second one
+    forces the exit), HUP updates the host specs."""
+    while not outcome:
+        for signum in signals.wait():
+            if signum == signal.SIGHUP:
+                hup.set()
+            elif signum in TERMINATE_SIGNALS:
+                shutdown.request()
+                if not stop.is_set():
+                    log.info("event=terminating pending_batches=%d", spool.count(BatchKind.METRICS))
+                    stop.set()  # no new collections; in-flight ones end early, unspooled
+
+
+def _finish(
+    api: AgentApi,
+    config: AgentConfig,
+    host_id: str,
+    spool: Spool,
+    collector: Collector,
+    shutdown: Shutdown,
+    stop: threading.Event,
+    outcome: list[BaseException | None],
+) -> int:
     stop.set()
     shutdown.cancel_timers()
     collector.close()
-    error = outcome[0] if outcome else None
+    error = outcome[0]
     if isinstance(error, ForcedExit):
         log.error("event=forced_exit pending_batches=%d", spool.count())
         spool.close()
@@ -196,12 +246,3 @@ def _start_plugin_loops(
     metadata = plugins.metadata_loop(api.put_metadata, host_ids.get)
     if metadata is not None:
         _thread(lambda: metadata.run(stop), "metadata")
-
-
-def _install_signal_handlers(shutdown: Shutdown, hup: threading.Event) -> None:
-    def on_terminate(signum: int, frame: object) -> None:
-        shutdown.request()
-
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT):
-        signal.signal(sig, on_terminate)
-    signal.signal(signal.SIGHUP, lambda signum, frame: hup.set())

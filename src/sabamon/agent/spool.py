@@ -40,6 +40,7 @@ import os
 import struct
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -309,10 +310,23 @@ class Spool:
         with self._changed:
             return sum(1 for e in self._index.values() if kind is None or e.kind is kind)
 
-    def wait_for(self, kind: BatchKind, timeout: float) -> bool:
-        """Block until a batch of `kind` is pending, at most `timeout` seconds."""
+    def wait_for(
+        self,
+        kind: BatchKind,
+        timeout: float | None = None,
+        until: Callable[[], bool] = lambda: False,
+    ) -> bool:
+        """Sleep until a batch of `kind` is pending (True), `until()` holds after a
+        `wake_waiters` or `timeout` seconds passed (False when nothing is pending)."""
         with self._changed:
-            return self._changed.wait_for(lambda: self._has(kind), timeout)
+            return self._changed.wait_for(lambda: self._has(kind) or until(), timeout) and (
+                self._has(kind)
+            )
+
+    def wake_waiters(self) -> None:
+        """Make every `wait_for` look at its `until` again (a terminate was requested)."""
+        with self._changed:
+            self._changed.notify_all()
 
     def _has(self, kind: BatchKind) -> bool:
         return any(e.kind is kind for e in self._index.values())

@@ -13,8 +13,8 @@ import signal
 import subprocess
 import sys
 import time
-from types import FrameType
 
+from sabamon.agent.signals import SignalPipe
 from sabamon.logfmt import setup_logging
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,6 @@ class Supervisor:
     def __init__(self, argv: list[str], launch_window: float = LAUNCH_WINDOW_SECONDS) -> None:
         self.argv = argv
         self.launch_window = launch_window
-        self.pending: list[int] = []  # signals received, handled by the main loop
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self.pending.append(signum)
 
     def _spawn(self) -> tuple[subprocess.Popen[bytes], float]:
         child = subprocess.Popen(agent_command([], [*self.argv, "--child"]))
@@ -42,29 +38,28 @@ class Supervisor:
         return child, time.monotonic()
 
     def run(self) -> int:
-        for sig in (*FORWARDED, signal.SIGHUP):
-            signal.signal(sig, self._on_signal)
-        child, started = self._spawn()
-        while True:
-            while self.pending:
-                signum = self.pending.pop(0)
-                if signum == signal.SIGHUP:
-                    if self._configtest_passes():
-                        child.terminate()
-                        child.wait()
-                        child, started = self._spawn()
-                    continue
-                child.send_signal(signum)
-                return child.wait()
-            code = child.poll()
-            if code is None:
-                time.sleep(0.1)
-                continue
-            if time.monotonic() - started < self.launch_window:
-                log.error("event=child_launch_failed code=%d", code)
-                return code or 1
-            log.warning("event=child_crashed code=%d action=restart", code)
+        """Sleep until a signal arrives; SIGCHLD says that a child (the agent, or a
+        configtest) ended."""
+        with SignalPipe((*FORWARDED, signal.SIGHUP, signal.SIGCHLD)) as signals:
             child, started = self._spawn()
+            while True:
+                for signum in signals.wait():
+                    if signum == signal.SIGHUP:
+                        if self._configtest_passes():
+                            child.terminate()
+                            child.wait()
+                            child, started = self._spawn()
+                    elif signum in FORWARDED:
+                        child.send_signal(signum)
+                        return child.wait()
+                code = child.poll()
+                if code is None:
+                    continue
+                if time.monotonic() - started < self.launch_window:
+                    log.error("event=child_launch_failed code=%d", code)
+                    return code or 1
+                log.warning("event=child_crashed code=%d action=restart", code)
+                child, started = self._spawn()
 
     def _configtest_passes(self) -> bool:
         result = subprocess.run(agent_command(["configtest"], self.argv), check=False)

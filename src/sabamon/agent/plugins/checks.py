@@ -173,7 +173,6 @@ class CheckLoop:
             )
             for checker in self._checkers
         ]
-        threading.Thread(target=self._wake_on, args=(stop,), daemon=True).start()
         for thread in threads:
             thread.daemon = True
             thread.start()
@@ -185,17 +184,17 @@ class CheckLoop:
                 self.flush(stop)
         self.flush(None)
 
-    def _wake_on(self, stop: threading.Event) -> None:
-        stop.wait()
-        self._wake.set()
-
     def _run_checker(self, checker: _Checker, stop: threading.Event) -> None:
+        """Check on the cadence until `stop`; then wake the flusher for its last flush."""
         start = self._clock.now()
-        while not stop.is_set():
-            self._accept(checker, checker.check())
-            delay = next_delay(start, self._clock.now(), checker.interval_seconds)
-            if self._clock.wait(stop, delay):
-                return
+        try:
+            while not stop.is_set():
+                self._accept(checker, checker.check())
+                delay = next_delay(start, self._clock.now(), checker.interval_seconds)
+                if self._clock.wait(stop, delay):
+                    return
+        finally:
+            self._wake.set()
 
     def _accept(self, checker: _Checker, result: CheckResult) -> None:
         """Queue the report unless the rules skip it; wake the flusher on a status change."""
