@@ -18,9 +18,10 @@ class Value:
 
 
 class MetricGenerator(Protocol):
-    """One metric family. A delta collector samples its counters, waits `interval` seconds on
-    `stop` (returning early with what it has when `stop` is set), samples again and returns
-    per-second rates, so the first collection already carries full deltas."""
+    """One metric family. A delta collector returns per-second rates since its previous
+    collection; on its first it samples, waits `interval` seconds on `stop` (returning early
+    with what it has when `stop` is set) and samples again, so the first collection already
+    carries full deltas (`metrics/delta.py`)."""
 
     @property
     def name(self) -> str: ...

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sabamon.agent.metrics.base import Value
-from sabamon.agent.metrics.delta import sample_twice
+from sabamon.agent.metrics.delta import DeltaSampler
 
 # Field positions on the `cpu` line, after the label.
 USER, NICE, SYSTEM, IDLE, IOWAIT, IRQ, SOFTIRQ, STEAL, GUEST, GUEST_NICE = range(10)
@@ -92,10 +92,11 @@ class CpuCollector:
     ) -> None:
         self._path = proc_root / "stat"
         self._clock = clock
+        self._samples = DeltaSampler(self.read, clock)
 
     def read(self) -> CpuStat:
         return parse_cpu_stat(self._path.read_text())
 
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
-        prev, cur, _ = sample_twice(self.read, interval, stop, self._clock)
+        prev, cur, _ = self._samples.pair(interval, stop)
         return cpu_percentages(prev, cur)

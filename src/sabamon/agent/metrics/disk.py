@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sabamon.agent.metrics.base import Value
-from sabamon.agent.metrics.delta import sample_twice
+from sabamon.agent.metrics.delta import DeltaSampler
 from sabamon.agent.metrics.filesystem import read_filesystems
 from sabamon.agent.metrics.names import sanitize_name
 
@@ -80,12 +80,13 @@ class DiskCollector:
         self._ignore = ignore
         self._use_mountpoint = use_mountpoint
         self._clock = clock
+        self._samples = DeltaSampler(self.read, clock)
 
     def read(self) -> DiskCounts:
         return parse_diskstats((self._proc_root / "diskstats").read_text())
 
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
-        prev, cur, seconds = sample_twice(self.read, interval, stop, self._clock)
+        prev, cur, seconds = self._samples.pair(interval, stop)
         mountpoints = None
         if self._use_mountpoint:
             mountpoints = {

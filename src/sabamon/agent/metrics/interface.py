@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sabamon.agent.metrics.base import Value
-from sabamon.agent.metrics.delta import sample_twice
+from sabamon.agent.metrics.delta import DeltaSampler
 from sabamon.agent.metrics.names import sanitize_name
 
 _COUNTERS = 16  # 8 receive and 8 transmit columns
@@ -73,10 +73,11 @@ class InterfaceCollector:
         self._path = proc_root / "net" / "dev"
         self._ignore = ignore
         self._clock = clock
+        self._samples = DeltaSampler(self.read, clock)
 
     def read(self) -> InterfaceCounts:
         return parse_net_dev(self._path.read_text())
 
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
-        prev, cur, seconds = sample_twice(self.read, interval, stop, self._clock)
+        prev, cur, seconds = self._samples.pair(interval, stop)
         return interface_rates(prev, cur, seconds, self._ignore)
