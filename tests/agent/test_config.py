@@ -99,10 +99,12 @@ def test_configtest_warns_with_suggestions(tmp_path: Path) -> None:
     result = configtest(conf)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
-    assert "[WARNING] apibse is unexpected key. Did you mean apibase ?" in lines
-    assert "[WARNING] host_status.on_strat is unexpected key. Did you mean on_start ?" in lines
-    assert "[WARNING] plugin.metric is unexpected key. Did you mean metrics ?" in lines
-    assert any(line.startswith("[WARNING] connection.post_metrics_retry_max") for line in lines)
+    assert lines == [
+        "[WARNING] apibse is unexpected key. Did you mean apibase ?",
+        "[WARNING] connection is unexpected key.",
+        "[WARNING] host_status.on_strat is unexpected key. Did you mean host_status.on_start ?",
+        "[WARNING] plugin.metric.a is unexpected key. Did you mean plugin.metrics.a ?",
+    ]
 
 
 def test_configtest_reports_plugin_commands_that_cannot_be_found(tmp_path: Path) -> None:
@@ -116,7 +118,7 @@ def test_configtest_reports_plugin_commands_that_cannot_be_found(tmp_path: Path)
         '[plugin.metadata.fine]\ncommand = "true"\n'
     )
     result = configtest(conf)
-    assert result.returncode == 1
+    assert result.returncode == 0  # a notice, not a config error, as in mackerel-agent
     lines = result.stderr.splitlines()
     assert "[WARNING] plugin.metrics.gone.command: /nonexistent/plugin not found" in lines
     assert f"[WARNING] plugin.checks.noexec.command: {script} is not executable" in lines

@@ -1,7 +1,8 @@
 """`sabamon agent [SUBCOMMAND] [FLAGS]` (spec/agent.md §2).
 
-Subcommands: (none) run, `once`, `init --apikey KEY`, `configtest`, `retire [--force]`,
-`version`, `supervise`. Default paths depend on the user (see `sabamon.agent.paths`).
+Subcommands: (none) run, `once`, `init -apikey KEY`, `configtest`, `retire [-force]`,
+`version`, `supervise`. Flags take mackerel-agent's Go spellings (`-conf=FILE`, `-conf FILE`)
+as well as `--conf FILE`. Default paths depend on the user (see `sabamon.agent.paths`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sabamon import __version__
 from sabamon.agent.api import REVISION, AgentApi, ApiError
 from sabamon.agent.config import AgentConfig, load_config, valid_roles
 from sabamon.agent.errors import ConfigError
+from sabamon.agent.goflags import GoFlagError, go_style_argv
 from sabamon.agent.host import RetryPolicy, StartupError, with_retries
 from sabamon.agent.idfile import IdFileError, load_host_id, remove_host_id
 from sabamon.agent.loop import LoopTimings
@@ -33,21 +35,47 @@ SUBCOMMANDS = ("once", "init", "configtest", "retire", "version", "supervise")
 log = logging.getLogger("sabamon.agent")
 
 
+# (flag, takes a value, help); every one also reads as mackerel-agent spells it (`goflags`).
+FLAGS: tuple[tuple[str, bool, str | None], ...] = (
+    ("conf", True, "config file (default: per-user or system path)"),
+    ("apibase", True, "API base URL"),
+    ("apikey", True, "API key (better kept in the config file)"),
+    ("root", True, "folder for the id file and the spool"),
+    ("pidfile", True, "pidfile path; empty disables"),
+    ("role", True, "service:role, repeatable or comma-separated"),
+    ("verbose", False, "debug logging"),
+    ("v", False, "debug logging (shorthand)"),
+    ("diagnostic", False, "post the agent's own footprint"),
+    ("force", False, "retire: do not ask"),
+    ("child", False, None),
+    ("private-autoshutdown", False, None),  # mackerel-agent's updater knob: accepted, ignored
+    ("timings", True, None),  # test and bench knob: "post_interval=1,startup_attempts=2"
+)
+BOOL_FLAGS = frozenset(name for name, takes_value, _ in FLAGS if not takes_value)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sabamon agent", description=__doc__)
-    p.add_argument("--conf", help="config file (default: per-user or system path)")
-    p.add_argument("--apibase", help="API base URL")
-    p.add_argument("--apikey", help="API key (better kept in the config file)")
-    p.add_argument("--root", help="folder for the id file and the spool")
-    p.add_argument("--pidfile", help="pidfile path; empty disables")
-    p.add_argument("--role", action="append", default=[], help="service:role, repeatable")
-    p.add_argument("--verbose", "-v", action="store_true", help="debug logging")
-    p.add_argument("--diagnostic", action="store_true", help="post the agent's own footprint")
-    p.add_argument("--force", action="store_true", help="retire: do not ask")
-    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    # Test and bench knob: "post_interval=1,queued_delay=0.5,startup_attempts=2".
-    p.add_argument("--timings", default="", help=argparse.SUPPRESS)
+    for name, takes_value, text in FLAGS:
+        shown = text or argparse.SUPPRESS
+        dest = "verbose" if name == "v" else name.replace("-", "_")
+        if name == "role":
+            p.add_argument(f"--{name}", action="append", default=[], help=shown)
+        elif takes_value:
+            p.add_argument(f"--{name}", default="" if name == "timings" else None, help=shown)
+        else:
+            p.add_argument(f"--{name}", dest=dest, action="store_true", help=shown)
     return p
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """argparse over the Go spellings too: `-conf=F`, `-conf F`, `-force`, `-v=false`."""
+    names = {"h", "help", *(name for name, _, _ in FLAGS)}
+    try:
+        return parser().parse_args(go_style_argv(argv, names, BOOL_FLAGS | {"h", "help"}))
+    except GoFlagError as err:
+        parser().error(str(err))
+        raise  # unreachable: error() exits
 
 
 def parse_timings(text: str) -> tuple[LoopTimings, RetryPolicy]:
@@ -108,7 +136,7 @@ def main(command: str, argv: list[str]) -> int:
             f"[{platform.system().lower()} {platform.machine()} python{platform.python_version()}]"
         )
         return 0
-    args = parser().parse_args(rest)
+    args = parse_args(rest)
     if subcommand == "init":
         return do_init(args)
     try:
@@ -132,13 +160,16 @@ def main(command: str, argv: list[str]) -> int:
 
 
 def do_configtest(config: AgentConfig) -> int:
+    """mackerel-agent's configtest: unexpected keys print its warning lines and exit 1.
+    sabamon's own notices (a plugin command not found yet, a key another plugin kind uses)
+    print too, but exit 0 as mackerel-agent would: the rpm init script gates reload on it."""
     from sabamon.agent.plugins.config import missing_commands
 
-    problems = [*config.warnings]
-    problems += [f"[WARNING] {problem}" for problem in missing_commands(config.plugins)]
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
+    notices = [*config.notices]
+    notices += [f"[WARNING] {problem}" for problem in missing_commands(config.plugins)]
+    for line in [*config.warnings, *notices]:
+        print(line, file=sys.stderr)
+    if config.warnings:
         return 1
     print(f"SUCCESS ({config.path})", file=sys.stderr)
     return 0
@@ -146,7 +177,7 @@ def do_configtest(config: AgentConfig) -> int:
 
 def do_init(args: argparse.Namespace) -> int:
     if not args.apikey:
-        print("sabamon agent init: --apikey option is required", file=sys.stderr)
+        print("sabamon agent init: -apikey option is required", file=sys.stderr)
         return 1
     conf = Path(args.conf) if args.conf else default_paths().conf
     text = conf.read_text() if conf.exists() else ""

@@ -2,7 +2,8 @@
 `mackerel-agent.conf` loads as is, plus sabamon's own `[spool] max_bytes`.
 
 Every problem raises `ConfigError` naming the dotted key and its line. Unknown keys are not
-errors; they become `AgentConfig.warnings`, which `configtest` prints.
+errors; they become `AgentConfig.warnings` (mackerel-agent's configtest lines, which fail
+configtest) and `AgentConfig.notices` (sabamon's own, which do not); `configtest` prints both.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from sabamon.agent.api import DEFAULT_API_BASE, HOST_STATUSES
-from sabamon.agent.config_keys import find_key_line, unknown_key_warnings
+from sabamon.agent.config_keys import (
+    find_key_line,
+    ignored_key_notices,
+    unexpected_key_warnings,
+)
 from sabamon.agent.errors import ConfigError
 from sabamon.agent.plugins.config import PluginsConfig, parse_plugins
 from sabamon.agent.spool import DEFAULT_MAX_BYTES
@@ -49,6 +54,7 @@ class AgentConfig:
     spool_max_bytes: int = DEFAULT_MAX_BYTES
     plugins: PluginsConfig = field(default_factory=lambda: parse_plugins({}))
     warnings: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
     path: Path | None = None
 
 
@@ -189,7 +195,8 @@ def _build(reader: _Reader, path: Path | None) -> AgentConfig:
         interfaces_ignore=reader.regex("interfaces.ignore"),
         spool_max_bytes=max_bytes,
         plugins=_plugins(reader),
-        warnings=unknown_key_warnings(reader.raw),
+        warnings=unexpected_key_warnings(reader.raw),
+        notices=ignored_key_notices(reader.raw),
         path=path,
     )
     get("interfaces.use_adapter", bool, False)  # Windows only: checked, then ignored

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from sabamon import __version__
 from sabamon.server.alerts.scheduler import AlertingOptions, run_alerting_service
 from sabamon.server.api import (
+    alert_group_settings,
     alerts,
     channels,
     checks,
@@ -32,6 +33,7 @@ from sabamon.server.api import (
     monitored_statuses,
     monitors,
     notification_groups,
+    org,
     services,
     tsdb,
 )
@@ -175,10 +177,11 @@ def create_app(
     app.state.server = state
     app.state.alerting = alerting or DEFAULT_ALERTING  # closes outside the cycle notify
     install_error_handlers(app)
-    for module in (tsdb, hosts, services, graphdefs, checks, metadata):
+    for module in (tsdb, hosts, services, graphdefs, checks, metadata, org):
         app.include_router(module.router)
     for module in (monitors, alerts, channels, notification_groups, downtimes, monitored_statuses):
         app.include_router(module.router)
+    app.include_router(alert_group_settings.router)
     install_dashboard(app)
 
     @app.get("/healthz", tags=["server"], responses={503: {"description": "Store unreachable"}})

@@ -8,8 +8,9 @@ import tomllib
 import pytest
 from plugin_helpers import script
 
+from sabamon.agent.config_keys import ignored_key_notices, unexpected_keys
 from sabamon.agent.errors import ConfigError
-from sabamon.agent.plugins.config import missing_commands, parse_plugins, unknown_plugin_keys
+from sabamon.agent.plugins.config import missing_commands, parse_plugins
 from sabamon.agent.plugins.duration import parse_minutes
 
 
@@ -138,7 +139,7 @@ def test_memo_cut_to_250_runes(caplog: pytest.LogCaptureFixture) -> None:
         ),
         ('[plugin.checks.c]\ncommand = "x"\ncheck_interval = -1', "plugin.checks.c.check_interval"),
         (
-            '[plugin.checks.c]\ncommand = "x"\nmax_check_attempts = -2',
+            '[plugin.checks.c]\ncommand = "x"\nmax_check_attempts = 2147483648',
             "plugin.checks.c.max_check_attempts",
         ),
         ('[plugin.checks.c]\ncommand = "x"\naction = "y"', "plugin.checks.c.action"),
@@ -184,28 +185,29 @@ def test_bad_durations(value: object) -> None:
     assert error.value.key == "plugin.checks.c.check_interval"
 
 
-def test_unknown_keys_for_configtest() -> None:
-    table = plugins(
+def test_keys_of_another_plugin_kind_are_notices() -> None:
+    raw = tomllib.loads(
         """
 [plugin.metrics.m]
 command = "x"
 comand = "typo"
+check_interval = 1
 [plugin.checks.c]
 command = "x"
 action = { command = "y", usr = "z" }
 check_interval = 1
 [plugin.metadata.d]
 command = "x"
-check_interval = 1
-[plugin.metric.wrong]
-command = "x"
+action = { command = "y" }
 """
     )
-    assert unknown_plugin_keys(table) == [
-        "plugin.metrics.m.comand",
-        "plugin.checks.c.action.usr",
-        "plugin.metadata.d.check_interval",
-        "plugin.metric",
+    assert ignored_key_notices(raw) == [
+        "[WARNING] plugin.metrics.m.check_interval is ignored in metrics plugins.",
+        "[WARNING] plugin.metadata.d.action is ignored in metadata plugins.",
+    ]
+    assert unexpected_keys(raw) == [
+        ("plugin.checks.c.action.usr", "plugin.checks.c.action.user"),
+        ("plugin.metrics.m.comand", "plugin.metrics.m.command"),
     ]
 
 

@@ -49,6 +49,7 @@ def test_recurrences(recurrence: dict[str, object], moment: str, active: bool) -
 def test_scopes() -> None:
     spec = validate_downtime({"name": "n", "start": 0, "duration": 1, "roleScopes": ["web: app"],
                               "monitorExcludeScopes": ["m2"]})  # fmt: skip
+    assert spec["roleScopes"] == ["web: app"]  # echoed as sent, matched without the space
     assert covers(spec, "m1", {"web"}, {"web:app"})
     assert not covers(spec, "m1", {"web"}, {"web:db"})
     assert not covers(spec, "m2", {"web"}, {"web:app"})

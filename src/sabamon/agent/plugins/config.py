@@ -2,7 +2,7 @@
 
 `parse_plugins` turns the decoded `plugin` table into typed settings and raises `ConfigError`
 with the dotted key (`plugin.checks.ssh.command`); the core's loader adds the line.
-`unknown_plugin_keys` and `missing_commands` serve `agent configtest`.
+`KIND_KEYS` and `missing_commands` serve `agent configtest`.
 """
 
 from __future__ import annotations
@@ -112,13 +112,15 @@ def _bool(table: Mapping[str, object], name: str, key: str) -> bool:
     return value
 
 
-def _non_negative_int(table: Mapping[str, object], name: str, key: str) -> int | None:
+def _attempts(table: Mapping[str, object], name: str, key: str) -> int | None:
+    """An int32, as mackerel-agent decodes `max_check_attempts`; below 0 counts as 0
+    ("unset": the report leaves the field out, as mackerel-agent's `normalize` does)."""
     value = table.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{key}.{name}", f"must be a non-negative integer, got {value!r}")
-    return value
+    if isinstance(value, bool) or not isinstance(value, int) or abs(value) > 2**31 - 1:
+        raise ConfigError(f"{key}.{name}", f"must be an integer, got {value!r}")
+    return max(value, 0)
 
 
 def _pattern(table: Mapping[str, object], name: str, key: str) -> re.Pattern[str] | None:
@@ -194,9 +196,9 @@ def _parse_check(name: str, table: Mapping[str, object], key: str) -> CheckPlugi
         if notification is None
         else parse_minutes(notification, f"{key}.notification_interval")
     )
-    attempts = _non_negative_int(table, "max_check_attempts", key)
+    attempts = _attempts(table, "max_check_attempts", key)
     prevent_close = _bool(table, "prevent_alert_auto_close", key)
-    if prevent_close and attempts is not None and attempts != 1:
+    if prevent_close and attempts is not None and attempts > 1:
         log.warning("event=max_check_attempts_forced key=%s reason=prevent_alert_auto_close", key)
         attempts = 1
     memo = _string(table, "memo", key) or ""
@@ -257,26 +259,6 @@ def parse_plugins(table: Mapping[str, object]) -> PluginsConfig:
             for name, plugin in _tables(table, "metadata")
         ),
     )
-
-
-def unknown_plugin_keys(table: Mapping[str, object]) -> list[str]:
-    """Dotted keys under `plugin` that no plugin kind knows, for configtest warnings."""
-    unknown: list[str] = []
-    for kind, section in table.items():
-        if kind not in KIND_KEYS:
-            unknown.append(f"plugin.{kind}")
-            continue
-        if not isinstance(section, Mapping):
-            continue
-        for name, plugin in section.items():
-            if not isinstance(plugin, Mapping):
-                continue
-            key = f"plugin.{kind}.{name}"
-            unknown += [f"{key}.{k}" for k in plugin if k not in KIND_KEYS[kind]]
-            action = plugin.get("action") if kind == "checks" else None
-            if isinstance(action, Mapping):
-                unknown += [f"{key}.action.{k}" for k in action if k not in COMMAND_KEYS]
-    return unknown
 
 
 _SHELL_WORDS = frozenset(

@@ -1,4 +1,6 @@
-"""Plugin intervals: integer minutes or a Go duration string ("1h30m"), whole minutes only."""
+"""Plugin intervals: integer minutes, a digit string ("10": minutes) or a Go duration
+string ("1h30m"), whole minutes only, as mackerel-agent's `config/duration.go` reads them:
+`strconv.ParseInt(text, 10, 32)` first, then `time.ParseDuration`."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ _UNIT_NANOSECONDS = {
 }
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _MINUTE_NS = _UNIT_NANOSECONDS["m"]
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INT32_MAX = 2**31 - 1
 
 
 def _go_duration_nanoseconds(text: str) -> int:
@@ -45,11 +49,14 @@ def _go_duration_nanoseconds(text: str) -> int:
 
 
 def parse_minutes(value: object, key: str) -> int:
-    """Minutes from an integer or a Go duration string; negative or partial minutes are errors."""
+    """Minutes from an integer, a digit string or a Go duration string; negative or partial
+    minutes are errors."""
     if isinstance(value, bool):
         raise ConfigError(key, 'must be minutes (an integer) or a duration string like "1h30m"')
     if isinstance(value, int):
         minutes = value
+    elif isinstance(value, str) and _INTEGER.fullmatch(value) and abs(int(value)) <= _INT32_MAX:
+        minutes = int(value)  # mackerel-agent reads a bare number as minutes
     elif isinstance(value, str):
         try:
             nanoseconds = _go_duration_nanoseconds(value.strip())

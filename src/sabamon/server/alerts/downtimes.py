@@ -36,7 +36,7 @@ def validate_downtime(body: Any) -> dict[str, Any]:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
         raise DowntimeError("name: is required")
-    memo = body.get("memo", "")
+    memo = body.get("memo") or ""
     if not isinstance(memo, str):
         raise DowntimeError("memo: must be a string")
     out: dict[str, Any] = {"name": name, "memo": memo, "start": _int(body, "start", 0),
@@ -64,7 +64,7 @@ def validate_downtime(body: Any) -> dict[str, Any]:
         if value is not None:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise DowntimeError(f"{key}: must be a list of strings")
-            out[key] = [v.replace(" ", "") for v in value]
+            out[key] = list(value)  # echoed as sent; `covers` ignores the spaces
     return out
 
 
@@ -115,20 +115,23 @@ def is_active(spec: dict[str, Any], now: int) -> bool:
     )
 
 
+def _names(spec: dict[str, Any], key: str) -> set[str]:
+    """A scope list as names compare: "Hatena-Bookmark: db-master" is "...:db-master"."""
+    return {value.replace(" ", "") for value in spec.get(key, ())}
+
+
 def covers(spec: dict[str, Any], monitor_id: str, services: set[str], roles: set[str]) -> bool:
     """Whether the downtime's scopes include an alert of this monitor on a host (or
     service) with these services and "service:role" names."""
-    if monitor_id in spec.get("monitorExcludeScopes", ()):
+    if monitor_id in _names(spec, "monitorExcludeScopes"):
         return False
-    if services & set(spec.get("serviceExcludeScopes", ())) or roles & set(
-        spec.get("roleExcludeScopes", ())
-    ):
+    if services & _names(spec, "serviceExcludeScopes") or roles & _names(spec, "roleExcludeScopes"):
         return False
     scoped = [spec.get(k) for k in ("serviceScopes", "roleScopes", "monitorScopes")]
     if not any(scoped):
         return True
     return bool(
-        services & set(spec.get("serviceScopes", ()))
-        or roles & set(spec.get("roleScopes", ()))
-        or monitor_id in spec.get("monitorScopes", ())
+        services & _names(spec, "serviceScopes")
+        or roles & _names(spec, "roleScopes")
+        or monitor_id in _names(spec, "monitorScopes")
     )

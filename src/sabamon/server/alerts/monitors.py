@@ -104,7 +104,13 @@ def _string_list(body: dict[str, Any], key: str) -> list[str]:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise MonitorError(f"{key}: must be a list of 'service' or 'service:role' names")
-    return [":".join(part.strip() for part in v.split(":", 1)) for v in value]
+    return list(value)  # echoed as sent ("svc: role" too); `scope_name` compares them
+
+
+def scope_name(scope: str) -> str:
+    """A scope as a host's names spell it: "Hatena-Bookmark: db-master" (the spelling on
+    Mackerel's monitors API page) matches role "Hatena-Bookmark:db-master"."""
+    return ":".join(part.strip() for part in scope.split(":", 1))
 
 
 def _put(out: dict[str, Any], key: str, value: Any) -> None:
@@ -112,13 +118,19 @@ def _put(out: dict[str, Any], key: str, value: Any) -> None:
         out[key] = value
 
 
-def _thresholds(body: dict[str, Any], out: dict[str, Any], *, computed: bool) -> None:
+def _thresholds(
+    body: dict[str, Any], out: dict[str, Any], *, computed: bool, optional: bool = False
+) -> None:
+    """operator, warning, critical (and sabamon's recovery levels). With `optional`, both
+    thresholds may be null: the monitor alerts on something else, or only draws."""
     operator = body.get("operator")
+    if operator is None and optional and body.get("warning") is body.get("critical") is None:
+        operator = ">"  # nothing to compare; Mackerel answers with an operator all the same
     if operator not in (">", "<"):
         raise MonitorError("operator: must be '>' or '<'")
     out["operator"] = operator
     warning, critical = _number(body, "warning"), _number(body, "critical")
-    if warning is None and critical is None:
+    if warning is None and critical is None and not optional:
         raise MonitorError("warning: warning or critical must be set")
     for key, value in (("warning", warning), ("critical", critical)):
         if computed and value is not None and not 0 <= value <= 100:
@@ -156,7 +168,7 @@ def _host(body: dict[str, Any], out: dict[str, Any]) -> None:
 
 
 def _connectivity(body: dict[str, Any], out: dict[str, Any]) -> None:
-    gone = body.get("alertStatusOnGone", "CRITICAL")
+    gone = body.get("alertStatusOnGone") or "CRITICAL"
     if gone not in ("CRITICAL", "WARNING"):
         raise MonitorError("alertStatusOnGone: must be 'CRITICAL' or 'WARNING'")
     out["alertStatusOnGone"] = gone
@@ -167,14 +179,18 @@ def _connectivity(body: dict[str, Any], out: dict[str, Any]) -> None:
 def _service(body: dict[str, Any], out: dict[str, Any]) -> None:
     out["service"] = _string(body, "service", required=True)
     out["metric"] = _string(body, "metric", required=True)
-    _thresholds(body, out, computed=False)
-    out["duration"] = _integer(body, "duration", 1, 10) or 1
-    out["maxCheckAttempts"] = _integer(body, "maxCheckAttempts", 1, 10) or 1
+    missing = {}
     for key in ("missingDurationWarning", "missingDurationCritical"):
         minutes = _integer(body, key, 10, ONE_WEEK_MINUTES)
         if minutes is not None and minutes % 10:
             raise MonitorError(f"{key}: must be a multiple of 10 minutes")
-        _put(out, key, minutes)
+        if minutes is not None:
+            missing[key] = minutes
+    # mackerel-client-go's fixtures hold a service monitor with only missing-data levels.
+    _thresholds(body, out, computed=False, optional=bool(missing))
+    out["duration"] = _integer(body, "duration", 1, 10) or 1
+    out["maxCheckAttempts"] = _integer(body, "maxCheckAttempts", 1, 10) or 1
+    out.update(missing)
 
 
 def _external(body: dict[str, Any], out: dict[str, Any]) -> None:
@@ -183,7 +199,7 @@ def _external(body: dict[str, Any], out: dict[str, Any]) -> None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise MonitorError("url: must be an http or https URL")
     out["url"] = url
-    method = body.get("method", "GET")
+    method = body.get("method") or "GET"
     if method not in ("GET", "POST", "PUT", "DELETE"):
         raise MonitorError("method: must be GET, POST, PUT or DELETE")
     out["method"] = method
@@ -229,7 +245,9 @@ def _expression(body: dict[str, Any], out: dict[str, Any]) -> None:
     except ExpressionError as exc:
         raise MonitorError(f"expression: {exc}") from None
     out["expression"] = text
-    _thresholds(body, out, computed=False)
+    # Mackerel keeps expression monitors without thresholds (mackerel-client-go's fixture
+    # "expression monitor without thresholds"); they never alert.
+    _thresholds(body, out, computed=False, optional=True)
     out["evaluateBackwardMinutes"] = _integer(body, "evaluateBackwardMinutes", 2, 10) or 2
 
 
@@ -245,8 +263,8 @@ _TYPE_FIELDS = {
 def validate_monitor(body: Any, previous: Monitor | None = None) -> dict[str, Any]:
     """The stored document for a POST (or, with `previous`, a PUT) body.
 
-    PUT is a full replacement, except that an omitted `alertStatusOnGone` or `headers`
-    keeps its old value (api.md §6); changing `type` is an error.
+    PUT is a full replacement, except that an omitted (or null) `alertStatusOnGone` or
+    `headers` keeps its old value (api.md §6); changing `type` is an error.
     """
     if not isinstance(body, dict):
         raise MonitorError("body: must be a JSON object")
@@ -258,7 +276,9 @@ def validate_monitor(body: Any, previous: Monitor | None = None) -> dict[str, An
             raise MonitorError("type: cannot be changed")
         body = dict(body)
         for kept in ("alertStatusOnGone", "headers"):
-            if kept not in body and kept in previous.spec:
+            # null keeps it too: mackerel-client-go sends nil headers as null and says
+            # "specify an empty list to remove all headers"
+            if body.get(kept) is None and kept in previous.spec:
                 body[kept] = previous.spec[kept]
     out: dict[str, Any] = {"type": kind}
     name = _string(body, "name", required=kind != "connectivity", limit=250)
@@ -286,6 +306,6 @@ def in_scope(monitor: Monitor, host_roles: dict[str, list[str]]) -> bool:
         f"{svc}:{role}" for svc, roles in host_roles.items() for role in roles
     }
     scopes, excluded = monitor.get("scopes") or [], monitor.get("excludeScopes") or []
-    if any(scope in names for scope in excluded):
+    if any(scope_name(scope) in names for scope in excluded):
         return False
-    return not scopes or any(scope in names for scope in scopes)
+    return not scopes or any(scope_name(scope) in names for scope in scopes)

@@ -43,7 +43,7 @@ async def report_checks(body: CheckReportsIn, key: WriteKey, state: State) -> Su
                 notification_interval=None
                 if interval is None
                 else max(interval, MIN_NOTIFICATION_INTERVAL),
-                max_check_attempts=report.max_check_attempts,
+                max_check_attempts=report.max_check_attempts or 1,
             )
         )
     await state.store.write_check_reports(key.org_id, reports, state.now())

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from sabamon.server.api.validation import contains_nul
 from sabamon.server.store.base import CheckStatus, Host, HostStatus
+
+T = TypeVar("T")
+
+
+def _null_as_empty(value: Any) -> Any:
+    return [] if value is None else value
+
+
+def _null_as_empty_object(value: Any) -> Any:
+    return {} if value is None else value
+
+
+def _null_as_empty_string(value: Any) -> Any:
+    return "" if value is None else value
+
+
+# mackerel-client-go encodes an unset slice, map or string pointer without `omitempty` as
+# `null` (CreateHostParam.interfaces/roleFullnames/checks): `null` reads as empty.
+NullableList = Annotated[list[T], BeforeValidator(_null_as_empty)]
+NullableObject = Annotated[dict[str, Any], BeforeValidator(_null_as_empty_object)]
+NullableText = Annotated[str, BeforeValidator(_null_as_empty_string)]
 
 
 class Wire(BaseModel):
@@ -36,18 +57,21 @@ class NamesOut(Wire):
 
 class CheckIn(Wire):
     name: str = Field(pattern=r"^[a-zA-Z0-9_-]+$", max_length=255)
-    memo: str = ""
+    memo: NullableText = ""
 
 
 class HostIn(Wire):
+    """POST/PUT /hosts. `null` in `meta`, `interfaces`, `roleFullnames`, `checks` or `memo`
+    reads as empty, as in an omitted field (on PUT, roles are added, so null adds none)."""
+
     name: str = Field(min_length=1, max_length=255)
     display_name: str | None = Field(None, max_length=255)
     custom_identifier: str | None = Field(None, max_length=255)
-    memo: str = Field("", max_length=10_000)
-    meta: dict[str, Any] = Field(default_factory=dict)
-    interfaces: list[dict[str, Any]] = Field(default_factory=list)
-    role_fullnames: list[str] = Field(default_factory=list)
-    checks: list[CheckIn] = Field(default_factory=list)
+    memo: NullableText = Field("", max_length=10_000)
+    meta: NullableObject = Field(default_factory=dict)
+    interfaces: NullableList[dict[str, Any]] = Field(default_factory=list)
+    role_fullnames: NullableList[str] = Field(default_factory=list)
+    checks: NullableList[CheckIn] = Field(default_factory=list)
 
 
 class HostOut(Wire):
@@ -106,7 +130,7 @@ class BulkRetireIn(Wire):
 
 
 class RoleFullnamesIn(Wire):
-    role_fullnames: list[str]
+    role_fullnames: NullableList[str]
 
 
 class TimeValue(Wire):
@@ -188,7 +212,8 @@ class CheckReportIn(Wire):
     message: str = Field("", max_length=1023)
     occurred_at: int = Field(ge=0, lt=2**40)
     notification_interval: int | None = Field(None, ge=0)
-    max_check_attempts: int = Field(1, ge=1, le=10)
+    # mackerel-client-go omits 0 (`omitempty`); other clients send it for "the default": 1.
+    max_check_attempts: int = Field(1, ge=0, le=10)
 
 
 class CheckReportsIn(Wire):

@@ -23,14 +23,16 @@ def _url(body: dict[str, Any]) -> str:
 
 
 def _strings(body: dict[str, Any], key: str) -> list[str]:
-    value = body.get(key, [])
+    value = body.get(key)
+    if value is None:  # omitted or null (a client's unset list): empty
+        return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ChannelError(f"{key}: must be a list of strings")
     return list(value)
 
 
 def _events(body: dict[str, Any]) -> list[str]:
-    events = _strings(body, "events") if "events" in body else ["alert"]
+    events = _strings(body, "events") if body.get("events") is not None else ["alert"]
     unknown = [e for e in events if e not in CHANNEL_EVENTS]
     if unknown:
         raise ChannelError(f"events: unknown event {unknown[0]!r}")
@@ -58,12 +60,12 @@ def validate_channel(body: Any, previous_type: str | None = None) -> dict[str, A
         out.update(emails=emails, userIds=_strings(body, "userIds"))
     else:
         out["url"] = _url(body)
-        graph = body.get("enabledGraphImage", False)
+        graph = body.get("enabledGraphImage") or False
         if not isinstance(graph, bool):
             raise ChannelError("enabledGraphImage: must be true or false")
         out["enabledGraphImage"] = graph
     if kind == "slack":
-        mentions = body.get("mentions", {})
+        mentions = body.get("mentions") or {}
         if not isinstance(mentions, dict) or not all(
             k in ("ok", "warning", "critical") and isinstance(v, str) for k, v in mentions.items()
         ):

@@ -20,7 +20,9 @@ class GroupError(ValueError):
 
 
 def _ids(body: dict[str, Any], key: str) -> list[str]:
-    value = body.get(key, [])
+    value = body.get(key)
+    if value is None:  # omitted, or null from mackerel-client-go's unset slice
+        return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise GroupError(f"{key}: must be a list of ids")
     return list(value)
@@ -35,15 +37,15 @@ def validate_group(body: Any, previous: dict[str, Any] | None = None) -> dict[st
     kind = previous["type"] if previous else "group"
     if previous and kind == "group-default" and name != previous["name"]:
         raise GroupError("name: the default group cannot be renamed")
-    level = body.get("notificationLevel", "all")
+    level = body.get("notificationLevel") or "all"
     if level not in ("all", "critical"):
         raise GroupError("notificationLevel: must be 'all' or 'critical'")
-    monitors = body.get("monitors", [])
+    monitors = body.get("monitors") or []
     if not isinstance(monitors, list) or not all(
         isinstance(m, dict) and isinstance(m.get("id"), str) for m in monitors
     ):
         raise GroupError("monitors: must be a list of {id, skipDefault}")
-    services = body.get("services", [])
+    services = body.get("services") or []
     if not isinstance(services, list) or not all(
         isinstance(s, dict) and isinstance(s.get("name"), str) for s in services
     ):

@@ -24,9 +24,10 @@ _TABLES: dict[str, str] = {
     "channel": "channels",
     "notification_group": "notification_groups",
     "downtime": "downtimes",
+    "alert_group_setting": "alert_group_settings",
 }
 _LABELS = {"monitor": "Monitor", "channel": "Channel", "notification_group": "Notification group",
-           "downtime": "Downtime"}  # fmt: skip
+           "downtime": "Downtime", "alert_group_setting": "Alert group setting"}  # fmt: skip
 
 
 # definitions ------------------------------------------------------------------------

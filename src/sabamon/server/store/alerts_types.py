@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-DocumentKind = Literal["monitor", "channel", "notification_group", "downtime"]
+DocumentKind = Literal[
+    "monitor", "channel", "notification_group", "downtime", "alert_group_setting"
+]
 """Definitions kept as validated JSON documents, one table each."""
 
 DeliveryState = Literal["pending", "sending", "sent", "failed"]

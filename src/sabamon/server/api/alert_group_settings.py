@@ -1,0 +1,54 @@
+"""Alert group settings: list, create, get, update, delete in Mackerel's shape
+(`sabamon.server.alerts.alert_groups`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from sabamon.server.alerts.alert_groups import validate_alert_group_setting
+from sabamon.server.api.alerting import json_body, json_response, validated
+from sabamon.server.api.common import ERROR_RESPONSES
+from sabamon.server.api.deps import ReadKey, State, WriteKey
+from sabamon.server.store.alerts_types import Document, DocumentKind
+from sabamon.server.store.base import new_id
+
+router = APIRouter(
+    prefix="/api/v0/alert-group-settings", tags=["alert group settings"], responses=ERROR_RESPONSES
+)
+KIND: DocumentKind = "alert_group_setting"
+
+
+@router.get("")
+async def list_settings(key: ReadKey, state: State) -> Response:
+    docs = await state.store.list_documents(key.org_id, KIND)
+    return json_response({"alertGroupSettings": [d.to_json() for d in docs]})
+
+
+@router.post("")
+async def create_setting(request: Request, key: WriteKey, state: State) -> Response:
+    doc = Document(new_id(), validated(validate_alert_group_setting, await json_body(request)))
+    await state.store.put_document(key.org_id, KIND, doc, state.now())
+    return json_response(doc.to_json())
+
+
+@router.get("/{setting_id}")
+async def get_setting(setting_id: str, key: ReadKey, state: State) -> Response:
+    return json_response((await state.store.get_document(key.org_id, KIND, setting_id)).to_json())
+
+
+@router.put("/{setting_id}")
+async def update_setting(
+    setting_id: str, request: Request, key: WriteKey, state: State
+) -> Response:
+    await state.store.get_document(key.org_id, KIND, setting_id)
+    doc = Document(setting_id, validated(validate_alert_group_setting, await json_body(request)))
+    await state.store.put_document(key.org_id, KIND, doc, state.now())
+    return json_response(doc.to_json())
+
+
+@router.delete("/{setting_id}")
+async def delete_setting(setting_id: str, key: WriteKey, state: State) -> Response:
+    return json_response(
+        (await state.store.delete_document(key.org_id, KIND, setting_id)).to_json()
+    )
