@@ -74,8 +74,9 @@ class AsyncBroadcastListener:
                 response = h11.Response(status_code=400, headers=[("content-length", "0")])
                 with contextlib.suppress(h11.LocalProtocolError):
                     writer.write(connection.send(response) + connection.send(h11.EndOfMessage()))
-        except (TimeoutError, ConnectionError):
-            pass
+        except (TimeoutError, ConnectionError) as error:
+            peer = writer.get_extra_info("peername")
+            log.debug("event=mcond_connection_lost peer=%s error=%r", peer, error)
         finally:
             self._connections.discard(writer)
             writer.close()

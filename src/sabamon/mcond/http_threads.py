@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -35,6 +36,15 @@ class BroadcastListener(ThreadingHTTPServer):
     @property
     def port(self) -> int:
         return int(self.server_address[1])
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A peer that resets or times out a keep-alive connection is routine: one debug
+        line. Anything else is a bug, logged with its traceback (not printed on stderr)."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.debug("event=mcond_connection_lost peer=%s error=%r", client_address[0], error)
+        else:
+            log.error("event=mcond_handler_failed peer=%s", client_address[0], exc_info=True)
 
 
 class _BroadcastHandler(BaseHTTPRequestHandler):
