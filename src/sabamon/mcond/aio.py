@@ -62,6 +62,12 @@ class AsyncMCond:
     def broadcast_self(self, key: str) -> None:
         self._signals.wake(key)
 
+    def woken(self, key: str) -> asyncio.Event:
+        """The event the next broadcast of ``key`` sets here, from this node or a peer
+        (registers ``key``); take it before looking for the work a broadcast announces."""
+        self._signals.register(key)
+        return self._signals.current(key)
+
     async def broadcast(self, key: str) -> set[str]:
         """Wake local waiters, then every peer in parallel; the peers that answered 200."""
         self._signals.wake(key)

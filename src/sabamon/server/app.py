@@ -20,7 +20,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.responses import Response
 
 from sabamon import __version__
-from sabamon.server.alerts.scheduler import AlertingOptions, run_alerting_service
+from sabamon.server.alerts.scheduler import CHECK_REPORTS, AlertingOptions, run_alerting_service
 from sabamon.server.api import (
     alert_group_settings,
     alerts,
@@ -152,7 +152,15 @@ def create_app(
         alerting_task = None
         if alerting is not None:
             alerting_task = asyncio.create_task(
-                run_alerting_service(store, clock, alerting, stop, cluster.owns), name="alerting"
+                run_alerting_service(
+                    store,
+                    clock,
+                    alerting,
+                    stop,
+                    cluster.owns,
+                    lambda: cluster.listen(CHECK_REPORTS),
+                ),
+                name="alerting",
             )
         log.info("event=server_started store=%s", type(store).__name__)
         try:
@@ -175,6 +183,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.server = state
+    app.state.coordinator = cluster  # the check report route announces new reports
     app.state.alerting = alerting or DEFAULT_ALERTING  # closes outside the cycle notify
     install_error_handlers(app)
     for module in (tsdb, hosts, services, graphdefs, checks, metadata, org):

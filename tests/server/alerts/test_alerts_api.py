@@ -191,3 +191,57 @@ def test_point_to_webhook_alerts_paging_close_and_statuses(
             (kept, "delete monitor", "ok", False),
         ])  # fmt: skip
         assert {b["alert"]["monitorName"] for b in closes} == {"load"}
+
+
+def test_a_check_report_opens_and_closes_its_alert_within_seconds(
+    server: Server, receiver: Receiver
+) -> None:
+    """Mackerel's check monitoring answers a report at once; metric monitors keep their
+    minute. The server's clock stays inside the minute: only the fast path can act."""
+    with server.client() as http:
+        ok(
+            http.post(
+                "/api/v0/channels", json={"type": "webhook", "name": "h", "url": receiver.url}
+            )
+        )
+        ok(http.post("/api/v0/monitors", json=HOST_MONITOR))
+        host = ok(http.post("/api/v0/hosts", json={"name": "web", "meta": {}}))["id"]
+        minute = int(server.clock()) // 60 * 60 + 60
+        server.clock.offset += minute + 5 - server.clock()
+        ok(http.post("/api/v0/tsdb", json=[{"hostId": host, "name": "loadavg5", "time": minute,
+                                             "value": 3.0}]))  # fmt: skip
+
+        def report(status: str, at: int) -> None:
+            body = {
+                "reports": [
+                    {
+                        "source": {"type": "host", "hostId": host},
+                        "name": "ssh",
+                        "status": status,
+                        "message": f"ssh {status}",
+                        "occurredAt": at,
+                    }
+                ]
+            }
+            ok(http.post("/api/v0/monitoring/checks/report", json=body))  # fmt: skip
+
+        started = time.monotonic()
+        report("CRITICAL", minute + 5)
+        (opened,) = receiver.wait_for(1, timeout=5)
+        assert time.monotonic() - started <= 5
+        assert (opened["alert"]["status"], opened["alert"]["isOpen"]) == ("critical", True)
+        assert opened["alert"]["monitorName"] == "ssh"
+        alerts = ok(http.get("/api/v0/alerts"))["alerts"]
+        assert [(a["type"], a["status"]) for a in alerts] == [("check", "CRITICAL")]
+
+        server.clock.offset += minute + 65 - server.clock()  # host minute not ready (90 s)
+        started = time.monotonic()
+        report("OK", minute + 65)
+        closed = receiver.wait_for(2, timeout=5)[1]
+        assert time.monotonic() - started <= 5
+        assert (closed["alert"]["status"], closed["alert"]["isOpen"]) == ("ok", False)
+        assert ok(http.get("/api/v0/alerts"))["alerts"] == []
+
+        server.clock.offset += minute + 91 - server.clock()  # the metric monitor's minute
+        host_alert = receiver.wait_for(3)[2]
+        assert host_alert["alert"]["monitorName"] == "load"

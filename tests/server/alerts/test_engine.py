@@ -190,6 +190,44 @@ async def test_check_reports_open_after_max_attempts(world: World) -> None:
     }  # fmt: skip
 
 
+async def test_the_check_pass_counts_each_report_once_beside_the_minute_cycle(
+    world: World,
+) -> None:
+    """Reports evaluated at once (the fast path) and by the minute cycle, in any order:
+    each report is one attempt, so maxCheckAttempts 2 opens on the second WARNING."""
+    from sabamon.server.store.base import CheckReport
+
+    web = await world.host("web")
+    for index, status in enumerate(["WARNING", "WARNING", "OK"]):
+        minute = T0 + index * 60
+        report = CheckReport(web, "nginx", status, status, minute + 5, None, 2)  # type: ignore[arg-type]
+        world.clock.now = minute + 6
+        await world.store.write_check_reports(world.org_id, [report], minute + 6)
+        assert await world.engine.evaluate_checks() == 1
+        assert await world.engine.evaluate_checks() == 0  # nothing new
+        open_alerts = await world.store.open_alerts(world.org_id)
+        assert [a.status for a in open_alerts] == {0: [], 1: ["WARNING"], 2: []}[index]
+        world.clock.now = minute + 90
+        await world.engine.evaluate_minute(minute)  # finds the report evaluated already
+        await world.worker.run_once()
+    assert [b["alert"]["status"] for b in world.receiver.bodies] == ["warning", "ok"]
+
+
+async def test_the_check_pass_evaluates_only_owned_check_monitors(world: World) -> None:
+    from sabamon.server.store.base import CheckReport
+
+    web = await world.host("web")
+    report = CheckReport(web, "nginx", "CRITICAL", "down", T0 + 5, None, 1)  # type: ignore[arg-type]
+    world.clock.now = T0 + 6
+    await world.store.write_check_reports(world.org_id, [report], T0 + 6)
+    (check,) = await world.store.check_states(world.org_id)
+    world.engine.owns = lambda monitor_id: monitor_id != check.monitor_id
+    assert await world.engine.evaluate_checks() == 0
+    world.engine.owns = lambda monitor_id: monitor_id == check.monitor_id
+    assert await world.engine.evaluate_checks() == 1
+    assert [a.status for a in await world.store.open_alerts(world.org_id)] == ["CRITICAL"]
+
+
 async def test_service_metric_missing_data_and_expression(world: World) -> None:
     service = {"type": "service", "name": "qps", "service": "web", "metric": "qps",
                "operator": "<", "warning": 10, "missingDurationWarning": 10}  # fmt: skip

@@ -173,3 +173,28 @@ def test_settings_refuse_a_heartbeat_slower_than_the_ttl() -> None:
 def test_bad_redis_urls_are_named(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ClusterNode(ClusterSettings(redis_url=url))
+
+
+async def test_an_announce_wakes_the_listeners_of_every_member(start_node: NodeFactory) -> None:
+    """The check report route announces on one member; the owner of the check monitor
+    may be another. A burst shares broadcasts, and the last announce always arrives."""
+    nodes = await three_members(start_node)
+    heard = [node.listen("check-reports") for node in nodes]
+    nodes[0].announce("check-reports")
+    await asyncio.wait_for(asyncio.gather(*(event.wait() for event in heard)), 5)
+    last = nodes[2].listen("check-reports")
+    for _ in range(100):
+        nodes[1].announce("check-reports")
+    await asyncio.wait_for(last.wait(), 5)
+    after = nodes[2].listen("check-reports")
+    nodes[1].announce("check-reports")  # within the spacing of the burst's broadcast
+    await asyncio.wait_for(after.wait(), 5)
+
+
+async def test_a_solo_node_announces_to_its_own_listeners() -> None:
+    from sabamon.server.cluster import SoloNode
+
+    node = SoloNode()
+    heard = node.listen("check-reports")
+    node.announce("check-reports")
+    assert heard.is_set() and not node.listen("check-reports").is_set()

@@ -5,6 +5,12 @@ external results), runs each target's state machine, and commits per target the 
 state, alerts, alert logs and notification deliveries in one transaction. The store
 skips targets already evaluated at M, so running a cycle twice is harmless.
 
+Check monitors also have a fast path, as in Mackerel: `evaluate_checks` runs the check
+reports not yet evaluated as soon as they are posted (the scheduler calls it when the
+report route announces them), so a status change opens or closes its alert within
+seconds; metric monitors keep their minute. A report is evaluated once, by whichever path
+comes first (its state moves to the report's minute).
+
 Notifications are suppressed (the alert is still recorded) for muted monitors, hosts in
 `standby`, active downtimes and folded flaps; hosts in `maintenance` or `poweroff` are
 not evaluated. Open alerts of a host retired by a path that did not close them close
@@ -13,6 +19,7 @@ here, with trigger `hostRetire` and its notification.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -56,6 +63,7 @@ class Engine:
         self.owns = owns  # in a cluster, whether this member evaluates a monitor
         self.evaluated_through = -1  # the newest minute fully evaluated by this process
         self.pending: list[Pending] = []  # this cycle's notifications, queued before commit
+        self._cycle = asyncio.Lock()  # a minute cycle and a check pass never interleave
 
     # snapshot -------------------------------------------------------------------------
     async def _snapshot(self, monitors: list[Monitor], minute: int) -> evaluators.Snapshot:
@@ -172,6 +180,64 @@ class Engine:
     # cycle ----------------------------------------------------------------------------
     async def evaluate_minute(self, minute: int) -> int:
         """Evaluates every monitor at `minute`; returns the number of targets committed."""
+        async with self._cycle:
+            return await self._evaluate_minute(minute)
+
+    async def evaluate_checks(self) -> int:
+        """Evaluates the check reports posted since their monitor's last evaluation (the
+        fast path); returns the number of targets committed."""
+        async with self._cycle:
+            return await self._evaluate_checks()
+
+    async def _evaluate_checks(self) -> int:
+        org_id = self.org.id
+        stored = await self.store.target_states(org_id)
+        checks = [
+            check
+            for check in await self.store.check_states(org_id)
+            if self.owns(check.monitor_id)
+            and evaluators.check_targets(check).observation.minute
+            > stored.get((check.monitor_id, check.host_id), {}).get("last_minute", -1)
+        ]
+        if not checks:
+            return 0
+        now = int(self.clock())
+        statuses: tuple[HostStatus, ...] = ("working", "standby", "maintenance", "poweroff")
+        hosts = await self.store.list_hosts(org_id, HostFilter(statuses=statuses))
+        snap = evaluators.Snapshot(minute=now - now % 60, hosts={h.id: h for h in hosts},
+                                   host_points={}, service_points={}, last_seen={},
+                                   filesystems={}, checks=checks)  # fmt: skip
+        open_alerts = {a.id: a for a in await self.store.open_alerts(org_id)}
+        defs = await notices.load_definitions(self.store, org_id, now)
+        writes: list[TargetWrite] = []
+        self._evaluate_check_states(snap, stored, open_alerts, defs, writes)
+        await self._queue_notifications()
+        committed = await self.store.commit_targets(org_id, writes, now)
+        log.info("event=checks_evaluated reports=%d committed=%d", len(checks), committed)
+        return committed
+
+    def _evaluate_check_states(
+        self,
+        snap: evaluators.Snapshot,
+        stored: dict[tuple[str, str], dict[str, Any]],
+        open_alerts: dict[str, AlertRecord],
+        defs: Definitions,
+        writes: list[TargetWrite],
+    ) -> None:
+        for check in snap.checks:
+            if not self.owns(check.monitor_id):
+                continue
+            monitor = Monitor(
+                check.monitor_id,
+                {"type": "check", "name": check.name, "memo": check.memo,
+                 "maxCheckAttempts": check.max_check_attempts,
+                 "notificationInterval": check.notification_interval},
+            )  # fmt: skip
+            target = evaluators.check_targets(check)
+            policy = monitor_policy(monitor)
+            self._evaluate(monitor, policy, target, stored, open_alerts, snap, defs, writes)
+
+    async def _evaluate_minute(self, minute: int) -> int:
         org_id = self.org.id
         monitors = [
             Monitor(d.id, d.spec)
@@ -197,18 +263,7 @@ class Engine:
             for target in evaluators.EVALUATORS[monitor.type](monitor, snap, levels):
                 self._evaluate(monitor, policy, target, stored, open_alerts, snap, defs, writes)
             writes.append(TargetWrite(monitor.id, MONITOR_MARK, minute, {"last_minute": minute}))
-        for check in snap.checks:
-            if not self.owns(check.monitor_id):
-                continue
-            monitor = Monitor(
-                check.monitor_id,
-                {"type": "check", "name": check.name, "memo": check.memo,
-                 "maxCheckAttempts": check.max_check_attempts,
-                 "notificationInterval": check.notification_interval},
-            )  # fmt: skip
-            target = evaluators.check_targets(check)
-            policy = monitor_policy(monitor)
-            self._evaluate(monitor, policy, target, stored, open_alerts, snap, defs, writes)
+        self._evaluate_check_states(snap, stored, open_alerts, defs, writes)
         await self._queue_notifications()
         await self._close_retired(open_alerts, snap, minute)
         committed = await self.store.commit_targets(org_id, writes, int(self.clock()))

@@ -3,12 +3,15 @@
 Minute M is evaluated once the clock passes M + 60 s + `grace` (the agents post a minute's
 points within it); the delivery worker is woken right after, so a notification leaves
 about `grace` seconds after the minute of the crossing point ends.
+
+Check reports do not wait for the minute: the report route announces them on the topic
+`CHECK_REPORTS` (to every cluster member), and the loop wakes and runs the engine's check
+pass at once, so a check's alert opens or closes within about a second of its report.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +24,8 @@ from sabamon.server.store.base import Store
 log = logging.getLogger(__name__)
 
 GRACE = 30.0
+CHECK_REPORTS = "check-reports"
+"""The coordinator topic the report route announces and the alerting loop listens to."""
 
 
 def ready_minute(now: float, grace: float) -> int:
@@ -35,9 +40,17 @@ async def run_alerting(
     *,
     grace: float = GRACE,
     poll_interval: float = 1.0,
+    reported: Callable[[], asyncio.Event] | None = None,
 ) -> None:
-    """Evaluates each ready minute (never backfilling missed ones) until `stop`."""
+    """Evaluates each ready minute (never backfilling missed ones) until `stop`; with
+    `reported` (the event the next check report sets), runs the check pass on each report.
+    """
+    report: asyncio.Event | None = None
     while not stop.is_set():
+        fired = report is not None and report.is_set()
+        report = reported() if reported is not None else None  # taken before the work
+        if fired:
+            await _check_pass(engine, worker)
         minute = ready_minute(engine.clock(), grace)
         if minute > engine.evaluated_through:
             try:
@@ -46,8 +59,27 @@ async def run_alerting(
                 engine.evaluated_through = minute  # do not retry a failing minute in a loop
                 log.error("event=alerts_cycle_failed minute=%d error=%r", minute, exc)
             worker.wake.set()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=poll_interval)
+        await _wait_any(stop, report, poll_interval)
+
+
+async def _check_pass(engine: Engine, worker: DeliveryWorker) -> None:
+    try:
+        if await engine.evaluate_checks():
+            worker.wake.set()
+    except Exception as exc:
+        log.error("event=checks_pass_failed error=%r", exc)
+
+
+async def _wait_any(stop: asyncio.Event, report: asyncio.Event | None, timeout: float) -> None:
+    """Until `stop` or `report` is set, or `timeout` seconds."""
+    waits = [asyncio.ensure_future(stop.wait())]
+    if report is not None:
+        waits.append(asyncio.ensure_future(report.wait()))
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waits:
+            task.cancel()
 
 
 @dataclass(frozen=True)
@@ -66,8 +98,10 @@ async def run_alerting_service(
     options: AlertingOptions,
     stop: asyncio.Event,
     owns: Callable[[str], bool] = lambda monitor_id: True,
+    reported: Callable[[], asyncio.Event] | None = None,
 ) -> None:
-    """The engine and the delivery worker, until `stop` (the app's lifespan runs this)."""
+    """The engine and the delivery worker, until `stop` (the app's lifespan runs this);
+    `reported` gives the event the next check report sets (see `run_alerting`)."""
     org, _ = await store.ensure_org(options.org_name)
     engine = Engine(store, org, clock=clock, base_url=options.base_url, owns=owns)
     worker = DeliveryWorker(store, clock, options.smtp)
@@ -75,7 +109,12 @@ async def run_alerting_service(
     delivering = asyncio.create_task(worker.run(worker_stop, options.delivery_poll_interval))
     try:
         await run_alerting(
-            engine, worker, stop, grace=options.grace, poll_interval=options.poll_interval
+            engine,
+            worker,
+            stop,
+            grace=options.grace,
+            poll_interval=options.poll_interval,
+            reported=reported,
         )
     finally:
         worker_stop.set()

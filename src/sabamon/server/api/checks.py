@@ -1,12 +1,15 @@
 """Check monitoring (spec §5): reports from `check` plugins and `mkr wrap`, and the check
-monitors that hosts declare in their `checks` list. Reports are stored for alerting."""
+monitors that hosts declare in their `checks` list. Reports are stored for alerting, and
+new ones are announced to the cluster, so the member that owns the check monitor evaluates
+them at once rather than at the next minute (`sabamon.server.alerts.scheduler`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from sabamon.server.alerts.scheduler import CHECK_REPORTS
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey, is_live_host
 from sabamon.server.api.errors import BadRequest, NotFoundError
@@ -26,7 +29,9 @@ PAGE_LIMIT = 100
 
 
 @router.post("/checks/report")
-async def report_checks(body: CheckReportsIn, key: WriteKey, state: State) -> Success:
+async def report_checks(
+    body: CheckReportsIn, request: Request, key: WriteKey, state: State
+) -> Success:
     reports = []
     for index, report in enumerate(body.reports):
         host_id = report.source.host_id
@@ -46,7 +51,8 @@ async def report_checks(body: CheckReportsIn, key: WriteKey, state: State) -> Su
                 max_check_attempts=report.max_check_attempts or 1,
             )
         )
-    await state.store.write_check_reports(key.org_id, reports, state.now())
+    if await state.store.write_check_reports(key.org_id, reports, state.now()):
+        request.app.state.coordinator.announce(CHECK_REPORTS)
     return Success()
 
 

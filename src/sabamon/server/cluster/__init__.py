@@ -7,8 +7,10 @@ needs no Redis.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
+from sabamon.mcond.signals import WakeSignals
 from sabamon.server.cluster.assignment import Assignment
 from sabamon.server.cluster.membership import Member, Membership
 from sabamon.server.cluster.node import ClusterNode, ClusterSettings
@@ -33,6 +35,12 @@ class Coordinator(Protocol):
     """What the background jobs and the alert engine ask of the cluster."""
 
     def owns(self, key: str) -> bool: ...
+    def announce(self, topic: str) -> None:
+        """Wake whoever listens to `topic`, on this member and on every other one."""
+
+    def listen(self, topic: str) -> asyncio.Event:
+        """The event the next announce of `topic` sets (take it before the work)."""
+
     async def refresh(self) -> None: ...
     async def run_once(self, job_key: str, fn: Job, timeout: float | None = None) -> Any: ...
     async def start(self) -> None: ...
@@ -42,8 +50,18 @@ class Coordinator(Protocol):
 class SoloNode:
     """The one-process case: this process owns every monitor and runs every job."""
 
+    def __init__(self) -> None:
+        self._topics: WakeSignals[asyncio.Event] = WakeSignals(asyncio.Event)
+
     def owns(self, key: str) -> bool:
         return True
+
+    def announce(self, topic: str) -> None:
+        self._topics.wake(topic)
+
+    def listen(self, topic: str) -> asyncio.Event:
+        self._topics.register(topic)
+        return self._topics.current(topic)
 
     async def refresh(self) -> None:
         return None

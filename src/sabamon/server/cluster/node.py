@@ -31,6 +31,9 @@ from sabamon.server.cluster.run_once import CLAIM_LEASE, CoordinationLost, Job, 
 log = logging.getLogger(__name__)
 
 REDIS_TIMEOUT = 5.0
+ANNOUNCE_SPACING = 0.25
+"""Seconds between two broadcasts of one topic to the peers; announces in between share
+the next one, so a burst of check reports costs each peer a few calls a second."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,8 @@ class ClusterNode:
         )
         self._stop = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
+        self._unsent: set[str] = set()  # topics announced since their last broadcast
+        self._announcers: dict[str, asyncio.Task[None]] = {}
 
     async def start(self) -> None:
         """Listen for mcond wake-ups, join and keep heartbeating; Redis may still be down."""
@@ -140,6 +145,29 @@ class ClusterNode:
         leased = self._membership is not None and self._membership.lease_valid()
         return leased and self.assignment.owns(key)
 
+    def listen(self, topic: str) -> asyncio.Event:
+        """The event the next announce of ``topic`` sets here, from any member (mcond)."""
+        return self._mcond.woken(topic)
+
+    def announce(self, topic: str) -> None:
+        """Broadcast ``topic`` through mcond (this member's listeners and every peer's)
+        without waiting; see ANNOUNCE_SPACING. A lost broadcast costs latency only: the
+        work is found again by its regular schedule."""
+        self._unsent.add(topic)
+        if topic not in self._announcers:
+            self._announcers[topic] = asyncio.create_task(self._broadcast(topic))
+
+    async def _broadcast(self, topic: str) -> None:
+        try:
+            while topic in self._unsent:
+                self._unsent.discard(topic)
+                await self._mcond.broadcast(topic)
+                await asyncio.sleep(ANNOUNCE_SPACING)
+        except Exception as error:
+            log.warning("event=cluster_announce_failed topic=%s error=%r", topic, error)
+        finally:
+            del self._announcers[topic]  # no await since the loop's last check
+
     async def run_once(self, job_key: str, fn: Job, timeout: float | None = None) -> Any:
         """See :meth:`JobRunner.run_once`; refused once this member's lease has run out."""
         if self._membership is None or not self._membership.lease_valid():
@@ -162,6 +190,8 @@ class ClusterNode:
         self._stop.set()
         if self._loop is not None:
             await self._loop
+        for task in list(self._announcers.values()):
+            task.cancel()
         if self._membership is not None:
             await self._membership.leave()
         await self._mcond.close()
