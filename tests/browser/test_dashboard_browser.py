@@ -71,10 +71,10 @@ def test_host_page_draws_every_graph_with_data(page: Page, dashboard: Dashboard)
     box = cpu.locator(".u-over").bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] - 5, box["y"] + box["height"] / 2)
-    assert "%" in cpu.locator(".u-legend").inner_text()
+    assert "%" in cpu.locator("table.legend td.hover").first.inner_text()
     memory = page.locator('figure[data-graph="memory"]')
     page.mouse.move(box["x"] + box["width"] - 5, box["y"] + 10)
-    assert "GiB" in memory.locator(".u-legend").inner_text()
+    assert "GiB" in memory.locator("table.legend td.hover").first.inner_text()
 
 
 def test_range_buttons_change_the_requested_span(page: Page, dashboard: Dashboard) -> None:
@@ -119,7 +119,7 @@ def test_custom_graph_follows_its_definition(page: Page, dashboard: Dashboard) -
     wait_drawn(page, 1)
     mail = page.locator('figure[data-graph="custom.queue.mail"]')
     assert mail.locator("figcaption").inner_text().startswith("Queue (mail)")
-    legend = mail.locator(".u-legend").inner_text()
+    legend = mail.locator("table.legend").inner_text()
     assert "mail waiting" in legend and "running" in legend
     assert mail.evaluate(INK) > 500
 

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import PlainTextResponse
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 
 from sabamon import __version__
@@ -53,6 +54,10 @@ MAINTENANCE_INTERVAL = 60.0
 SHUTDOWN_GRACE = 3.0
 """Seconds shutdown waits for a background task before cancelling it."""
 DEFAULT_ALERTING = AlertingOptions()
+GZIP_MINIMUM = 1024
+GZIP_LEVEL = 5
+"""Responses over 1 KiB are gzipped for clients that accept it (graph data shrinks about
+fivefold); level 5 costs a fraction of level 9's CPU for nearly the same size."""
 
 
 async def run_maintenance(
@@ -205,6 +210,7 @@ def create_app(
         return server.telemetry.render()
 
     app.openapi = without_422(app)  # type: ignore[method-assign]
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL)
     app.add_middleware(BodySizeLimit, limit=body_limit)
     app.add_middleware(LoadShedder, limits=shedding or SheddingLimits())
     app.add_middleware(RequestCounter, telemetry=telemetry)

@@ -7,6 +7,7 @@ aligned on one time axis for uPlot, with a null where a bucket is missing so the
 from __future__ import annotations
 
 import asyncio
+import bisect
 from collections.abc import Sequence
 
 import orjson
@@ -60,7 +61,10 @@ async def graph_response(
     graph: GraphSpec,
     frm: int,
     to: int,
+    since: int | None = None,
 ) -> Response:
+    """The graph's series over [frm, to]; with `since`, only the buckets from `since` on
+    (a refresh that already holds the older ones), at the step of the whole range."""
     reads = await asyncio.gather(
         *(
             state.store.series.read_points(org_id, kind, owner, series.metric, frm, to)
@@ -69,12 +73,16 @@ async def graph_response(
     )
     step = next((read.step for read in reads if read is not None), step_for_span(to - frm))
     times, values = align([read.points if read else None for read in reads], step)
+    if since is not None:
+        first = bisect.bisect_left(times, since)
+        times, values = times[first:], [column[first:] for column in values]
     body = {
         "graph": graph.id,
         "title": graph.title,
         "unit": graph.unit,
         "from": frm,
         "to": to,
+        "since": since,
         "step": step,
         "series": [
             {"metric": s.metric, "label": s.label, "stacked": s.stacked} for s in graph.series
@@ -96,7 +104,14 @@ def check_range(frm: int, to: int) -> str | None:
 
 
 async def owner_graph_data(
-    state: ServerState, org_id: str, kind: OwnerKind, owner: str, graph_id: str, frm: int, to: int
+    state: ServerState,
+    org_id: str,
+    kind: OwnerKind,
+    owner: str,
+    graph_id: str,
+    frm: int,
+    to: int,
+    since: int | None = None,
 ) -> Response:
     """The graph `graph_id` of a host or service, as the owner's page lists it."""
     names, defs = await asyncio.gather(
@@ -106,7 +121,7 @@ async def owner_graph_data(
     graph = find_graph(graphs, graph_id)
     if graph is None:
         return error(404, f"{kind} {owner!r} has no graph {graph_id!r}")
-    return await graph_response(state, org_id, kind, owner, graph, frm, to)
+    return await graph_response(state, org_id, kind, owner, graph, frm, to, since)
 
 
 @router.get("/ui/data/host/{host_id}/graph/{graph_id:path}")
@@ -117,6 +132,7 @@ async def host_graph_data(
     signed_in: DataUser,
     frm: int = Query(alias="from"),
     to: int = Query(),
+    since: int | None = Query(None),
 ) -> Response:
     org_id = signed_in.user.org_id
     if problem := check_range(frm, to):
@@ -125,7 +141,7 @@ async def host_graph_data(
         await state.store.get_host(org_id, host_id)
     except NotFound:
         return error(404, f"no host with id {host_id!r}")
-    return await owner_graph_data(state, org_id, "host", host_id, graph_id, frm, to)
+    return await owner_graph_data(state, org_id, "host", host_id, graph_id, frm, to, since)
 
 
 @router.get("/ui/data/service/{service}/graph/{graph_id:path}")
@@ -136,9 +152,10 @@ async def service_graph_data(
     signed_in: DataUser,
     frm: int = Query(alias="from"),
     to: int = Query(),
+    since: int | None = Query(None),
 ) -> Response:
     if problem := check_range(frm, to):
         return error(400, problem)
     return await owner_graph_data(
-        state, signed_in.user.org_id, "service", service, graph_id, frm, to
+        state, signed_in.user.org_id, "service", service, graph_id, frm, to, since
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -23,10 +24,14 @@ environment = jinja2.Environment(
 )
 
 
-def _time(epoch: int | None) -> str:
+def _time(epoch: int | None) -> Markup:
+    """A <time> element in UTC; time.js rewrites it in the user's zone, named."""
     if epoch is None:
-        return "—"
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return Markup("—")
+    moment = dt.datetime.fromtimestamp(epoch, dt.UTC)
+    return Markup('<time datetime="{}">{}</time>').format(
+        moment.strftime("%Y-%m-%dT%H:%M:%SZ"), moment.strftime("%Y-%m-%d %H:%M UTC")
+    )
 
 
 def _bytes(value: float | None) -> str:
