@@ -14,6 +14,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from agent_process import FAST_TIMINGS, stop, wait_for, write_config
+from fault_server import FaultServer
 
 from sabamon.agent.cli import parse_args
 from sabamon.agent.config_keys import unexpected_keys
@@ -238,3 +240,20 @@ def test_configtest_passes_with_a_plugin_command_not_installed_yet(tmp_path: Pat
     lines = result.stderr.splitlines()
     assert lines[-1] == f"SUCCESS ({conf})"
     assert "[WARNING] plugin.checks.ssh.command: check-not-installed-yet not found" in lines
+
+
+def test_supervise_holds_the_pidfile_as_mackerel_agents_init_scripts_expect(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    """rpm init script: `supervise --pidfile=$PIDFILE --root=$ROOT`, then `killproc -p`."""
+    pidfile = tmp_path / "mackerel-agent.pid"
+    conf = write_config(tmp_path, server.url)
+    command = [*AGENT, "supervise", f"--pidfile={pidfile}", f"--root={tmp_path / 'root'}",
+               "-conf", str(conf), "-timings", FAST_TIMINGS]  # fmt: skip
+    supervisor = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: pidfile.exists() and pidfile.read_text() == str(supervisor.pid))
+        wait_for(lambda: len(server.stored) > 0)  # its child runs the agent
+    finally:
+        assert stop(supervisor) == 0
+    assert not pidfile.exists()

@@ -50,6 +50,7 @@ FLAGS: tuple[tuple[str, bool, str | None], ...] = (
     ("child", False, None),
     ("private-autoshutdown", False, None),  # mackerel-agent's updater knob: accepted, ignored
     ("timings", True, None),  # test and bench knob: "post_interval=1,startup_attempts=2"
+    ("launch-window", True, None),  # supervise's test knob, read by `agent.supervise`
 )
 BOOL_FLAGS = frozenset(name for name, takes_value, _ in FLAGS if not takes_value)
 
@@ -127,9 +128,7 @@ def main(command: str, argv: list[str]) -> int:
     subcommand = argv[0] if argv and argv[0] in SUBCOMMANDS else "run"
     rest = argv[1:] if subcommand != "run" else argv
     if subcommand == "supervise":
-        from sabamon.agent.supervise import supervise
-
-        return supervise(rest)
+        return do_supervise(rest)
     if subcommand == "version":
         print(
             f"sabamon-agent version {__version__} (rev {REVISION}) "
@@ -157,6 +156,31 @@ def main(command: str, argv: list[str]) -> int:
     if subcommand == "retire":
         return do_retire(config, args.force)
     return do_run(config, args)
+
+
+def do_supervise(argv: list[str]) -> int:
+    """As mackerel-agent's supervise: the config must load, and the supervisor holds the
+    pidfile (`-pidfile`, default path; its child runs with `-child` and writes none), so
+    init scripts that read it (`killproc -p $PIDFILE`) find the supervisor."""
+    from sabamon.agent.supervise import supervise
+
+    try:
+        config = resolve_config(parse_args(argv))
+    except ConfigError as err:
+        print(f"sabamon agent: config error: {err}", file=sys.stderr)
+        return 1
+    pidfile = None if config.pidfile == "" else Path(config.pidfile or default_paths().pidfile)
+    try:
+        if pidfile is not None:
+            create_pidfile(pidfile)
+    except PidfileError as err:
+        print(f"sabamon agent: {err}", file=sys.stderr)
+        return 1
+    try:
+        return supervise(argv)
+    finally:
+        if pidfile is not None:
+            remove_pidfile(pidfile)
 
 
 def do_configtest(config: AgentConfig) -> int:

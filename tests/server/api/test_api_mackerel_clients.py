@@ -12,6 +12,7 @@ One table per kind:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -47,6 +48,12 @@ NULLABLE: list[tuple[str, str, str, dict[str, Any]]] = [
       "childChannelIds": None}),
     ("email channel with null lists", "POST", "/api/v0/channels",
      {"name": "mail", "type": "email", "emails": None, "userIds": None, "events": None}),
+    ("service with null memo", "POST", "/api/v0/services", {"name": "shop2", "memo": None}),
+    ("role with null memo", "POST", "/api/v0/services/shop/roles",
+     {"name": "api", "memo": None}),
+    ("check report with null message", "POST", "/api/v0/monitoring/checks/report",
+     {"reports": [{"source": {"type": "host", "hostId": "{host}"}, "name": "ssh",
+                   "status": "OK", "message": None, "occurredAt": 1_700_000_000}]}),
     ("downtime with null memo", "POST", "/api/v0/downtimes",
      {"name": "deploy", "memo": None, "start": 1_700_000_000, "duration": 30}),
 ]  # fmt: skip
@@ -57,7 +64,8 @@ def test_null_reads_as_empty(
     client: httpx.Client, name: str, method: str, path: str, body: dict[str, Any]
 ) -> None:
     host_id = register(client, "web-1", roleFullnames=["shop:web"], checks=[{"name": "ssh"}])
-    response = client.request(method, path.format(host=host_id), json=body)
+    filled = json.loads(json.dumps(body).replace("{host}", host_id))
+    response = client.request(method, path.format(host=host_id), json=filled)
     assert response.status_code == 200, (name, response.text)
 
 

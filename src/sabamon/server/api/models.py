@@ -148,7 +148,7 @@ class TsdbLatestOut(Wire):
 
 class NameMemoIn(Wire):
     name: str
-    memo: str = Field("", max_length=10_000)
+    memo: NullableText = Field("", max_length=10_000)
 
 
 class ServiceOut(Wire):
@@ -209,7 +209,7 @@ class CheckReportIn(Wire):
     source: CheckSource
     name: str = Field(pattern=r"^[a-zA-Z0-9_-]+$", max_length=255)
     status: CheckStatus
-    message: str = Field("", max_length=1023)
+    message: NullableText = Field("", max_length=1023)
     occurred_at: int = Field(ge=0, lt=2**40)
     notification_interval: int | None = Field(None, ge=0)
     # mackerel-client-go omits 0 (`omitempty`); other clients send it for "the default": 1.
