@@ -13,6 +13,7 @@ from typing import Any
 
 from sabamon.agent.loop import Clock, LoopTimings
 from sabamon.agent.metrics.base import MetricGenerator, Value
+from sabamon.agent.plugins.metrics import MetricPluginGenerator
 from sabamon.agent.spool import BatchKind, Spool
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,13 @@ HostIdFor = Callable[[str | None], str | None]
 
 class Collector:
     """Runs all generators for one tick and returns the tsdb values, `{"hostId", "name",
-    "time", "value"}`, for the hosts it can resolve (`host_id_for(None)` is this host)."""
+    "time", "value"}`, for the hosts it can resolve (`host_id_for(None)` is this host).
+
+    Plugins run commands, so each runs on a pool thread; the built-in collectors read /proc in
+    microseconds and run one after the other on the collecting thread, which spares a thread
+    hand-off each (measured: 0.60 ms of CPU a collection through the pool, 0.33 ms inline).
+    Only the first collection runs them all in parallel: there the delta collectors wait out
+    their window (`metrics/delta.py`)."""
 
     def __init__(
         self,
@@ -35,14 +42,24 @@ class Collector:
         self.host_id_for = host_id_for
         self.timings = timings
         self.stop = stop
+        self._commands = [g for g in self.generators if isinstance(g, MetricPluginGenerator)]
+        self._first = True
         workers = max(1, len(self.generators) * timings.max_concurrent_collections)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="generator")
 
     def collect(self, tick_time: int) -> list[dict[str, Any]]:
+        parallel, self._first = (self.generators if self._first else self._commands), False
         futures = {
             self._pool.submit(g.generate, self.timings.delta_interval, self.stop): g
-            for g in self.generators
+            for g in parallel
         }
+        produced: dict[MetricGenerator, list[Value] | BaseException] = {}
+        for generator in self.generators:
+            if generator not in parallel:
+                try:
+                    produced[generator] = generator.generate(self.timings.delta_interval, self.stop)
+                except Exception as err:
+                    produced[generator] = err
         _done, pending = wait(futures, timeout=self.timings.slow_collection_warning)
         for future in pending:
             log.warning(
@@ -51,14 +68,18 @@ class Collector:
                 self.timings.slow_collection_warning,
             )
         wait(pending)
-        values: list[dict[str, Any]] = []
         for future, generator in futures.items():
             try:
-                produced = future.result()
+                produced[generator] = future.result()
             except Exception as err:
-                log.error("event=generator_failed generator=%s error=%r", generator.name, err)
+                produced[generator] = err
+        values: list[dict[str, Any]] = []
+        for generator in self.generators:  # in the generators' order
+            result = produced[generator]
+            if isinstance(result, BaseException):
+                log.error("event=generator_failed generator=%s error=%r", generator.name, result)
                 continue
-            values += self._tsdb_values(generator, produced, tick_time)
+            values += self._tsdb_values(generator, result, tick_time)
         return values
 
     def _tsdb_values(

@@ -26,13 +26,16 @@ class DeltaSampler(Generic[Sample]):
 
     def pair(self, interval: float, stop: threading.Event) -> tuple[Sample, Sample, float]:
         """The previous reading (or a fresh one, `interval` seconds back, less if `stop` is
-        set), a new reading, and the seconds measured between them."""
+        set), a new reading, and the seconds measured between them. A call made while the
+        first one waits pairs with the first reading at once."""
         with self._lock:
-            last = self._last
-        if last is None:
-            last = (self._read(), self._clock())
+            kept = self._last
+            last = kept if kept is not None else (self._read(), self._clock())
+            self._last = last
+        if kept is None:
             stop.wait(interval)
         current = (self._read(), self._clock())
         with self._lock:
-            self._last = current
+            if current[1] >= self._last[1]:
+                self._last = current
         return last[0], current[0], current[1] - last[1]
