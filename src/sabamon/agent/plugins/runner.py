@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
+import select
 import selectors
 import signal
 import subprocess
@@ -188,9 +190,40 @@ class PluginRunner:
 
     @staticmethod
     def _wait(process: subprocess.Popen[bytes], deadline: _Deadline) -> int | None:
-        while True:
-            try:
-                return process.wait(timeout=max(deadline.remaining(), 0.0))
-            except subprocess.TimeoutExpired:
+        """Sleep until the process exits or the deadline escalates."""
+        exit_watch = _ExitWatch(process)
+        try:
+            while not exit_watch.wait(max(deadline.remaining(), 0.0)):
                 if not deadline.escalate():
-                    return process.wait()
+                    break
+            return process.wait()
+        finally:
+            exit_watch.close()
+
+
+class _ExitWatch:
+    """A child's exit as an event: its pidfd turns readable (Linux 5.3+), so the wait needs no
+    polling; without pidfds, `Popen.wait(timeout)`, which polls waitpid with short sleeps."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self._process = process
+        self._poller: select.poll | None = None
+        self._pidfd = -1
+        with contextlib.suppress(AttributeError, OSError):
+            self._pidfd = os.pidfd_open(process.pid)
+            self._poller = select.poll()
+            self._poller.register(self._pidfd, select.POLLIN)
+
+    def wait(self, timeout: float) -> bool:
+        """True once the process has exited (not yet reaped), within `timeout` seconds."""
+        if self._poller is not None:
+            return bool(self._poller.poll(math.ceil(timeout * 1000)))
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def close(self) -> None:
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
