@@ -1,4 +1,5 @@
-"""Shared fixtures: the machine's PostgreSQL and Redis, each isolated per test.
+"""Shared fixtures: the machine's PostgreSQL and Redis, each isolated per test, and a
+VictoriaMetrics started by the tests themselves.
 
 A test that needs one of them skips when it is unreachable, except under CI=true, where a
 missing service is a failure: CI must never pass by skipping the real backends.
@@ -9,9 +10,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
+from sabamon.bench.victoria import VictoriaMissing, VictoriaProcess
 
 POSTGRES_URL = os.environ.get("SABAMON_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SABAMON_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -71,3 +75,32 @@ def redis_namespace(redis_url: str) -> Iterator[str]:
         keys = list(client.scan_iter(match=prefix + "*"))
         if keys:
             client.delete(*keys)
+
+
+def start_victoria(data_dir: Path) -> VictoriaProcess:
+    """A fresh VictoriaMetrics on a free loopback port (skip, or fail under CI, if missing)."""
+    victoria = VictoriaProcess(data_dir)
+    try:
+        victoria.start()
+    except VictoriaMissing as error:
+        _unavailable("VictoriaMetrics", error)
+        raise
+    return victoria
+
+
+@pytest.fixture(scope="session")
+def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaProcess]:
+    """One VictoriaMetrics for the session. Tests isolate themselves by their organisation
+    label (each store test makes a new organisation id); a test that stops or pauses
+    VictoriaMetrics uses `own_victoria` instead."""
+    started = start_victoria(tmp_path_factory.mktemp("victoria") / "data")
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def own_victoria(tmp_path: Path) -> Iterator[VictoriaProcess]:
+    """A VictoriaMetrics of this test alone, free to be stopped, paused and restarted."""
+    started = start_victoria(tmp_path / "victoria")
+    yield started
+    started.stop()
