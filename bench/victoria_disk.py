@@ -109,7 +109,9 @@ def points_by_minute(hosts: int, minutes: int, seed: int) -> list[list[Point]]:
     return by_minute
 
 
-async def load_through_store(victoria: VictoriaProcess, minutes: list[list[Point]], delay: int) -> None:
+async def load_through_store(
+    victoria: VictoriaProcess, minutes: list[list[Point]], delay: int
+) -> None:
     series = VictoriaSeriesStore(single_node(victoria.url), clock=lambda: START)
     await series.open()
     try:

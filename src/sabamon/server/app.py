@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import PlainTextResponse
@@ -200,9 +201,14 @@ def create_app(
 
     @app.get("/healthz", tags=["server"], responses={503: {"description": "Store unreachable"}})
     async def healthz(server: State) -> Response:
-        """200 when the store answers, 503 otherwise."""
-        healthy = await server.store.ping()
-        body = b'{"status":"ok"}' if healthy else b'{"status":"store unreachable"}'
+        """200 when the store and the series store answer, 503 naming the one that does not."""
+        status = "ok"
+        if not await server.store.ping():
+            status = "store unreachable"
+        elif not await server.store.series.ping():
+            status = f"series store unreachable: {server.store.series.description}"
+        body = orjson.dumps({"status": status})
+        healthy = status == "ok"
         return Response(body, status_code=200 if healthy else 503, media_type="application/json")
 
     @app.get("/metrics", tags=["server"], response_class=PlainTextResponse)

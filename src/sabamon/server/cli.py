@@ -12,6 +12,8 @@ import asyncio
 import logging
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -35,7 +37,7 @@ from sabamon.server.public_url import (
     public_url_from_environment,
 )
 from sabamon.server.shedding import MAX_IN_FLIGHT_ENV, MAX_WAIT_ENV, SheddingLimits
-from sabamon.server.store import open_store
+from sabamon.server.store import open_series_store, open_store
 from sabamon.server.store.base import ApiKey, Retention, Store
 from sabamon.server.web.users import BOOTSTRAP_PASSWORD_ENV, ensure_admin, run_user
 
@@ -44,12 +46,19 @@ log = logging.getLogger(__name__)
 ORG_NAME = "default"
 BOOTSTRAP_KEY_ENV = "SABAMON_BOOTSTRAP_API_KEY"
 DB_URL_ENV = "SABAMON_DB_URL"
+SERIES_STORE_ENV = "SABAMON_SERIES_STORE"
 DATA_DIR_ENV = "SABAMON_DATA_DIR"
 APIKEY_FILE = "apikey"
 
 
-def make_store(db_url: str | None, data_dir: Path) -> Store:
-    return open_store(db_url, data_dir, Retention())
+def make_store(
+    db_url: str | None,
+    data_dir: Path,
+    series_store: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Store:
+    """The store of `--db`, its series where `--series-store` says (default: beside it)."""
+    return open_store(db_url, data_dir, Retention(), open_series_store(series_store, db_url, clock))
 
 
 def app_from_environment() -> FastAPI:
@@ -60,7 +69,12 @@ def app_from_environment() -> FastAPI:
     data_dir = Path(os.environ[DATA_DIR_ENV])
     time_base = time_base_from_environment(os.environ)
     return create_app(
-        make_store(os.environ.get(DB_URL_ENV) or None, data_dir),
+        make_store(
+            os.environ.get(DB_URL_ENV) or None,
+            data_dir,
+            os.environ.get(SERIES_STORE_ENV) or None,
+            time_base.clock,
+        ),
         clock=time_base.clock,
         maintenance_interval=time_base.seconds(MAINTENANCE_INTERVAL),
         coordinator=coordinator_from_environment(os.environ),
@@ -112,6 +126,14 @@ def run_server(argv: list[str]) -> int:
     parser.add_argument("--listen", type=parse_listen, default=("127.0.0.1", 8080))
     parser.add_argument("--data", type=Path, required=True, help="data folder")
     parser.add_argument("--db", help="postgresql://… (default: SQLite in DIR/sabamon.db)")
+    parser.add_argument(
+        "--series-store",
+        metavar="WHERE",
+        help="where time series live: sqlite or postgresql (the default: beside the "
+        "metadata), or VictoriaMetrics: http://vm:8428, or for a cluster "
+        "http://vminsert:8480/insert/TENANT/prometheus,"
+        "http://vmselect:8481/select/TENANT/prometheus",
+    )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--log-level", default="info")
     parser.add_argument(
@@ -141,23 +163,34 @@ def run_server(argv: list[str]) -> int:
         parser.error(str(exc))
     if args.workers < 1:
         parser.error("--workers: must be at least 1")
+    try:
+        open_series_store(args.series_store, args.db)
+    except ValueError as exc:
+        parser.error(f"--series-store: {exc}")
     if args.max_in_flight < 1 or not args.max_wait > 0:
         parser.error("--max-in-flight: must be at least 1; --max-wait: must be above 0")
     setup_logging(args.log_level.upper())
     data_dir: Path = args.data.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     wanted = os.environ.get(BOOTSTRAP_KEY_ENV) or None
-    created = asyncio.run(bootstrap(make_store(args.db, data_dir), wanted))
+    created = asyncio.run(bootstrap(make_store(args.db, data_dir, args.series_store), wanted))
     if created is not None:
         path = save_key(data_dir, created.key)
         print(f"API key (write): {created.key}  (saved in {path})", flush=True)
     os.environ[DATA_DIR_ENV] = str(data_dir)
     os.environ[DB_URL_ENV] = args.db or ""
+    os.environ[SERIES_STORE_ENV] = args.series_store or ""
     os.environ[MAX_IN_FLIGHT_ENV] = str(args.max_in_flight)
     os.environ[MAX_WAIT_ENV] = str(args.max_wait)
     host, port = args.listen
     os.environ[PUBLIC_URL_ENV] = public_url
-    log.info("event=listening host=%s port=%d workers=%d", host, port, args.workers)
+    log.info(
+        "event=listening host=%s port=%d workers=%d series_store=%s",
+        host,
+        port,
+        args.workers,
+        args.series_store or "beside the metadata",
+    )
     uvicorn.run(
         "sabamon.server.cli:app_from_environment",
         factory=True,

@@ -1,4 +1,4 @@
-"""The store fixtures, parametrised over both backends (one suite, two databases).
+"""The store fixtures, parametrised over the backends (one suite, every database).
 
 `make_store`/`store`: the metadata store with its default series store. `make_series_store`
 /`series`: a store whose `series` is each series backend in turn, for the shared series
@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from tests.server.store.series_helpers import NOW
+from tests.server.victoria.visible import VisibleAtOnce
 
 from sabamon.server.store import Retention, Store
 from sabamon.server.store.postgres import PostgresStore
@@ -22,9 +24,14 @@ DEFAULT = Retention()
 
 
 STORE_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-SERIES_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+SERIES_BACKENDS = [
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("victoria", marks=pytest.mark.victoria),
+]
 """Series backends under the shared series suite; "sqlite" and "postgres" are the series
-tables in the metadata database."""
+tables in the metadata database, "victoria" a VictoriaMetrics of the test's own (metadata
+in SQLite), whose clock is the suite's `NOW`."""
 
 
 def store_factory(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
@@ -34,12 +41,26 @@ def store_factory(backend: str, request: pytest.FixtureRequest, tmp_path: Path) 
     if backend == "postgres":
         dsn = request.getfixturevalue("postgres_dsn")
         return lambda retention=DEFAULT: PostgresStore(dsn, retention, pool_size=4)
+    if backend == "victoria":
+        victoria = request.getfixturevalue("own_victoria")
+        return lambda retention=DEFAULT: SQLiteStore(
+            tmp_path / "sabamon.db",
+            retention,
+            series_store=VisibleAtOnce(victoria, clock=lambda: NOW),
+        )
     raise ValueError(f"unknown backend {backend!r}")
 
 
 @pytest.fixture(params=STORE_BACKENDS)
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
     """Builds an unopened store of the backend under test; every store shares one database."""
+    return store_factory(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def make_sql_series_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    """Builds an unopened store whose series are its own tables, with their rollups (the
+    rollup properties hold there; VictoriaMetrics keeps no rollups of sabamon's)."""
     return store_factory(request.param, request, tmp_path)
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from sabamon.server.store.base import OwnerKind
 from sabamon.server.store.series_store import SeriesStore
 
+NOW = 1_700_006_400
+"""The suite's present: a multiple of 86400, so buckets of every size start here."""
+
 
 async def read_values(
     series: SeriesStore, org_id: str, kind: OwnerKind, owner: str, name: str, frm: int, to: int

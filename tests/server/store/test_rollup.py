@@ -85,9 +85,9 @@ async def _check(make_series_store: StoreFactory, data: list[tuple[int, float]],
 )
 @given(data=samples, cut=st.integers(min_value=0, max_value=3 * 86400))
 def test_rollups_equal_raw_averages(
-    make_series_store: StoreFactory, data: list[tuple[int, float]], cut: int
+    make_sql_series_store: StoreFactory, data: list[tuple[int, float]], cut: int
 ) -> None:
-    asyncio.run(_check(make_series_store, data, cut))
+    asyncio.run(_check(make_sql_series_store, data, cut))
 
 
 async def test_rollup_counts_buckets_and_is_incremental(store: Store, org_id: str) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from tests.server.store.series_helpers import read_values
+from tests.server.store.series_helpers import NOW, read_values
 
 from sabamon.server.store import Point, WriteResult
 from sabamon.server.store.series_store import SeriesStore
 
-NOW = 1_700_006_400  # a multiple of 86400: buckets of every size start here
 ORG = "org1"
 
 

@@ -8,12 +8,8 @@ import time
 import pytest
 
 from sabamon.bench.victoria import VictoriaProcess
-from sabamon.server.victoria.client import (
-    ClientLimits,
-    SeriesStoreError,
-    SeriesStoreUnavailable,
-    VictoriaClient,
-)
+from sabamon.server.store.series_store import SeriesStoreError, SeriesStoreUnavailable
+from sabamon.server.victoria.client import ClientLimits, VictoriaClient
 from sabamon.server.victoria.endpoints import single_node
 
 pytestmark = pytest.mark.victoria

@@ -5,12 +5,12 @@ loopback stand-ins of `cluster_standin.py` in front of a real single node."""
 from __future__ import annotations
 
 import pytest
+from tests.server.victoria.cluster_standin import cluster_standin
 
 from sabamon.bench.victoria import VictoriaProcess
 from sabamon.server.store.base import Point
 from sabamon.server.victoria.endpoints import parse_series_store
 from sabamon.server.victoria.store import VictoriaSeriesStore
-from tests.server.victoria.cluster_standin import cluster_standin
 
 pytestmark = pytest.mark.victoria
 

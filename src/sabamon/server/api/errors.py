@@ -9,12 +9,15 @@
 
 Store errors map onto them: `store.NotFound` → 404, any other `StoreError` → 400.
 FastAPI's default 422 never reaches a client; its errors become a 400 naming the field.
+A series engine that cannot answer (`SeriesStoreUnavailable`) gives a 503 with
+Retry-After at once, logged once a minute with the count of failures since.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -25,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from sabamon.server.store.base import NotFound, StoreError
+from sabamon.server.store.series_store import SeriesStoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +101,28 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
     return "; ".join(messages)
 
 
+class OncePerInterval:
+    """Lets one log line through per `interval` seconds and counts the ones held back."""
+
+    def __init__(self, interval: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.interval = interval
+        self.clock = clock
+        self.next_at = float("-inf")
+        self.held = 0
+
+    def due(self) -> int | None:
+        """The count held back since the last line when one is due now, else None."""
+        now = self.clock()
+        if now < self.next_at:
+            self.held += 1
+            return None
+        held, self.held, self.next_at = self.held, 0, now + self.interval
+        return held
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    unavailable_log = OncePerInterval()
+
     async def on_api_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
         return error_response(exc.status, exc.message)
@@ -107,6 +132,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             status, str(exc) or ("Not found." if status == 404 else "Bad request.")
         )
+
+    async def on_series_unavailable(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SeriesStoreUnavailable)
+        held = unavailable_log.due()
+        if held is not None:
+            log.error(
+                "event=series_store_unavailable path=%s held_back=%d error=%r",
+                request.url.path,
+                held,
+                str(exc),
+            )
+        response = error_response(503, "The series store is unavailable; retry later.")
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     async def on_validation_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -124,6 +163,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StoreError, on_store_error)
+    app.add_exception_handler(SeriesStoreUnavailable, on_series_unavailable)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)

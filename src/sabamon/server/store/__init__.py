@@ -1,12 +1,15 @@
-"""The server's store: one interface (`base.Store`), a SQLite and a PostgreSQL backend.
+"""The server's store: one interface (`base.Store`), a SQLite and a PostgreSQL backend,
+and the series store it carries (`series_store.SeriesStore`).
 
 `open_store` picks the backend from the URL scheme and imports it lazily, so a SQLite
-deployment never imports psycopg.
+deployment never imports psycopg; `open_series_store` picks where the series live.
 """
 
 from __future__ import annotations
 
 import importlib
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +35,7 @@ from .base import (
     WriteResult,
     new_id,
 )
+from .series_store import SeriesStore
 from .sql_store import DEFAULT_RETENTION
 
 __all__ = [
@@ -54,6 +58,7 @@ __all__ = [
     "StoreError",
     "WriteResult",
     "new_id",
+    "open_series_store",
     "open_store",
 ]
 
@@ -68,20 +73,50 @@ def _backend(target: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
+def open_series_store(
+    series_store: str | None, db_url: str | None, clock: Callable[[], float] = time.time
+) -> SeriesStore | None:
+    """The series store named by `--series-store`: None for the tables beside the metadata
+    (no value, `sqlite` with SQLite metadata, `postgresql` with PostgreSQL metadata), or a
+    VictoriaMetrics one for its URL(s) (`victoria.endpoints.parse_series_store`).
+
+    Raises ValueError naming the value and the forms expected.
+    """
+    if not series_store:
+        return None
+    metadata = "postgresql" if db_url else "sqlite"
+    if series_store in ("sqlite", "postgresql", "postgres"):
+        if series_store.startswith("postgres") != (metadata == "postgresql"):
+            raise ValueError(
+                f"series store {series_store!r}: series in the database live beside the "
+                f"metadata, which is {metadata} here (give --series-store {metadata}, or a "
+                "VictoriaMetrics URL)"
+            )
+        return None
+    from sabamon.server.victoria.endpoints import parse_series_store
+    from sabamon.server.victoria.store import VictoriaSeriesStore
+
+    return VictoriaSeriesStore(parse_series_store(series_store), clock=clock)
+
+
 def open_store(
-    db_url: str | None, data_dir: Path, retention: Retention = DEFAULT_RETENTION
+    db_url: str | None,
+    data_dir: Path,
+    retention: Retention = DEFAULT_RETENTION,
+    series_store: SeriesStore | None = None,
 ) -> Store:
-    """The store for `db_url` (no URL: SQLite at `data_dir/sabamon.db`), not yet opened.
+    """The store for `db_url` (no URL: SQLite at `data_dir/sabamon.db`), not yet opened,
+    with its series in `series_store` (None: beside the metadata).
 
     Raises ValueError naming the scheme if it is not one of the supported ones.
     """
     if not db_url:
         sqlite_store = _backend("sabamon.server.store.sqlite:SQLiteStore")
-        return sqlite_store(Path(data_dir) / "sabamon.db", retention)
+        return sqlite_store(Path(data_dir) / "sabamon.db", retention, series_store=series_store)
     scheme = urlsplit(db_url).scheme
     if scheme not in _BACKENDS:
         raise ValueError(
             f"database URL {db_url.split('@')[-1]!r}: unsupported scheme {scheme!r} "
             f"(expected one of {', '.join(sorted(_BACKENDS))}, or no URL for SQLite)"
         )
-    return _backend(_BACKENDS[scheme])(db_url, retention)
+    return _backend(_BACKENDS[scheme])(db_url, retention, series_store=series_store)

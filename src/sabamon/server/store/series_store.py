@@ -63,13 +63,35 @@ class SeriesRead:
     points: list[tuple[int, float]]
 
 
+class SeriesStoreError(Exception):
+    """A series engine outside the metadata database refused a request (a bug or one of
+    its limits); the message names the request and the answer."""
+
+
+class SeriesStoreUnavailable(SeriesStoreError):
+    """The series engine is down, slow or overloaded. The API answers 503 with
+    `Retry-After: retry_after` (an agent keeps the points in its spool and posts again);
+    nothing the store acknowledged is lost."""
+
+    retry_after = 10
+
+
 class SeriesStore(ABC):
     """Time series of host and service metrics, every method a coroutine.
 
     A backend that shares the metadata database is opened and closed by its `Store`; one
     in another engine (e.g. VictoriaMetrics) is too: `Store.open` opens `store.series`
-    after the metadata database, `Store.close` closes it first.
+    after the metadata database, `Store.close` closes it first. Such a backend raises
+    `SeriesStoreUnavailable` from any verb while its engine cannot answer in time.
     """
+
+    description = "the metadata database"
+    """Where the series live, for /healthz and logs."""
+
+    async def ping(self) -> bool:
+        """True when the series engine answers (/healthz). A backend in the metadata
+        database answers when the database does, which `Store.ping` checks."""
+        return True
 
     @abstractmethod
     async def open(self) -> None:

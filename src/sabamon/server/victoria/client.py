@@ -8,6 +8,7 @@ or hostile VictoriaMetrics costs only the requests waiting on it.
     SeriesStoreError            VictoriaMetrics refused a request (a 4xx): a bug or a limit
     └── SeriesStoreUnavailable  down, slow, overloaded (connection error, deadline, 5xx,
                                 429): the API answers 503 + Retry-After and nothing is lost
+    (both from `store/series_store.py`)
 
 A 2xx from an import means VictoriaMetrics has the samples in its in-memory buffers: they
 become searchable within about a second and are written to disk within a few seconds
@@ -24,17 +25,8 @@ from typing import Any
 import httpx
 import orjson
 
+from sabamon.server.store.series_store import SeriesStoreError, SeriesStoreUnavailable
 from sabamon.server.victoria.endpoints import Endpoints
-
-
-class SeriesStoreError(Exception):
-    """VictoriaMetrics refused a request; the message names the request and its answer."""
-
-
-class SeriesStoreUnavailable(SeriesStoreError):
-    """VictoriaMetrics is down, slow or overloaded; retry after `retry_after` seconds."""
-
-    retry_after = 5
 
 
 @dataclass(frozen=True)

@@ -32,12 +32,7 @@ from sabamon.server.store.series_store import (
     bucket_start,
     step_for_span,
 )
-from sabamon.server.victoria.client import (
-    ClientLimits,
-    SeriesStoreError,
-    SeriesStoreUnavailable,
-    VictoriaClient,
-)
+from sabamon.server.victoria.client import ClientLimits, VictoriaClient
 from sabamon.server.victoria.endpoints import Endpoints
 from sabamon.server.victoria.labels import (
     OWNER_LABEL,
@@ -80,6 +75,7 @@ class VictoriaSeriesStore(SeriesStore):
         limits: ClientLimits | None = None,
     ) -> None:
         self.endpoints = endpoints
+        self.description = endpoints.description
         self.clock = clock
         self.limits = limits or ClientLimits()
         self._client: VictoriaClient | None = None
@@ -232,6 +228,3 @@ class VictoriaSeriesStore(SeriesStore):
     async def expire(self, now: int, stop: asyncio.Event | None = None) -> int:
         """Nothing to do: VictoriaMetrics' `-retentionPeriod` deletes old data."""
         return 0
-
-
-__all__ = ["SeriesStoreError", "SeriesStoreUnavailable", "VictoriaSeriesStore"]
