@@ -78,8 +78,8 @@ def test_check_reports_and_check_monitors(client: httpx.Client) -> None:
     error(client.get("/api/v0/monitoring/checks", params={"limit": 101}), 400)
 
 
-def test_bad_check_reports_are_rejected_whole(client: httpx.Client) -> None:
-    host_id = register(client, "a", checks=[{"name": "ssh"}])
+def test_a_bad_check_report_costs_only_itself(client: httpx.Client) -> None:
+    host_id = register(client, "a", checks=[{"name": "ssh"}, {"name": "cron"}])
     now = int(time.time())
     good = {
         "source": {"type": "host", "hostId": host_id},
@@ -90,14 +90,33 @@ def test_bad_check_reports_are_rejected_whole(client: httpx.Client) -> None:
     }
     cases = [
         ({**good, "status": "BAD"}, "reports[1].status"),
-        ({**good, "message": "x" * 1024}, "reports[1].message"),
         ({**good, "maxCheckAttempts": 11}, "reports[1].maxCheckAttempts"),
         ({**good, "source": {"type": "host", "hostId": "nosuchhost1"}}, "reports[1].source.hostId"),
     ]
     for bad, field in cases:
-        message = error(
-            client.post("/api/v0/monitoring/checks/report", json={"reports": [good, bad]}), 400
-        )
-        assert message.startswith(field), message
+        response = client.post("/api/v0/monitoring/checks/report", json={"reports": [good, bad]})
+        message = error(response, 400)
+        assert message.startswith(f"1 reports refused, 1 stored: {field}: "), message
+        assert response.json()["error"]["refused"][0]["index"] == 1
     error(client.post("/api/v0/monitoring/checks/report", json={"reports": [good] * 101}), 400)
-    assert ok(client.get(f"/api/v0/hosts/{host_id}/monitored-statuses"))["monitoredStatuses"] == []
+    statuses = ok(client.get(f"/api/v0/hosts/{host_id}/monitored-statuses"))["monitoredStatuses"]
+    assert [s["status"] for s in statuses] == ["OK"]  # the good report was stored
+
+
+def test_check_messages_are_cut_to_1024_characters_never_refused(client: httpx.Client) -> None:
+    """mackerel-agent and `mkr wrap` cut at 1,024 characters; longer ones are cut, not refused."""
+    host_id = register(client, "a", checks=[{"name": "ssh"}, {"name": "cron"}])
+    now = int(time.time())
+    reports = [
+        {
+            "source": {"type": "host", "hostId": host_id},
+            "name": name,
+            "status": "CRITICAL",
+            "message": message,
+            "occurredAt": now,
+        }
+        for name, message in (("ssh", "é" * 1024), ("cron", "ö" * 1500))
+    ]
+    ok(client.post("/api/v0/monitoring/checks/report", json={"reports": reports}))
+    statuses = ok(client.get(f"/api/v0/hosts/{host_id}/monitored-statuses"))["monitoredStatuses"]
+    assert sorted(s["detail"]["message"] for s in statuses) == ["é" * 1024, "ö" * 1024]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from api_helpers import error, ok, register
 from api_server import RunningApi
@@ -144,9 +146,27 @@ def test_sql_metacharacters_are_plain_data(client: httpx.Client) -> None:
     assert len(ok(client.get("/api/v0/hosts"))["hosts"]) == 1
 
 
-def test_nul_characters_are_refused_alike_on_both_backends(client: httpx.Client) -> None:
-    assert "NUL" in error(client.post("/api/v0/hosts", json={"name": "a\x00b"}), 400)
-    host_id = register(client, "a")
-    assert "NUL" in error(client.put(f"/api/v0/hosts/{host_id}/metadata/ns", json=["\x00"]), 400)
-    assert "NUL" in error(client.get("/api/v0/hosts/a%00b"), 400)
-    assert [h["name"] for h in ok(client.get("/api/v0/hosts"))["hosts"]] == ["a"]
+def test_unstorable_characters_are_replaced_alike_on_both_backends(client: httpx.Client) -> None:
+    """NUL and lone surrogates (PostgreSQL keeps neither) become U+FFFD on every route."""
+    host_id = register(
+        client, "a\x00b", meta={"cmdline": "nginx\x00-g\x00daemon"}, checks=[{"name": "proc"}]
+    )
+    host = ok(client.get(f"/api/v0/hosts/{host_id}"))["host"]
+    assert host["name"] == "a\ufffdb" and host["meta"]["cmdline"] == "nginx\ufffd-g\ufffddaemon"
+    ok(client.put(f"/api/v0/hosts/{host_id}/metadata/ns", json=["\x00", {"k\x00": 1}]))
+    assert ok(client.get(f"/api/v0/hosts/{host_id}/metadata/ns")) == ["\ufffd", {"k\ufffd": 1}]
+    surrogate = b'{"lone": "x\\ud800y", "bytes": "\xff"}'
+    ok(client.put(f"/api/v0/hosts/{host_id}/metadata/raw", content=surrogate))
+    raw = ok(client.get(f"/api/v0/hosts/{host_id}/metadata/raw"))
+    assert raw == {"lone": "x\ufffdy", "bytes": "\ufffd"}
+    assert "NUL" in error(client.get("/api/v0/hosts/a%00b"), 400)  # a path is not stored text
+    report = {
+        "source": {"type": "host", "hostId": host_id},
+        "name": "proc",
+        "status": "CRITICAL",
+        "message": "cmdline: nginx\x00-g\x00daemon off;",
+        "occurredAt": int(time.time()),
+    }
+    ok(client.post("/api/v0/monitoring/checks/report", json={"reports": [report]}))
+    statuses = ok(client.get(f"/api/v0/hosts/{host_id}/monitored-statuses"))["monitoredStatuses"]
+    assert statuses[0]["detail"]["message"] == "cmdline: nginx\ufffd-g\ufffddaemon off;"

@@ -1,13 +1,17 @@
-"""POST /api/v0/tsdb and the reads: idempotence, the 24 h window, whole-batch rejection."""
+"""POST /api/v0/tsdb and the reads: idempotence, the 24 h window and the replay window,
+partial writes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
 import httpx
 from api_helpers import error, ok, register, series
 from api_server import RunningApi
+
+from sabamon.server.store import Store
 
 
 def minute(offset: int = 0) -> int:
@@ -97,7 +101,7 @@ def test_points_outside_24h_are_dropped_and_counted(client: httpx.Client) -> Non
 
 
 BAD_POINTS = [
-    ({"value": float("inf")}, "body"),  # 1e999: orjson refuses the number itself
+    ({"value": float("inf")}, "[1].value"),  # 1e999 parses to infinity
     ({"value": [1]}, "[1].value"),
     ({"value": None}, "[1].value"),
     ({"value": "1"}, "[1].value"),
@@ -105,32 +109,108 @@ BAD_POINTS = [
     ({"name": "bad name"}, "[1].name"),
     ({"name": "x;DROP TABLE points"}, "[1].name"),
     ({"name": ""}, "[1].name"),
+    ({"name": "storm.acker.verify:__ack"}, "[1].name"),
     ({"time": "now"}, "[1].time"),
-    ({"time": -5}, "[1].time"),
     ({"hostId": "nosuchhost1"}, "[1].hostId"),
     ({"hostId": 12}, "[1].hostId"),
 ]
 
 
-def test_bad_point_rejects_the_whole_batch(client: httpx.Client) -> None:
+def test_a_bad_point_costs_only_itself(client: httpx.Client) -> None:
+    """A partial write: the valid points are stored, each refused one is named by index and
+    field in the 400 and counted on /metrics by reason."""
     host_id = register(client, "a")
-    t = minute(-2)
-    good = {"hostId": host_id, "name": "m", "time": t, "value": 1}
-    for change, field in BAD_POINTS:
-        # 1e999 is valid JSON that parses to infinity
-        body = json.dumps([good, {**good, "time": t + 60, **change}]).replace("Infinity", "1e999")
+    t = minute(-30)
+    for n, (change, field) in enumerate(BAD_POINTS):
+        good = {"hostId": host_id, "name": "m", "time": t + 60 * n, "value": n}
+        body = json.dumps([good, {**good, "name": "other", **change}, {**good, "name": "after"}])
         response = client.post(
-            "/api/v0/tsdb", content=body, headers={"Content-Type": "application/json"}
+            "/api/v0/tsdb",
+            content=body.replace("Infinity", "1e999"),
+            headers={"Content-Type": "application/json"},
         )
         message = error(response, 400)
-        assert message.startswith(field), (change, message)
-    assert series(client, host_id, "m", t - 60, t + 120) == []
+        assert message.startswith(f"1 points refused, 2 stored: {field}: "), (change, message)
+        refused = response.json()["error"]["refused"]
+        assert [(r["index"], r["field"]) for r in refused] == [(1, field.split(".")[1])]
+    stored = series(client, host_id, "m", t, t + 60 * len(BAD_POINTS))
+    assert [p["value"] for p in stored] == [float(n) for n in range(len(BAD_POINTS))]
+    assert len(series(client, host_id, "after", t, t + 60 * len(BAD_POINTS))) == len(BAD_POINTS)
+    text = client.get("/metrics").text
+    for reason, count in (("value", 5), ("name", 4), ("time", 1), ("hostId", 2), ("point", 0)):
+        assert f'sabamon_points_refused_total{{reason="{reason}"}} {count}' in text, reason
+    assert f'sabamon_points_total{{outcome="accepted"}} {2 * len(BAD_POINTS)}' in text
+
+
+def test_every_refused_point_is_named(client: httpx.Client) -> None:
+    host_id = register(client, "a")
+    t = minute(-1)
+    points = [{"hostId": host_id, "name": f"bad:{i}", "time": t, "value": 1} for i in range(25)]
+    response = client.post("/api/v0/tsdb", json=[*points, "x"])
+    message = error(response, 400)
+    assert message.startswith("26 points refused, 0 stored: [0].name: ")
+    assert message.endswith("; and 6 more")
+    assert [r["index"] for r in response.json()["error"]["refused"]] == list(range(26))
+    assert response.json()["error"]["refused"][-1] == {
+        "index": 25,
+        "field": "point",
+        "message": "must be an object",
+    }
+
+
+def test_a_millisecond_time_is_out_of_window_not_a_bad_batch(client: httpx.Client) -> None:
+    host_id = register(client, "a")
+    t = minute(-1)
+    body = [
+        {"hostId": host_id, "name": "m", "time": t, "value": 1},
+        {"hostId": host_id, "name": "m", "time": t * 1000, "value": 2},
+        {"hostId": host_id, "name": "m", "time": -5, "value": 3},
+    ]
+    assert ok(client.post("/api/v0/tsdb", json=body)) == {"success": True}
+    assert series(client, host_id, "m", t - 60, t + 60) == [{"time": t, "value": 1.0}]
+    text = client.get("/metrics").text
+    assert 'sabamon_points_total{outcome="dropped_out_of_window"} 2' in text
+
+
+def test_a_replayed_backlog_is_stored_back_to_the_raw_retention(api: RunningApi) -> None:
+    """Points 30 h old: dropped without the replay header, stored (and rolled up) with it;
+    older than the raw retention: dropped either way."""
+    with api.client() as client:
+        host_id = register(client, "a")
+        now = minute()
+        late = now - 30 * 3600
+        body = [
+            {"hostId": host_id, "name": "m", "time": late + 60 * i, "value": i} for i in range(60)
+        ]
+        ok(client.post("/api/v0/tsdb", json=body))
+        assert series(client, host_id, "m", late, late + 3600) == []
+        replay = {"X-Sabamon-Replay": "1"}
+        ancient = [{"hostId": host_id, "name": "m", "time": now - 31 * 86400, "value": 1}]
+        ok(client.post("/api/v0/tsdb", json=body + ancient, headers=replay))
+        assert len(series(client, host_id, "m", late, late + 3599)) == 60
+        asyncio.run(rollup(api.backend.store(), now))
+        hourly = series(client, host_id, "m", late - 11 * 86400, late + 3600)  # 1 h step
+        buckets: dict[int, list[int]] = {}
+        for i in range(60):
+            buckets.setdefault((late + 60 * i) // 3600 * 3600, []).append(i)
+        expected = [{"time": b, "value": sum(v) / len(v)} for b, v in sorted(buckets.items())]
+        assert hourly == expected
+        text = client.get("/metrics").text
+        assert 'sabamon_points_total{outcome="dropped_out_of_window"} 61' in text
+
+
+async def rollup(store: Store, now: int) -> None:
+    await store.open()
+    try:
+        await store.series.compact(now)
+    finally:
+        await store.close()
 
 
 def test_wrong_shapes_and_retired_host(client: httpx.Client) -> None:
     host_id = register(client, "a")
     t = minute(-1)
-    for body in ({"hostId": host_id}, [1, 2], "x", None):
+    for body in ({"hostId": host_id}, "x", None):
         error(client.post("/api/v0/tsdb", json=body), 400)
     error(
         client.post("/api/v0/tsdb", content=b"[{", headers={"Content-Type": "application/json"}),
@@ -142,7 +222,7 @@ def test_wrong_shapes_and_retired_host(client: httpx.Client) -> None:
         client.post("/api/v0/tsdb", json=[{"hostId": host_id, "name": "m", "time": t, "value": 1}]),
         400,
     )
-    assert message.startswith("[0].hostId")
+    assert message.startswith("1 points refused, 0 stored: [0].hostId: unknown or retired host")
     assert series(client, host_id, "m", t - 60, t + 60) == []
 
 

@@ -39,9 +39,9 @@ async def test_a_failed_shared_write_fails_alone_and_caches_no_rolled_back_serie
     queue.start()
     try:
         batches = [
-            PointBatch(org_id, "host", [Point("h1", "good.a", NOW, 1.0)], NOW),
-            PointBatch(org_id, "host", [Point("h1", "poison.b", NOW, 2.0)], NOW),
-            PointBatch(org_id, "host", [Point("h2", "good.c", NOW, 3.0)], NOW),
+            PointBatch(org_id, "host", [Point("h1", "good.a", NOW, 1.0)], NOW, NOW - 86400),
+            PointBatch(org_id, "host", [Point("h1", "poison.b", NOW, 2.0)], NOW, NOW - 86400),
+            PointBatch(org_id, "host", [Point("h2", "good.c", NOW, 3.0)], NOW, NOW - 86400),
         ]
         # queued before the flusher runs, so the three share one transaction first
         outcomes = await asyncio.gather(*(queue.write(b) for b in batches), return_exceptions=True)

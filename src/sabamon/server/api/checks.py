@@ -8,18 +8,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
+from starlette.responses import Response
 
 from sabamon.server.alerts.scheduler import CHECK_REPORTS
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey, is_live_host
-from sabamon.server.api.errors import BadRequest, NotFoundError
+from sabamon.server.api.errors import NotFoundError, describe_location
 from sabamon.server.api.models import (
     CheckMonitorEnvelope,
     CheckMonitorOut,
     CheckMonitorsOut,
+    CheckReportIn,
     CheckReportsIn,
-    Success,
 )
+from sabamon.server.api.tsdb import SUCCESS_BODY, refused_response
+from sabamon.server.api.validation import Refused
 from sabamon.server.store.base import CheckReport
 
 router = APIRouter(prefix="/api/v0/monitoring", tags=["checks"], responses=ERROR_RESPONSES)
@@ -31,12 +35,25 @@ PAGE_LIMIT = 100
 @router.post("/checks/report")
 async def report_checks(
     body: CheckReportsIn, request: Request, key: WriteKey, state: State
-) -> Success:
-    reports = []
-    for index, report in enumerate(body.reports):
+) -> Response:
+    """Stores the valid reports; a report with a bad field or an unknown host is refused on
+    its own, answered 400 naming each (the others are stored)."""
+    reports: list[CheckReport] = []
+    refused: list[Refused] = []
+    for index, item in enumerate(body.reports):
+        try:
+            report = CheckReportIn.model_validate(item)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = describe_location(("body", *first["loc"]))
+            reason = str(first["msg"])
+            refused.append(Refused(index, field, reason[:1].lower() + reason[1:], "reports"))
+            continue
         host_id = report.source.host_id
         if not await is_live_host(state, key.org_id, host_id):
-            raise BadRequest(f"reports[{index}].source.hostId: unknown or retired host {host_id!r}")
+            reason = f"unknown or retired host {host_id!r}"
+            refused.append(Refused(index, "source.hostId", reason, "reports"))
+            continue
         interval = report.notification_interval
         reports.append(
             CheckReport(
@@ -51,9 +68,11 @@ async def report_checks(
                 max_check_attempts=report.max_check_attempts or 1,
             )
         )
-    if await state.store.write_check_reports(key.org_id, reports, state.now()):
+    if reports and await state.store.write_check_reports(key.org_id, reports, state.now()):
         request.app.state.coordinator.announce(CHECK_REPORTS)
-    return Success()
+    if refused:
+        return refused_response(refused, len(reports), "reports")
+    return Response(SUCCESS_BODY, media_type="application/json")
 
 
 @router.get("/checks", response_model_exclude_none=True)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from sabamon.server.api.validation import contains_nul
+from sabamon.server.api.validation import sanitize
 from sabamon.server.store.base import CheckStatus, Host, HostStatus
 
 T = TypeVar("T")
@@ -32,15 +32,17 @@ NullableObject = Annotated[dict[str, Any], BeforeValidator(_null_as_empty_object
 NullableText = Annotated[str, BeforeValidator(_null_as_empty_string)]
 
 
+MAX_CHECK_MESSAGE = 1024
+
+
 class Wire(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
     @field_validator("*", mode="after")
     @classmethod
-    def no_nul(cls, value: Any) -> Any:
-        if contains_nul(value):
-            raise ValueError("must not contain NUL characters")
-        return value
+    def storable(cls, value: Any) -> Any:
+        """Texts from the field are kept: characters no backend can store become U+FFFD."""
+        return sanitize(value)
 
 
 class Success(Wire):
@@ -209,15 +211,24 @@ class CheckReportIn(Wire):
     source: CheckSource
     name: str = Field(pattern=r"^[a-zA-Z0-9_-]+$", max_length=255)
     status: CheckStatus
-    message: NullableText = Field("", max_length=1023)
+    message: NullableText = ""
     occurred_at: int = Field(ge=0, lt=2**40)
     notification_interval: int | None = Field(None, ge=0)
     # mackerel-client-go omits 0 (`omitempty`); other clients send it for "the default": 1.
     max_check_attempts: int = Field(1, ge=0, le=10)
 
+    @field_validator("message", mode="after")
+    @classmethod
+    def cut(cls, value: str) -> str:
+        """Longer messages are cut to MAX_CHECK_MESSAGE characters (not bytes) and kept, as
+        mackerel-agent and `mkr wrap` cut theirs."""
+        return value[:MAX_CHECK_MESSAGE]
+
 
 class CheckReportsIn(Wire):
-    reports: list[CheckReportIn] = Field(min_length=1, max_length=100)
+    """Each report is a CheckReportIn, checked on its own so a bad one costs only itself."""
+
+    reports: list[dict[str, Any]] = Field(min_length=1, max_length=100)
 
 
 class CheckMonitorOut(Wire):

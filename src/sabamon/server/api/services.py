@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -21,9 +22,9 @@ from sabamon.server.api.models import (
     ServicesOut,
     Success,
 )
-from sabamon.server.api.tsdb import commit_points, points_body_schema, read_series
+from sabamon.server.api.tsdb import commit_points, points_body_schema, read_series, write_window
 from sabamon.server.api.validation import check_service_or_role_name, parse_json, service_points
-from sabamon.server.store.base import Point, Service
+from sabamon.server.store.base import Service
 
 router = APIRouter(prefix="/api/v0", tags=["services"], responses=ERROR_RESPONSES)
 
@@ -125,8 +126,8 @@ async def post_service_metrics(
         state.telemetry.rejected_batches += 1
         raise
     await require_service(state, key.org_id, service)
-    points = [Point(service, name, at, value) for name, at, value in parsed]
-    return await commit_points(state, key.org_id, "service", points)
+    parsed.points = [replace(point, owner_id=service) for point in parsed.points]
+    return await commit_points(state, key.org_id, "service", parsed, write_window(request, state))
 
 
 @router.get("/services/{service}/metrics")

@@ -12,6 +12,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+REFUSAL_REASONS = ("hostId", "name", "point", "time", "value")
+"""Every reason a point is refused for, shown with zeros before the first refusal."""
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -40,6 +42,7 @@ class Telemetry:
     def __init__(self) -> None:
         self.requests: Counter[tuple[str, str, int]] = Counter()
         self.points: Counter[str] = Counter()  # accepted | dropped_out_of_window
+        self.points_refused: Counter[str] = Counter()  # by the faulty field
         self.rejected_batches = 0
         self.write_latency = Histogram()
 
@@ -57,6 +60,14 @@ class Telemetry:
         ]
         for outcome in ("accepted", "dropped_out_of_window"):
             lines.append(f'sabamon_points_total{{outcome="{outcome}"}} {self.points[outcome]}')
+        lines += [
+            "# HELP sabamon_points_refused_total Posted points refused (the rest of their"
+            " post stored), by reason: the faulty field.",
+            "# TYPE sabamon_points_refused_total counter",
+        ]
+        for reason in sorted({*REFUSAL_REASONS, *self.points_refused}):
+            count = self.points_refused[reason]
+            lines.append(f'sabamon_points_refused_total{{reason="{reason}"}} {count}')
         lines += [
             "# HELP sabamon_batches_rejected_total Metric posts refused whole with a 400.",
             "# TYPE sabamon_batches_rejected_total counter",

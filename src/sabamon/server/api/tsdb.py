@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
@@ -16,12 +17,18 @@ from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, ServerState, State, WriteKey, is_live_host
 from sabamon.server.api.errors import BadRequest, NotFoundError
 from sabamon.server.api.models import MetricsOut, Success, TimeValue, TsdbLatestOut
-from sabamon.server.api.validation import host_points, parse_json
-from sabamon.server.store.base import OwnerKind, Point
+from sabamon.server.api.validation import ParsedPoints, Refused, host_points, parse_json
+from sabamon.server.store.base import OwnerKind
+from sabamon.server.store.series_store import WRITE_WINDOW
 
 router = APIRouter(prefix="/api/v0", tags=["metrics"], responses=ERROR_RESPONSES)
 
 SUCCESS_BODY = b'{"success":true}'
+REPLAY_HEADER = "X-Sabamon-Replay"
+"""`X-Sabamon-Replay: 1` on a post of backlog points (the agent sends it when it posts
+batches from its spool after an outage): points back to the raw retention are stored."""
+HOUR = 3600
+MAX_NAMED = 20
 
 METRIC_NAME_SCHEMA = {"type": "string", "pattern": "^[a-zA-Z0-9._-]+$", "maxLength": 255}
 POINT_VALUE_SCHEMA = {"type": "number"}
@@ -47,34 +54,75 @@ def points_body_schema(owner_field: str | None) -> dict[str, Any]:
     }
 
 
+def write_window(request: Request, state: ServerState) -> int:
+    """The oldest point time a post may store: 24 h back (Mackerel's rule), or back to the
+    raw retention less an hour when the client says it replays a backlog (REPLAY_HEADER);
+    the hour keeps late points clear of the hour retention is expiring."""
+    now = state.now()
+    if request.headers.get(REPLAY_HEADER, "") == "1":
+        return now - max(WRITE_WINDOW, state.store.series.retention.raw_1m - HOUR)
+    return now - WRITE_WINDOW
+
+
 async def commit_points(
-    state: ServerState, org_id: str, kind: OwnerKind, points: list[Point]
+    state: ServerState,
+    org_id: str,
+    kind: OwnerKind,
+    parsed: ParsedPoints,
+    earliest: int,
 ) -> Response:
-    """Writes, counts and answers only after the store has committed."""
+    """Writes the valid points, counts every outcome and answers only after the store has
+    committed: 200, or 400 naming each refused point when there were any (the others are
+    stored: a partial write)."""
     started = time.perf_counter()
-    result = await state.store.series.write_points(org_id, kind, points, state.now())
+    result = await state.store.series.write_points(
+        org_id, kind, parsed.points, state.now(), earliest=earliest
+    )
     telemetry = state.telemetry
     telemetry.write_latency.observe(time.perf_counter() - started)
     telemetry.points["accepted"] += result.accepted
     telemetry.points["dropped_out_of_window"] += result.dropped_out_of_window
-    return Response(SUCCESS_BODY, media_type="application/json")
+    if not parsed.refused:
+        return Response(SUCCESS_BODY, media_type="application/json")
+    for refused in parsed.refused:
+        telemetry.points_refused[refused.field] += 1
+    return refused_response(parsed.refused, result.accepted)
+
+
+def refused_response(refused: list[Refused], stored: int, what: str = "points") -> Response:
+    """400 `{"error": {"message", "refused": [{"index", "field", "message"}]}}` after a
+    partial write; the message names the first MAX_NAMED refused items and counts the rest."""
+    named = "; ".join(str(r) for r in refused[:MAX_NAMED])
+    more = f"; and {len(refused) - MAX_NAMED} more" if len(refused) > MAX_NAMED else ""
+    message = f"{len(refused)} {what} refused, {stored} stored: {named}{more}"
+    detail = [{"index": r.index, "field": r.field, "message": r.reason} for r in refused]
+    body = {"error": {"message": message, "refused": detail}}
+    return Response(orjson.dumps(body), status_code=400, media_type="application/json")
 
 
 @router.post("/tsdb", response_model=Success, openapi_extra=points_body_schema("hostId"))
 async def post_host_metrics(request: Request, key: WriteKey, state: State) -> Response:
+    """Stores the valid points; unknown or retired hosts, bad names, times and values are
+    refused point by point."""
     try:
-        points = host_points(parse_json(await request.body()))
-        checked: set[str] = set()
-        for index, point in enumerate(points):
-            if point.owner_id in checked:
-                continue
-            if not await is_live_host(state, key.org_id, point.owner_id):
-                raise BadRequest(f"[{index}].hostId: unknown or retired host {point.owner_id!r}")
-            checked.add(point.owner_id)
+        parsed = host_points(parse_json(await request.body()))
     except BadRequest:
         state.telemetry.rejected_batches += 1
         raise
-    return await commit_points(state, key.org_id, "host", points)
+    live: dict[str, bool] = {}
+    kept = []
+    for index, point in zip(parsed.indexes, parsed.points, strict=True):
+        owner = point.owner_id
+        if owner not in live:
+            live[owner] = await is_live_host(state, key.org_id, owner)
+        if live[owner]:
+            kept.append(point)
+        else:
+            parsed.refused.append(Refused(index, "hostId", f"unknown or retired host {owner!r}"))
+    if len(kept) < len(parsed.points):
+        parsed.points = kept
+        parsed.refused.sort(key=lambda refused: refused.index)
+    return await commit_points(state, key.org_id, "host", parsed, write_window(request, state))
 
 
 async def read_series(

@@ -6,8 +6,10 @@ Errors name the JSON index and field, e.g. `[3].value: must be a finite number`.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -25,29 +27,42 @@ MAX_BATCH = 100_000
 
 
 def parse_json(body: bytes) -> Any:
+    """The body's JSON value. Text orjson refuses only for its characters (invalid UTF-8,
+    a lone surrogate escape) is read again by the stdlib parser with those characters
+    replaced by U+FFFD; NaN and Infinity stay malformed."""
     if not body.strip():
         raise BadRequest("body: a JSON body is required")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"body: malformed JSON ({exc})") from exc
+        try:
+            return sanitize(
+                json.loads(body.decode("utf-8", errors="replace"), parse_constant=_no_constant)
+            )
+        except ValueError:
+            raise BadRequest(f"body: malformed JSON ({exc})") from exc
 
 
-def contains_nul(value: Any) -> bool:
-    """True if a NUL character sits in any string of a JSON value (keys included);
-    PostgreSQL cannot store one, so both backends refuse it alike."""
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""Characters neither backend can keep: NUL (PostgreSQL text and jsonb refuse it) and lone
+UTF-16 surrogates (no UTF-8 encoding exists for them)."""
+REPLACEMENT = "\ufffd"
+
+
+def sanitize(value: Any) -> Any:
+    """A JSON value with every unstorable character replaced by U+FFFD in every string
+    (keys included), so a text from the field (a check's output, a plugin's JSON) is kept
+    rather than refused; the value itself when there is nothing to replace."""
     if isinstance(value, str):
-        return "\x00" in value
+        return UNSTORABLE.sub(REPLACEMENT, value) if UNSTORABLE.search(value) else value
     if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+        return {sanitize(k): sanitize(v) for k, v in value.items()}
     if isinstance(value, list):
-        return any(contains_nul(item) for item in value)
-    return False
-
-
-def refuse_nul(value: Any, where: str) -> Any:
-    if contains_nul(value):
-        raise BadRequest(f"{where}: must not contain NUL characters")
+        return [sanitize(item) for item in value]
     return value
 
 
@@ -61,25 +76,38 @@ def is_metric_name(value: str) -> bool:
     return len(value) <= MAX_METRIC_NAME and METRIC_NAME.fullmatch(value) is not None
 
 
-def check_metric_name(value: Any, where: str) -> str:
+class Refused(Exception):
+    """One item of a batch the API will not store: its index, the faulty field (`point`
+    when the item itself is wrong) and why; `array` names the batch's field, if any."""
+
+    def __init__(self, index: int, field: str, reason: str, array: str = "") -> None:
+        where = f"{array}[{index}]" + (f".{field}" if field != "point" else "")
+        super().__init__(f"{where}: {reason}")
+        self.index = index
+        self.field = field
+        self.reason = reason
+
+
+@dataclass
+class ParsedPoints:
+    """A points body split into what can be stored (with each point's index in the body)
+    and what is refused, in index order."""
+
+    points: list[Point] = field(default_factory=list)
+    indexes: list[int] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+
+    def keep(self, index: int, point: Point) -> None:
+        self.points.append(point)
+        self.indexes.append(index)
+
+
+def metric_name_fault(value: Any) -> str | None:
     if not isinstance(value, str):
-        raise BadRequest(f"{where}: must be a string")
+        return "must be a string"
     if not is_metric_name(value):
-        raise BadRequest(f"{where}: must match [a-zA-Z0-9._-]+ (at most {MAX_METRIC_NAME} chars)")
-    return value
-
-
-def check_time(value: Any, where: str) -> int:
-    """Epoch seconds; a float is accepted and truncated, as the live API does."""
-    if not is_number(value) or not math.isfinite(value) or not 0 <= value < 2**40:
-        raise BadRequest(f"{where}: must be epoch seconds")
-    return int(value)
-
-
-def check_value(value: Any, where: str) -> float:
-    if not is_number(value) or not math.isfinite(value):
-        raise BadRequest(f"{where}: must be a finite number")
-    return float(value)
+        return f"must match [a-zA-Z0-9._-]+ (at most {MAX_METRIC_NAME} chars)"
+    return None
 
 
 def check_array(payload: Any, what: str) -> list[Any]:
@@ -90,18 +118,21 @@ def check_array(payload: Any, what: str) -> list[Any]:
     return payload
 
 
-def host_points(payload: Any) -> list[Point]:
-    """POST /api/v0/tsdb: [{"hostId", "name", "time", "value"}] → points, or BadRequest.
+def host_points(payload: Any) -> ParsedPoints:
+    """POST /api/v0/tsdb: [{"hostId", "name", "time", "value"}] → the storable points and
+    the refused ones; BadRequest only when the body is not an array of points at all.
 
     The common shape (string id and name, integer time, number value) is checked inline;
-    anything else goes through `host_point`, which accepts or names the fault.
+    anything else goes through `point_from`, which accepts or names the fault. A time is
+    any finite number (a float is truncated, as the live API does); whether it falls in
+    the accepted window is the write's business, not a refusal.
     """
-    points = []
+    parsed = ParsedPoints()
     for index, item in enumerate(check_array(payload, "points")):
         try:
             host_id, name, at, value = item["hostId"], item["name"], item["time"], item["value"]
         except (TypeError, KeyError):
-            points.append(host_point(index, item))
+            point_from(parsed, index, item, "hostId")
             continue
         if (
             type(host_id) is str
@@ -110,45 +141,49 @@ def host_points(payload: Any) -> list[Point]:
             and type(name) is str
             and is_metric_name(name)
             and type(at) is int
-            and 0 <= at < 2**40
             and (type(value) is float or type(value) is int)
             and math.isfinite(value)
         ):
-            points.append(Point(host_id, name, at, float(value)))
+            parsed.keep(index, Point(host_id, name, at, float(value)))
         else:
-            points.append(host_point(index, item))
-    return points
+            point_from(parsed, index, item, "hostId")
+    return parsed
 
 
-def host_point(index: int, item: Any) -> Point:
-    """One posted host point checked field by field, errors naming index and field."""
-    if not isinstance(item, dict):
-        raise BadRequest(f"[{index}]: must be an object")
-    host_id = item.get("hostId")
-    if not isinstance(host_id, str) or not host_id or "\x00" in host_id:
-        raise BadRequest(f"[{index}].hostId: must be a host id string")
-    return Point(
-        host_id,
-        check_metric_name(item.get("name"), f"[{index}].name"),
-        check_time(item.get("time"), f"[{index}].time"),
-        check_value(item.get("value"), f"[{index}].value"),
-    )
-
-
-def service_points(payload: Any) -> list[tuple[str, int, float]]:
-    """POST /api/v0/services/<svc>/tsdb: [{"name", "time", "value"}]."""
-    points = []
+def service_points(payload: Any) -> ParsedPoints:
+    """POST /api/v0/services/<svc>/tsdb: [{"name", "time", "value"}]; points carry an empty
+    owner, set by the caller."""
+    parsed = ParsedPoints()
     for index, item in enumerate(check_array(payload, "points")):
+        point_from(parsed, index, item, None)
+    return parsed
+
+
+def point_from(parsed: ParsedPoints, index: int, item: Any, owner_field: str | None) -> None:
+    """One posted point checked field by field: appended to the points, or to the refused
+    with the first faulty field named."""
+    try:
         if not isinstance(item, dict):
-            raise BadRequest(f"[{index}]: must be an object")
-        points.append(
-            (
-                check_metric_name(item.get("name"), f"[{index}].name"),
-                check_time(item.get("time"), f"[{index}].time"),
-                check_value(item.get("value"), f"[{index}].value"),
-            )
-        )
-    return points
+            raise Refused(index, "point", "must be an object")
+        owner: Any = ""
+        if owner_field is not None:
+            owner = item.get(owner_field)
+            if not isinstance(owner, str) or not owner or "\x00" in owner:
+                raise Refused(index, owner_field, "must be a host id string")
+        name: Any = item.get("name")
+        fault = metric_name_fault(name)
+        if fault is not None:
+            raise Refused(index, "name", fault)
+        at: Any = item.get("time")
+        if not is_number(at) or not math.isfinite(at):
+            raise Refused(index, "time", "must be epoch seconds")
+        value: Any = item.get("value")
+        if not is_number(value) or not math.isfinite(value):
+            raise Refused(index, "value", "must be a finite number")
+    except Refused as refused:
+        parsed.refused.append(refused)
+        return
+    parsed.keep(index, Point(owner, name, int(at), float(value)))
 
 
 def check_service_or_role_name(value: str, where: str) -> str:

@@ -69,6 +69,8 @@ class PointBatch:
     kind: OwnerKind
     points: Sequence[Point]
     now: int
+    earliest: int
+    """Points before this are dropped (`now - WRITE_WINDOW` unless replaying a backlog)."""
 
 
 def write_point_batches(
@@ -81,7 +83,7 @@ def write_point_batches(
     seen: dict[tuple[str, str], int] = {}  # (org, host) -> newest point time, capped at now
     for batch in batches:
         now = batch.now
-        low, high = now - WRITE_WINDOW, now + WRITE_WINDOW
+        low, high = batch.earliest, now + WRITE_WINDOW
         kept = [p for p in batch.points if low <= p.time <= high]
         ids = yield from series_ids(
             batch.org_id, batch.kind, {(p.owner_id, p.name) for p in kept}, cache, created

@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .base import OwnerKind, Point, WriteResult
+from .base import OwnerKind, Point, Retention, WriteResult
 
 WRITE_WINDOW = 86400
 """Points further than this (seconds) from the write's `now` are dropped (Mackerel's ±24 h)."""
@@ -101,17 +101,29 @@ class SeriesStore(ABC):
     async def close(self) -> None:
         """Waits for acknowledged writes, stops background work, releases connections."""
 
+    retention: Retention = Retention()
+    """How long each resolution is kept; a backend sets its own. A replayed backlog may
+    write back to `retention.raw_1m`."""
+
     @abstractmethod
     async def write_points(
-        self, org_id: str, kind: OwnerKind, points: Sequence[Point], now: int
+        self,
+        org_id: str,
+        kind: OwnerKind,
+        points: Sequence[Point],
+        now: int,
+        *,
+        earliest: int | None = None,
     ) -> WriteResult:
         """Stores `points` of `kind` series, idempotent on (series, time): a later write of
         the same time replaces the value (within one call, the last point wins).
 
-        Points more than `WRITE_WINDOW` seconds from `now` are dropped and counted in
-        `WriteResult.dropped_out_of_window`. The caller has validated names and values and
-        that every host exists. Returns only after the points are committed (survive a
-        kill -9 of the server); raises (and keeps none of the call's points) otherwise.
+        Points before `earliest` (default `now - WRITE_WINDOW`; earlier for a replayed
+        backlog, whose buckets' rollups are then recomputed) or more than `WRITE_WINDOW`
+        seconds after `now` are dropped and counted in `WriteResult.dropped_out_of_window`.
+        The caller has validated names and values and that every host exists. Returns
+        only after the points are committed (survive a kill -9 of the server); raises
+        (and keeps none of the call's points) otherwise.
         For host series it also moves the host's last-seen time (`host_last_seen`).
         """
 

@@ -16,7 +16,7 @@ from . import retention, rollup, series
 from .base import OwnerKind, Point, Retention, WriteResult
 from .coalesce import PointWriteQueue
 from .ops import Step
-from .series_store import SeriesRead, SeriesStore
+from .series_store import WRITE_WINDOW, SeriesRead, SeriesStore
 
 RunStep = Callable[[Step[Any]], Awaitable[Any]]
 
@@ -56,10 +56,17 @@ class SQLSeriesStore(SeriesStore):
         await self._point_writes.stop()
 
     async def write_points(
-        self, org_id: str, kind: OwnerKind, points: Sequence[Point], now: int
+        self,
+        org_id: str,
+        kind: OwnerKind,
+        points: Sequence[Point],
+        now: int,
+        *,
+        earliest: int | None = None,
     ) -> WriteResult:
         """Queued and committed together with the batches of concurrent callers."""
-        return await self._point_writes.write(series.PointBatch(org_id, kind, points, now))
+        low = now - WRITE_WINDOW if earliest is None else earliest
+        return await self._point_writes.write(series.PointBatch(org_id, kind, points, now, low))
 
     async def read_points(
         self, org_id: str, kind: OwnerKind, owner: str, name: str, frm: int, to: int

@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from sabamon.server.alerts.explain import alert_graph, graph_range, rule_in_words
 from sabamon.server.api.alerting import alert_closer
+from sabamon.server.api.validation import sanitize
 from sabamon.server.graphing.units import format_value, unit_of_metric
 from sabamon.server.public_url import host_url
 from sabamon.server.store.alerts_types import AlertRecord
@@ -129,7 +130,7 @@ async def close_alert(
         alert = await state.store.get_alert(org_id, alert_id)
     except NotFound:
         return missing(request, signed_in, f"alert {alert_id}")
-    reason = reason.strip()
+    reason = sanitize(reason.strip())
     if not reason or len(reason) > MAX_REASON:
         problem = f"reason: give 1 to {MAX_REASON} characters saying why the alert is closed"
         return await _alert_detail(request, state, signed_in, alert, problem)

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from sabamon.server.api.validation import contains_nul
+from sabamon.server.api.validation import sanitize
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +23,15 @@ async def text_fields(request: Request) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in form.multi_items():
         if isinstance(value, str) and key != "csrf":
+            value = sanitize(value)
             out[key] = f"{out[key]},{value}" if key in out else value
     return out
 
 
 def checked(body: Any) -> Any:
-    """The body, unless a string in it holds a NUL (neither backend can store one)."""
-    if contains_nul(body):
-        raise FormProblem("body: must not contain NUL characters")
-    return body
+    """The body with characters no backend can store (NUL, lone surrogates) replaced by
+    U+FFFD, as the API does."""
+    return sanitize(body)
 
 
 def parse_json_text(text: str) -> Any:
