@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fault_server import Fault, FaultServer, Recorded
@@ -19,7 +22,7 @@ from sabamon.agent.loop import (
     next_delay,
 )
 from sabamon.agent.metrics.base import Value
-from sabamon.agent.spool import Spool
+from sabamon.agent.spool import BatchKind, Spool
 
 FAST = LoopTimings(
     post_interval=1.0,
@@ -123,3 +126,105 @@ def test_retry_after_is_honoured(server: FaultServer, tmp_path: Path) -> None:
     thread.join(5)
     refused, accepted = server.calls("POST", "/api/v0/tsdb")[:2]
     assert accepted.at - refused.at >= 0.9  # Retry-After (1 s) beats the error delay (0.2 s)
+
+
+QUICK = LoopTimings(post_interval=1.0, queued_delay=0.0, error_delay=0.01, terminating_delay=0.0)
+
+
+def drain(server: FaultServer, spool: Spool, until: Callable[[], bool]) -> None:
+    """Run a poster over the spool until `until()` holds, then stop it."""
+    shutdown = Shutdown(10.0)
+    poster = MetricPoster(AgentApi(server.url, "key"), spool, QUICK, 0, shutdown)
+    thread = threading.Thread(target=poster.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not until():  # the spool's state changes after the last answer: poll it
+        assert time.monotonic() < deadline, "the poster did not get there"
+        thread.join(0.02)
+    shutdown.request()
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+def batch(first: int, count: int, at: int | None = None) -> list[dict[str, Any]]:
+    at = int(time.time()) if at is None else at
+    return [
+        {"hostId": "host1", "name": f"custom.v{i}", "time": at, "value": float(i)}
+        for i in range(first, first + count)
+    ]
+
+
+def test_an_outage_longer_than_60_posts_loses_nothing(server: FaultServer, tmp_path: Path) -> None:
+    """The original drops a batch after 60 failed posts; network errors and 5xx never drop."""
+    spool = Spool(tmp_path)
+    for n in range(3):
+        spool.append(BatchKind.METRICS, batch(n * 10, 10))
+    server.fail(Fault(lambda r: r.path == "/api/v0/tsdb", 503, times=40))
+    server.fail(Fault(lambda r: r.path == "/api/v0/tsdb", None, times=50))  # then drops
+    drain(server, spool, lambda: len(server.stored) >= 30)
+    assert sorted(v["value"] for v in server.stored) == [float(i) for i in range(30)]
+    assert len(server.calls("POST", "/api/v0/tsdb")) > 61
+    assert spool.count() == 0
+
+
+def test_413_splits_the_post_and_never_blocks_newer_data(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    """Over 8 values is too large: two batches become one, then halves; a value alone
+    that is still too large is dropped (here: any post carrying the value 99)."""
+    spool = Spool(tmp_path)
+    spool.append(BatchKind.METRICS, batch(0, 20))
+    spool.append(BatchKind.METRICS, batch(20, 6))
+    spool.append(BatchKind.METRICS, [*batch(30, 3), *batch(99, 1)])
+    server.fail(
+        Fault(lambda r: r.path == "/api/v0/tsdb" and (len(r.body) > 8 or any(
+            v["value"] == 99 for v in r.body)), 413)
+    )  # fmt: skip
+    drain(server, spool, lambda: spool.count() == 0)
+    assert sorted(v["value"] for v in server.stored) == [
+        *(float(i) for i in range(26)),
+        30.0,
+        31.0,
+        32.0,
+    ]
+    posts = server.calls("POST", "/api/v0/tsdb")
+    assert len(posts) < 20  # split, not retried as if temporary
+
+
+def test_a_refused_batch_costs_only_itself_and_is_not_retried(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path)
+    spool.append(BatchKind.METRICS, batch(0, 2))
+    spool.append(BatchKind.METRICS, batch(2, 2))  # the server refuses value 3
+    spool.append(BatchKind.METRICS, batch(4, 2))
+    server.fail(
+        Fault(lambda r: r.path == "/api/v0/tsdb" and any(v["value"] == 3 for v in r.body), 400)
+    )
+    drain(server, spool, lambda: spool.count() == 0)
+    assert sorted(v["value"] for v in server.stored) == [0.0, 1.0, 4.0, 5.0]
+    with_three = [p for p in server.calls("POST", "/api/v0/tsdb") if len(p.body) and any(
+        v["value"] == 3 for v in p.body)]  # fmt: skip
+    assert len(with_three) == 2  # with its neighbour, then alone: dropped, not retried 60 times
+
+
+@pytest.mark.parametrize("status", [408, 429, 401, 403, 500])
+def test_temporary_and_key_failures_keep_the_batch(
+    server: FaultServer, tmp_path: Path, status: int
+) -> None:
+    spool = Spool(tmp_path)
+    spool.append(BatchKind.METRICS, batch(0, 3))
+    server.fail(Fault(lambda r: r.path == "/api/v0/tsdb", status, times=5))
+    drain(server, spool, lambda: len(server.stored) == 3)
+    assert len(server.calls("POST", "/api/v0/tsdb")) == 6
+
+
+def test_backlog_posts_carry_the_replay_header(server: FaultServer, tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.append(BatchKind.METRICS, batch(0, 2, at=int(time.time()) - 30 * 3600))
+    drain(server, spool, lambda: len(server.stored) == 2)
+    spool.append(BatchKind.METRICS, batch(2, 2))
+    drain(server, spool, lambda: len(server.stored) == 4)
+    backlog, fresh = server.calls("POST", "/api/v0/tsdb")
+    assert backlog.headers.get("X-Sabamon-Replay") == "1"
+    assert "X-Sabamon-Replay" not in fresh.headers

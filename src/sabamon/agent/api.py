@@ -34,6 +34,9 @@ DEFAULT_API_BASE = "https://api.mackerelio.com"
 TIMEOUT_SECONDS = 30.0
 HOST_STATUSES = ("working", "standby", "maintenance", "poweroff")
 MAX_IDLE_CONNECTIONS = 4
+REPLAY_HEADER = "X-Sabamon-Replay"
+NOT_REFUSALS = (401, 403, 408, 413, 429)
+"""4xx statuses that do not mean "this content will never be accepted"."""
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _HTTP_DATE = re.compile(r"\w{3}, (\d\d) (\w{3}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT")
 
@@ -57,6 +60,13 @@ def is_network_error(err: BaseException) -> bool:
 
 def is_client_error(err: BaseException) -> bool:
     return isinstance(err, ApiError) and err.status is not None and 400 <= err.status < 500
+
+
+def is_refused(err: BaseException) -> bool:
+    """True when the server refused what was sent, so sending it again cannot help: a 4xx
+    other than 401/403 (the key is at fault, not the data), 408 and 429 (temporary) and 413
+    (the sender splits)."""
+    return is_client_error(err) and isinstance(err, ApiError) and err.status not in NOT_REFUSALS
 
 
 def is_server_error(err: BaseException) -> bool:
@@ -141,9 +151,17 @@ class AgentApi:
                 return
         connection.close()
 
-    def request(self, method: str, path: str, body: Any = None, *, has_body: bool = False) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        has_body: bool = False,
+        extra_headers: dict[str, str] | None = None,
+    ) -> Any:
         """Send one call and return the decoded JSON answer; raise ApiError otherwise."""
-        headers = dict(self._headers)
+        headers = {**self._headers, **(extra_headers or {})}
         content: bytes | None = None
         if has_body or body is not None:
             content = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
@@ -197,9 +215,12 @@ class AgentApi:
         self.request("POST", f"/api/v0/hosts/{quote(host_id, safe='')}/retire", has_body=True)
 
     # -- data ----------------------------------------------------------------------------
-    def post_metric_values(self, values: list[dict[str, Any]]) -> None:
-        """`values` are `{"hostId", "name", "time", "value"}` (time omitted when 0)."""
-        self.request("POST", "/api/v0/tsdb", values)
+    def post_metric_values(self, values: list[dict[str, Any]], *, replay: bool = False) -> None:
+        """`values` are `{"hostId", "name", "time", "value"}` (time omitted when 0). With
+        `replay` (a backlog from the spool) the post carries `X-Sabamon-Replay: 1`, which a
+        sabamon server reads as leave to store points older than 24 h; Mackerel ignores it."""
+        headers = {REPLAY_HEADER: "1"} if replay else None
+        self.request("POST", "/api/v0/tsdb", values, extra_headers=headers)
 
     def post_check_reports(self, reports: list[dict[str, Any]]) -> None:
         """Hook for the checks loop: `reports` are §6 report objects, sent as

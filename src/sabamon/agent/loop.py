@@ -1,10 +1,22 @@
 """mackerel-agent's post loop (spec/agent.md §1), posting from the durable spool.
 
 The poster takes the oldest batch plus one more if there is one (at most two per post),
-sleeps by state, posts, and on failure counts a retry per batch (dropping a batch, logged,
-after `max_retries`). Unlike the original the batches stay in the spool in time order, so a
-backlog drains oldest first; the queued delay (30 s) caps a backlog at two posts a minute, and
-a 503's Retry-After pushes the next post back.
+sleeps by state and posts. Unlike the original the batches stay in the spool in time order,
+so a backlog drains oldest first; the queued delay (30 s) caps a backlog at two posts a
+minute, and a 503's Retry-After pushes the next post back.
+
+What a failure means (the original drops a batch after 60 failed posts whatever the cause;
+here a batch is dropped only when the server refused it, never for an outage):
+- a network error, a 5xx, 408 or 429 is temporary: the batch stays and is retried, however
+  long the outage; only the spool's bound evicts (oldest first, counted);
+- 413: the post is split, two batches into one, then one batch into halves, until the parts
+  fit (a single value that does not fit is dropped, logged);
+- 401 or 403: the key, not the data, is wrong: the batch stays and is retried;
+- any other 4xx (400: a value the server refuses): two batches are posted one by one so the
+  refusal costs only its own batch, which is then dropped, logged with the server's words (a
+  sabamon server has stored its valid points: a partial write).
+A post whose oldest point is older than `BACKLOG_AGE` carries the replay header, so a
+sabamon server stores points older than its 24 h window, back to its raw retention.
 """
 
 from __future__ import annotations
@@ -22,12 +34,20 @@ try:  # the builtin module, as `random` does: hashlib loads OpenSSL (~3.6 MB RSS
 except ImportError:  # pragma: no cover - interpreters built without it
     from hashlib import sha1
 
-from sabamon.agent.api import AgentApi, ApiError, is_client_error, is_network_error
+from sabamon.agent.api import (
+    AgentApi,
+    ApiError,
+    is_network_error,
+    is_refused,
+)
 from sabamon.agent.spool import Batch, BatchKind, Spool
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+
+BACKLOG_AGE = 600.0
+"""Seconds: a post holding a point older than this is a backlog post (the replay header)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +62,6 @@ class LoopTimings:
     queued_delay: float = 30.0
     error_delay: float = 60.0
     terminating_delay: float = 1.0
-    max_retries: int = 60
     network_retry_window: float = 25.0
     max_terminating: float = 30.0
     max_retry_after: float = 3600.0
@@ -186,35 +205,75 @@ class MetricPoster:
         if not batches:
             return
         values = [value for batch in batches for value in batch.body]
+        error = self._send(values)
+        if error is None:
+            self.spool.ack([batch.seq for batch in batches])
+            log.debug("event=posted batches=%d values=%d", len(batches), len(values))
+        elif len(batches) > 1 and (error.status == 413 or is_refused(error)):
+            for batch in batches:  # one by one: a refusal or a size costs only its batch
+                if not self._post_one(batch):
+                    return
+        elif len(batches) == 1 and (error.status == 413 or is_refused(error)):
+            self._post_one(batches[0], error)
+        else:
+            self._failed(error)
+
+    def _post_one(self, batch: Batch, error: ApiError | None = None) -> bool:
+        """Post one batch (halving it on 413) and forget it once every part is stored or
+        refused; False when a temporary failure leaves it in the spool."""
+        error = self._deliver(batch.body, error)
+        if error is not None:
+            self._failed(error)
+            return False
+        self.spool.ack([batch.seq])
+        return True
+
+    def _deliver(
+        self, values: list[dict[str, Any]], error: ApiError | None = None
+    ) -> ApiError | None:
+        """Post `values` (unless `error` already answered that post), halving on 413;
+        None when all were stored or refused, else the temporary error."""
+        if error is None:
+            error = self._send(values)
+        if error is None:
+            return None
+        if error.status == 413 and len(values) > 1:
+            middle = len(values) // 2
+            log.warning("event=post_split values=%d reason=%r", len(values), str(error))
+            return self._deliver(values[:middle]) or self._deliver(values[middle:])
+        if error.status == 413 or is_refused(error):
+            log.error(
+                "event=values_refused values=%d first=%s error=%r",
+                len(values),
+                values[0].get("name") if values else None,
+                str(error),
+            )
+            return None
+        return error
+
+    def _send(self, values: list[dict[str, Any]]) -> ApiError | None:
+        """One post (with the immediate retry after a network error); the error or None."""
+        oldest = min((value.get("time") or 0 for value in values), default=0)
+        replay = 0 < oldest < self.clock() - BACKLOG_AGE
         try:
             post_with_network_retry(
-                lambda: self.api.post_metric_values(values),
+                lambda: self.api.post_metric_values(values, replay=replay),
                 self.clock,
                 self.timings.network_retry_window,
             )
         except ApiError as err:
-            self._failed(batches, err)
-            return
-        self.spool.ack([batch.seq for batch in batches])
-        log.debug("event=posted batches=%d values=%d", len(batches), len(values))
+            return err
+        return None
 
-    def _failed(self, batches: list[Batch], err: ApiError) -> None:
+    def _failed(self, err: ApiError) -> None:
+        """A temporary failure (or a key the server does not take): the batches stay in the
+        spool and the next post waits for the error delay or the Retry-After."""
         log.warning("event=post_failed will_retry=true error=%r", str(err))
         if self.state is not PostState.TERMINATING:
             self.state = PostState.HAD_ERROR
         if err.retry_after is not None:
             wait = min(err.retry_after, self.timings.max_retry_after)
             self._not_before = self.clock() + wait
-        given_up = [b for b in batches if b.retries + 1 > self.timings.max_retries]
-        for batch in given_up:
-            log.error(
-                "event=batch_dropped retries=%d values=%d reason=%r",
-                batch.retries + 1,
-                len(batch.body),
-                "post values may be invalid and were abandoned",
-            )
-        self.spool.ack([b.seq for b in given_up])
-        self.spool.retried([b.seq for b in batches if b not in given_up])
 
 
 def post_with_network_retry(post: Callable[[], None], clock: Clock, window: float) -> None:
@@ -230,8 +289,9 @@ def post_with_network_retry(post: Callable[[], None], clock: Clock, window: floa
 
 
 class CheckReportPoster:
-    """Posts spooled check-report batches: a 4xx drops the batch, anything else retries every
-    `check_retry_delay`; on terminate it flushes what is pending once."""
+    """Posts spooled check-report batches: a refusal (a 4xx other than 401, 403, 408, 429)
+    drops the batch (a sabamon server has stored its valid reports), anything else retries
+    every `check_retry_delay`; on terminate it flushes what is pending once."""
 
     def __init__(
         self,
@@ -274,7 +334,7 @@ class CheckReportPoster:
                 self.timings.network_retry_window,
             )
         except ApiError as err:
-            if not is_client_error(err):
+            if not is_refused(err):
                 log.warning("event=check_reports_failed will_retry=true error=%r", str(err))
                 return False
             log.error("event=check_reports_dropped reports=%d error=%r", len(reports), str(err))

@@ -2,7 +2,7 @@
 batches.
 
 Every batch is written to disk before it is posted and is forgotten only after the server
-acknowledged it (or the poster gave up on it), so a crash, `kill -9`, reboot or outage loses
+acknowledged it (or refused it), so a crash, `kill -9`, reboot or outage loses
 nothing. Writes are idempotent on the server, so the worst a crash can cause is a re-post.
 
 Layout: `<folder>/<number>.seg` append-only segment files. A record is
@@ -28,8 +28,8 @@ copied to a fresh segment and the damaged file is renamed `*.corrupt`. A torn la
 (a crash mid-write) is the same case at the end of a file.
 
 Hand-off for the checks loop: `spool.append(BatchKind.CHECK_REPORTS, reports)` with a list
-of §6 report objects (≤ 20); the check-report poster in `loop.py` sends them (4xx drops,
-anything else retries every 30 s).
+of §6 report objects (≤ 20); the check-report poster in `loop.py` sends them (a refusal
+drops, anything else retries every 30 s).
 """
 
 from __future__ import annotations
@@ -65,7 +65,6 @@ class Batch:
     seq: int
     kind: BatchKind
     body: Any
-    retries: int
 
 
 @dataclass(slots=True)
@@ -73,7 +72,6 @@ class _Entry:
     kind: BatchKind
     segment: int
     offset: int
-    retries: int = 0
 
 
 KINDS = frozenset(kind.value for kind in BatchKind)
@@ -289,7 +287,7 @@ class Spool:
                 if entry.kind is not kind:
                     continue
                 try:
-                    picked.append(Batch(seq, kind, self._read_body(entry), entry.retries))
+                    picked.append(Batch(seq, kind, self._read_body(entry)))
                 except (CorruptRecord, OSError) as err:
                     damaged.append(seq)
                     log.warning(
@@ -330,13 +328,6 @@ class Spool:
 
     def _has(self, kind: BatchKind) -> bool:
         return any(e.kind is kind for e in self._index.values())
-
-    def retried(self, seqs: list[int]) -> None:
-        """Count one more failed attempt for each batch (kept in memory only)."""
-        with self._changed:
-            for seq in seqs:
-                if seq in self._index:
-                    self._index[seq].retries += 1
 
     def ack(self, seqs: list[int]) -> None:
         """Forget batches the server acknowledged or the poster gave up on."""
