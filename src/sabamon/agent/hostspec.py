@@ -190,7 +190,7 @@ def block_device_meta(sys_root: Path) -> dict[str, dict[str, str]]:
         attributes = {}
         for name, path in paths:
             try:
-                value = path.read_text().strip()
+                value = path.read_text(errors="replace").strip()
             except OSError:
                 continue
             if value:

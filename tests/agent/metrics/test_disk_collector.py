@@ -7,12 +7,13 @@ from pathlib import Path
 from sabamon.agent.metrics.disk import DiskCollector, disk_rates, parse_diskstats
 
 
-def test_parse_skips_dm_zero_devices_and_stops_at_a_short_line(
+def test_parse_skips_dm_zero_devices_and_a_short_line(
     sample: Callable[[str], str],
 ) -> None:
     counts = parse_diskstats(sample("diskstats.1"))
-    # loop*, zram0 are all zero; dm-0 is device-mapper; sdb comes after the short sda1 line.
-    assert list(counts) == ["vda", "sda"]
+    # loop*, zram0 are all zero; dm-0 is device-mapper; the short sda1 line costs only itself.
+    assert list(counts) == ["vda", "sda", "sdb"]
+    assert counts["sdb"] == (1641, 6365)
     assert counts["vda"] == (63184, 30873)  # 4.18+ line with 17 fields: columns 4 and 8
     assert counts["sda"] == (750193, 16600606)
 
@@ -26,6 +27,8 @@ def test_rates_by_hand(sample: Callable[[str], str]) -> None:
         "disk.vda.writes.delta": 60 / 60,
         "disk.sda.reads.delta": 30 / 60,
         "disk.sda.writes.delta": -6 / 60,  # a counter going down is not guarded, as the original
+        "disk.sdb.reads.delta": 0.0,
+        "disk.sdb.writes.delta": 0.0,
     }
 
 
@@ -45,6 +48,8 @@ def test_mountpoint_names_mounted_devices(sample: Callable[[str], str]) -> None:
         "disk._.writes.delta",
         "disk.sda.reads.delta",
         "disk.sda.writes.delta",
+        "disk.sdb.reads.delta",
+        "disk.sdb.writes.delta",
     }
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sabamon.agent.metrics.badlines import skip_line
 from sabamon.agent.metrics.base import Value
 from sabamon.agent.metrics.delta import DeltaSampler
 
@@ -42,7 +43,10 @@ def parse_cpu_stat(text: str) -> CpuStat:
             continue
         label, *numbers = line.split()
         if label == "cpu":
-            fields = tuple(int(number) for number in numbers)
+            try:
+                fields = tuple(int(number) for number in numbers)
+            except ValueError:
+                skip_line("/proc/stat", line, "cpu times are not integers")
         elif label[3:].isdigit():
             cpu_count += 1
     if fields is None or len(fields) < 4:
@@ -95,7 +99,7 @@ class CpuCollector:
         self._samples = DeltaSampler(self.read, clock)
 
     def read(self) -> CpuStat:
-        return parse_cpu_stat(self._path.read_text())
+        return parse_cpu_stat(self._path.read_text(errors="surrogateescape"))
 
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
         prev, cur, _ = self._samples.pair(interval, stop)

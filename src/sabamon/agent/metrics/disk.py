@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sabamon.agent.metrics.badlines import skip_line
 from sabamon.agent.metrics.base import Value
 from sabamon.agent.metrics.delta import DeltaSampler
 from sabamon.agent.metrics.filesystem import read_filesystems
@@ -22,14 +23,20 @@ DiskCounts = dict[str, tuple[int, int]]
 
 def parse_diskstats(text: str) -> DiskCounts:
     """`{device: (reads, writes)}`, leaving out `dm-*` and devices whose counters are all
-    zero. Parsing stops at the first line with fewer than 11 stat fields."""
+    zero. A line without 11 integer stat fields is skipped and logged once."""
     counts: DiskCounts = {}
     for line in text.splitlines():
         fields = line.split()
         if len(fields) < 3 + _STAT_FIELDS:
-            break
+            if fields:
+                skip_line("/proc/diskstats", line, f"expected {3 + _STAT_FIELDS} fields")
+            continue
         device = fields[2]
-        stats = [int(field) for field in fields[3 : 3 + _STAT_FIELDS]]
+        try:
+            stats = [int(field) for field in fields[3 : 3 + _STAT_FIELDS]]
+        except ValueError:
+            skip_line("/proc/diskstats", line, "stat fields are not integers")
+            continue
         if device.startswith("dm-") or not any(stats):
             continue
         counts[device] = (stats[_READS], stats[_WRITES])
@@ -83,7 +90,7 @@ class DiskCollector:
         self._samples = DeltaSampler(self.read, clock)
 
     def read(self) -> DiskCounts:
-        return parse_diskstats((self._proc_root / "diskstats").read_text())
+        return parse_diskstats((self._proc_root / "diskstats").read_text(errors="surrogateescape"))
 
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
         prev, cur, seconds = self._samples.pair(interval, stop)

@@ -83,7 +83,7 @@ def _kib(blocks: int, block_size: int) -> int:
 def read_filesystems(proc_root: Path = Path("/proc")) -> list[DfEntry]:
     """The local filesystems `df -Pkl` would list, in mount order."""
     by_device: dict[int, tuple[DfEntry, int]] = {}
-    for line in (proc_root / "mounts").read_text().splitlines():
+    for line in (proc_root / "mounts").read_text(errors="surrogateescape").splitlines():
         fields = line.split()
         if len(fields) < 3:
             continue

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sabamon.agent.metrics.badlines import skip_line
 from sabamon.agent.metrics.base import Value
 from sabamon.agent.metrics.delta import DeltaSampler
 from sabamon.agent.metrics.names import sanitize_name
@@ -20,16 +21,25 @@ InterfaceCounts = dict[str, tuple[int, int]]
 
 
 def parse_net_dev(text: str) -> InterfaceCounts:
-    """`{interface: (rx_bytes, tx_bytes)}`, skipping the two header lines, `lo`, `veth*`
-    and lines with fewer than 16 counters."""
+    """`{interface: (rx_bytes, tx_bytes)}`, skipping the two header lines, `lo` and `veth*`.
+    The name ends at the line's last `:` (an alias such as `ibr10:30:` keeps its colon, as
+    node_exporter and psutil read it); a line without 16 integer counters is skipped and
+    logged once."""
     counts: InterfaceCounts = {}
     for line in text.splitlines()[2:]:
-        name, _, rest = line.partition(":")
+        name, colon, rest = line.rpartition(":")
         name = name.strip()
         fields = rest.split()
-        if len(fields) < _COUNTERS or name == "lo" or name.startswith("veth"):
+        if not colon or not name or len(fields) < _COUNTERS:
+            if line.strip():
+                skip_line("/proc/net/dev", line, f"expected name: and {_COUNTERS} counters")
             continue
-        counts[name] = (int(fields[_RX_BYTES]), int(fields[_TX_BYTES]))
+        if name == "lo" or name.startswith("veth"):
+            continue
+        try:
+            counts[name] = (int(fields[_RX_BYTES]), int(fields[_TX_BYTES]))
+        except ValueError:
+            skip_line("/proc/net/dev", line, "counters are not integers")
     return counts
 
 
@@ -76,7 +86,7 @@ class InterfaceCollector:
         self._samples = DeltaSampler(self.read, clock)
 
     def read(self) -> InterfaceCounts:
-        return parse_net_dev(self._path.read_text())
+        return parse_net_dev(self._path.read_text(errors="surrogateescape"))
 
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
         prev, cur, seconds = self._samples.pair(interval, stop)

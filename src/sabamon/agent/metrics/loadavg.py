@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from sabamon.agent.metrics.badlines import skip_line
 from sabamon.agent.metrics.base import Value
 
 _NAMES = ("loadavg1", "loadavg5", "loadavg15")
@@ -15,7 +16,13 @@ def parse_loadavg(text: str) -> list[Value]:
     fields = text.split()
     if len(fields) < 3:
         raise ValueError(f"/proc/loadavg: expected 3 load averages, got {text.strip()!r}")
-    return [Value(name, float(field)) for name, field in zip(_NAMES, fields, strict=False)]
+    values = []
+    for name, field in zip(_NAMES, fields, strict=False):
+        try:
+            values.append(Value(name, float(field)))
+        except ValueError:
+            skip_line("/proc/loadavg", text.strip(), f"{name} is not a number")
+    return values
 
 
 class LoadavgCollector:
@@ -28,4 +35,4 @@ class LoadavgCollector:
         self._path = proc_root / "loadavg"
 
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
-        return parse_loadavg(self._path.read_text())
+        return parse_loadavg(self._path.read_text(errors="surrogateescape"))

@@ -65,4 +65,4 @@ class MemoryCollector:
         self._path = proc_root / "meminfo"
 
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
-        return memory_values(parse_meminfo(self._path.read_text()))
+        return memory_values(parse_meminfo(self._path.read_text(errors="surrogateescape")))
