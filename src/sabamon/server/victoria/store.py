@@ -107,9 +107,16 @@ class VictoriaSeriesStore(SeriesStore):
 
     # writes ---------------------------------------------------------------------------
     async def write_points(
-        self, org_id: str, kind: OwnerKind, points: Sequence[Point], now: int
+        self,
+        org_id: str,
+        kind: OwnerKind,
+        points: Sequence[Point],
+        now: int,
+        *,
+        earliest: int | None = None,
     ) -> WriteResult:
-        low, high = now - WRITE_WINDOW, now + WRITE_WINDOW
+        low = now - WRITE_WINDOW if earliest is None else earliest
+        high = now + WRITE_WINDOW
         kept: dict[tuple[str, str, int], Point] = {}
         for point in points:
             if low <= point.time <= high:
