@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from sabamon import __version__
 from sabamon.agent.cloud import CloudEndpoints, CloudInfo, detect_cloud
 from sabamon.agent.metrics.filesystem import read_filesystems
 from sabamon.agent.metrics.memory import parse_meminfo
+from sabamon.agent.netaddr import interface_addresses
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ def build_host_spec(opts: HostSpecOptions) -> dict[str, Any]:
     if cloud:
         spec["customIdentifier"] = cloud.custom_identifier
     spec["meta"] = host_meta(opts, cloud)
-    spec["interfaces"] = interfaces()
+    spec["interfaces"] = interfaces(opts.sys_root)
     spec["roleFullnames"] = list(opts.role_fullnames)
     spec["checks"] = [dict(check) for check in opts.checks]
     return spec
@@ -213,20 +212,22 @@ def filesystem_meta(proc_root: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-def interfaces() -> list[dict[str, Any]]:
+def interfaces(sys_root: Path = Path("/sys")) -> list[dict[str, Any]]:
     """`[{name, ipv4Addresses, ipv6Addresses, macAddress}]`; interfaces with no address or
     only loopback addresses are dropped."""
     result = []
-    for name, addresses in psutil.net_if_addrs().items():
-        ipv4 = [a.address for a in addresses if a.family == socket.AF_INET]
-        ipv6 = [a.address.split("%")[0] for a in addresses if a.family == socket.AF_INET6]
-        ips = ipv4 + ipv6
+    for interface in interface_addresses(sys_root):
+        ipv6 = [address.split("%")[0] for address in interface.ipv6]
+        ips = interface.ipv4 + ipv6
         if not ips or all(ipaddress.ip_address(ip).is_loopback for ip in ips):
             continue
-        entry: dict[str, Any] = {"name": name, "ipv4Addresses": ipv4, "ipv6Addresses": ipv6}
-        mac = next((a.address for a in addresses if a.family == psutil.AF_LINK), "")
-        if mac:
-            entry["macAddress"] = mac
+        entry: dict[str, Any] = {
+            "name": interface.name,
+            "ipv4Addresses": interface.ipv4,
+            "ipv6Addresses": ipv6,
+        }
+        if interface.mac:
+            entry["macAddress"] = interface.mac
         result.append(entry)
     return result
 
