@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import shlex
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -306,6 +305,8 @@ def _all_commands(cfg: PluginsConfig) -> list[PluginCommand]:
 
 def missing_commands(cfg: PluginsConfig, search_path: str | None = None) -> list[str]:
     """One message per plugin command that cannot be found or is not executable."""
+    import shutil  # here, for `configtest`: ~0.4 MB of RSS the running agent does without
+
     path = search_path if search_path is not None else plugin_search_path(os.environ)
     problems = []
     for command in _all_commands(cfg):
