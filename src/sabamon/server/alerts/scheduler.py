@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 GRACE = 30.0
 CHECK_REPORTS = "check-reports"
 """The coordinator topic the report route announces and the alerting loop listens to."""
+CHECK_PASS_SPACING = 0.5
+"""Real seconds between two check passes: a pass reads every check's state, so the reports
+of a busy fleet (a few hundred a second) share passes rather than run one each."""
 
 
 def ready_minute(now: float, grace: float) -> int:
@@ -46,10 +49,15 @@ async def run_alerting(
     `reported` (the event the next check report sets), runs the check pass on each report.
     """
     report: asyncio.Event | None = None
+    loop = asyncio.get_running_loop()
+    last_pass = -CHECK_PASS_SPACING
     while not stop.is_set():
         fired = report is not None and report.is_set()
+        if fired:  # reports arriving meanwhile share this pass
+            await _wait_any(stop, None, last_pass + CHECK_PASS_SPACING - loop.time())
         report = reported() if reported is not None else None  # taken before the work
         if fired:
+            last_pass = loop.time()
             await _check_pass(engine, worker)
         minute = ready_minute(engine.clock(), grace)
         if minute > engine.evaluated_through:
@@ -72,6 +80,8 @@ async def _check_pass(engine: Engine, worker: DeliveryWorker) -> None:
 
 async def _wait_any(stop: asyncio.Event, report: asyncio.Event | None, timeout: float) -> None:
     """Until `stop` or `report` is set, or `timeout` seconds."""
+    if timeout <= 0:
+        return
     waits = [asyncio.ensure_future(stop.wait())]
     if report is not None:
         waits.append(asyncio.ensure_future(report.wait()))
