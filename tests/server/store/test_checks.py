@@ -64,3 +64,16 @@ async def test_expire_forgets_old_reports_only(store: Store, org_id: str) -> Non
     await store.write_check_reports(org_id, [report("h", "c", NOW - 60)], NOW)
     assert await store.expire(NOW + 3600) == 0
     assert await store.expire(NOW + 8 * 3600) == 1
+
+
+async def test_states_reported_since_are_those_received_since(store: Store, org_id: str) -> None:
+    """The check fast path reads only what arrived since its last pass (server's clock),
+    whatever time the agent stamped on the report."""
+    host_id = await store.create_host(org_id, HostInput(name="a"), NOW)
+    await store.write_check_reports(org_id, [report(host_id, "early", NOW - 60)], NOW - 30)
+    await store.write_check_reports(org_id, [report(host_id, "late", NOW - 300)], NOW)
+    recent = await store.check_states(org_id, reported_since=NOW - 10)
+    assert [s.name for s in recent] == ["late"]
+    assert [s.name for s in await store.check_states(org_id, reported_since=NOW - 30)] == [
+        "early", "late",
+    ]  # fmt: skip

@@ -20,6 +20,7 @@ here, with trigger `hostRetire` and its notification.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -36,13 +37,28 @@ from sabamon.server.alerts.monitors import Monitor
 from sabamon.server.alerts.notices import Definitions
 from sabamon.server.notify.events import AlertEvent
 from sabamon.server.store.alerts_types import AlertLogRecord, AlertRecord, TargetWrite
-from sabamon.server.store.base import Host, HostFilter, HostStatus, Org, Point, Store, new_id
+from sabamon.server.store.base import (
+    CheckState,
+    Host,
+    HostFilter,
+    HostStatus,
+    NotFound,
+    Org,
+    Point,
+    Store,
+    new_id,
+)
 
 log = logging.getLogger(__name__)
 
 SILENT_CHUNK = 500
 """Hosts per read of silent series (bound parameters stay well under both databases' limits)."""
 MONITOR_MARK = "*"
+CHECK_OVERLAP = 10
+"""Seconds of reports a check pass reads again before the previous pass: the member that
+received a report stamped it with its own clock, which may run a little behind ours."""
+PER_HOST_READS = 50
+"""Up to this many hosts, a check pass reads their states one host at a time."""
 GRAPHS_PER_CYCLE = 50
 """Notifications of one cycle that carry a graph (one series read each); any further
 ones in a storm go without, so a storm costs at most this many reads."""
@@ -64,6 +80,7 @@ class Engine:
         self.evaluated_through = -1  # the newest minute fully evaluated by this process
         self.pending: list[Pending] = []  # this cycle's notifications, queued before commit
         self._cycle = asyncio.Lock()  # a minute cycle and a check pass never interleave
+        self._checks_read_at: int | None = None  # the clock when the last check pass began
 
     # snapshot -------------------------------------------------------------------------
     async def _snapshot(self, monitors: list[Monitor], minute: int) -> evaluators.Snapshot:
@@ -190,23 +207,48 @@ class Engine:
             return await self._evaluate_checks()
 
     async def _evaluate_checks(self) -> int:
-        org_id = self.org.id
-        stored = await self.store.target_states(org_id)
+        org_id, now = self.org.id, int(self.clock())
+        since = None if self._checks_read_at is None else self._checks_read_at - CHECK_OVERLAP
+        reported = [
+            check
+            for check in await self.store.check_states(org_id, reported_since=since)
+            if self.owns(check.monitor_id)
+        ]
+        host_ids = sorted({check.host_id for check in reported})
+        stored = await self._target_states_of(host_ids)
         checks = [
             check
-            for check in await self.store.check_states(org_id)
-            if self.owns(check.monitor_id)
-            and evaluators.check_targets(check).observation.minute
+            for check in reported
+            if evaluators.check_targets(check).observation.minute
             > stored.get((check.monitor_id, check.host_id), {}).get("last_minute", -1)
         ]
-        if not checks:
-            return 0
-        now = int(self.clock())
-        statuses: tuple[HostStatus, ...] = ("working", "standby", "maintenance", "poweroff")
-        hosts = await self.store.list_hosts(org_id, HostFilter(statuses=statuses))
-        snap = evaluators.Snapshot(minute=now - now % 60, hosts={h.id: h for h in hosts},
-                                   host_points={}, service_points={}, last_seen={},
-                                   filesystems={}, checks=checks)  # fmt: skip
+        committed = await self._commit_checks(checks, stored, now) if checks else 0
+        self._checks_read_at = now
+        return committed
+
+    async def _target_states_of(self, host_ids: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+        if len(host_ids) > PER_HOST_READS:
+            return await self.store.target_states(self.org.id)
+        stored: dict[tuple[str, str], dict[str, Any]] = {}
+        for host_id in host_ids:
+            stored.update(await self.store.target_states(self.org.id, host_id))
+        return stored
+
+    async def _commit_checks(
+        self,
+        checks: list[CheckState],
+        stored: dict[tuple[str, str], dict[str, Any]],
+        now: int,
+    ) -> int:
+        org_id = self.org.id
+        hosts: dict[str, Host] = {}
+        for host_id in sorted({check.host_id for check in checks}):
+            with contextlib.suppress(NotFound):
+                host = await self.store.get_host(org_id, host_id)
+                if not host.is_retired:
+                    hosts[host_id] = host
+        snap = evaluators.Snapshot(minute=now - now % 60, hosts=hosts, host_points={},
+                                   service_points={}, last_seen={}, checks=checks)  # fmt: skip
         open_alerts = {a.id: a for a in await self.store.open_alerts(org_id)}
         defs = await notices.load_definitions(self.store, org_id, now)
         writes: list[TargetWrite] = []

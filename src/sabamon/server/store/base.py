@@ -336,7 +336,11 @@ class Store(ABC):
         """Stores reports (ignoring ones ≥ 6 h old or already posted); returns stored."""
 
     @abstractmethod
-    async def check_states(self, org_id: str, host_id: str | None = None) -> list[CheckState]: ...
+    async def check_states(
+        self, org_id: str, host_id: str | None = None, reported_since: int | None = None
+    ) -> list[CheckState]:
+        """Latest reports by host then name; `reported_since` (epoch seconds, the server's
+        clock): only those received since."""
 
     @abstractmethod
     async def list_check_monitors(

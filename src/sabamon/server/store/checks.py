@@ -36,21 +36,28 @@ def write_check_reports(org_id: str, reports: Sequence[CheckReport], now: int) -
         )
         yield Query(
             "UPDATE check_monitors SET status = ?, message = ?, occurred_at = ?, "
-            "notification_interval = ?, max_check_attempts = ? "
+            "notification_interval = ?, max_check_attempts = ?, reported_at = ? "
             "WHERE host_id = ? AND name = ? AND (occurred_at IS NULL OR occurred_at <= ?)",
             (report.status, report.message, report.occurred_at, report.notification_interval,
-             report.max_check_attempts, report.host_id, report.name, report.occurred_at),
+             report.max_check_attempts, now, report.host_id, report.name, report.occurred_at),
         )  # fmt: skip
         stored += 1
     return stored
 
 
-def check_states(org_id: str, host_id: str | None) -> Step[list[CheckState]]:
-    """The latest report of every check that has one, by host then name."""
-    where, params = "org_id = ? AND status IS NOT NULL", [org_id]
+def check_states(
+    org_id: str, host_id: str | None, reported_since: int | None = None
+) -> Step[list[CheckState]]:
+    """The latest report of every check that has one, by host then name; with
+    `reported_since`, only the checks whose latest report the server received since then."""
+    where = "org_id = ? AND status IS NOT NULL"
+    params: list[object] = [org_id]
     if host_id is not None:
         where += " AND host_id = ?"
         params.append(host_id)
+    if reported_since is not None:
+        where += " AND reported_at >= ?"
+        params.append(reported_since)
     rows = yield Query(
         "SELECT id, host_id, name, status, message, memo, occurred_at, notification_interval, "
         f"max_check_attempts FROM check_monitors WHERE {where} ORDER BY host_id, name",

@@ -185,8 +185,10 @@ class SQLStore(AlertsMixin, WebAccountsMixin, Store):
     ) -> int:
         return await self._write(checks.write_check_reports(org_id, reports, now))
 
-    async def check_states(self, org_id: str, host_id: str | None = None) -> list[CheckState]:
-        return await self._read(checks.check_states(org_id, host_id))
+    async def check_states(
+        self, org_id: str, host_id: str | None = None, reported_since: int | None = None
+    ) -> list[CheckState]:
+        return await self._read(checks.check_states(org_id, host_id, reported_since))
 
     async def list_check_monitors(
         self, org_id: str, after_id: str | None, limit: int
