@@ -7,6 +7,12 @@ server's CPU apart from the load generator's, and the spin-up figures.
     .venv/bin/python bench/fleet.py --hosts 20000 --metrics 60 --duration 180
     .venv/bin/python bench/fleet.py --hosts 40000 --workers 2 \
         --db postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/fleet.py --hosts 4000 --time-scale 10 --workers 2 \
+        --db postgresql://postgres@127.0.0.1:5432/test --series-store victoria --compare-sqlite
+
+`--series-store victoria` starts a scratch VictoriaMetrics (Debian's `victoria-metrics`) on
+loopback for the series and prints its CPU beside the table; `--compare-sqlite` first runs
+the same load against one worker on SQLite, in the same run.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import httpx
 from sabamon.bench.fleet import Fleet, FleetOptions
 from sabamon.bench.report import table, write_json
 from sabamon.bench.spinup import free_port, measure
+from sabamon.bench.victoria import VictoriaProcess
 
 API_KEY = "fleet-bench-" + uuid.uuid4().hex
 
@@ -51,12 +58,16 @@ def fresh_database(admin_url: str | None) -> Iterator[str | None]:
 
 
 @contextlib.contextmanager
-def server(data_dir: Path, db_url: str | None, workers: int) -> Iterator[str]:
+def server(
+    data_dir: Path, db_url: str | None, workers: int, series_store: str | None = None
+) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "sabamon.cli", "server", "--listen", f"127.0.0.1:{port}"]
     command += ["--data", str(data_dir), "--workers", str(workers), "--log-level", "warning"]
     if db_url:
         command += ["--db", db_url]
+    if series_store:
+        command += ["--series-store", series_store]
     env = {**os.environ, "SABAMON_BOOTSTRAP_API_KEY": API_KEY}
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -80,24 +91,30 @@ def server(data_dir: Path, db_url: str | None, workers: int) -> Iterator[str]:
             process.wait()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hosts", type=int, default=20000)
-    parser.add_argument("--metrics", type=int, default=60)
-    parser.add_argument("--duration", type=float, default=180.0)
-    parser.add_argument("--time-scale", type=float, default=1.0)
-    parser.add_argument("--warmup", type=float, default=0.0, help="seconds left out of figures")
-    parser.add_argument("--ramp", action="store_true", help="add hosts until p99/errors trip")
-    parser.add_argument("--ramp-factor", type=float, default=1.5)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--processes", type=int, default=4)
-    parser.add_argument("--db", help="a PostgreSQL URL; a fresh database is made beside it")
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--spinup-runs", type=int, default=5)
-    args = parser.parse_args()
+@contextlib.contextmanager
+def series_store(value: str | None, scratch: Path) -> Iterator[VictoriaProcess | str | None]:
+    """A scratch VictoriaMetrics for "victoria", else the value as given."""
+    if value != "victoria":
+        yield value
+        return
+    victoria = VictoriaProcess(scratch / "victoria")
+    victoria.start()
+    try:
+        yield victoria
+    finally:
+        victoria.stop()
 
-    with tempfile.TemporaryDirectory(prefix="sabamon-fleet-") as scratch:
-        with fresh_database(args.db) as db_url, server(Path(scratch), db_url, args.workers) as url:
+
+def run_fleet(args: argparse.Namespace, db: str | None, workers: int, series: str | None) -> None:
+    with (
+        tempfile.TemporaryDirectory(prefix="sabamon-fleet-") as scratch,
+        series_store(series, Path(scratch)) as victoria,
+    ):
+        url_of_series = victoria.url if isinstance(victoria, VictoriaProcess) else victoria
+        with (
+            fresh_database(db) as db_url,
+            server(Path(scratch) / "data", db_url, workers, url_of_series) as url,
+        ):
             options = FleetOptions(
                 url=url,
                 apikey=API_KEY,
@@ -110,15 +127,52 @@ def main() -> int:
                 ramp=args.ramp,
                 ramp_factor=args.ramp_factor,
             )
+            cpu_before = victoria.cpu_seconds() if isinstance(victoria, VictoriaProcess) else 0
+            started = time.monotonic()
             report = Fleet(options).run()
-            backend = "PostgreSQL" if args.db else "SQLite"
-            print(f"server: {args.workers} worker(s) on {backend}; load {os.getloadavg()}")
+            elapsed = time.monotonic() - started
+            backend = "PostgreSQL" if db else "SQLite"
+            where = f", series in {url_of_series}" if url_of_series else ""
+            print(f"server: {workers} worker(s) on {backend}{where}; load {os.getloadavg()}")
             print(table(report), flush=True)
+            if isinstance(victoria, VictoriaProcess):
+                used = victoria.cpu_seconds() - cpu_before
+                print(
+                    f"VictoriaMetrics: {used:.1f} s CPU over {elapsed:.0f} s, "
+                    f"{used / elapsed * 100:.0f}% of a core (registration and warm-up included)"
+                )
             if args.json:
                 write_json(report, args.json)
         if args.spinup_runs:
-            spinup = measure(args.spinup_runs, args.workers, None, Path(scratch) / "spinup")
+            spinup = measure(args.spinup_runs, workers, None, Path(scratch) / "spinup")
             print(spinup.table())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hosts", type=int, default=20000)
+    parser.add_argument("--metrics", type=int, default=60)
+    parser.add_argument("--duration", type=float, default=180.0)
+    parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument("--warmup", type=float, default=0.0, help="seconds left out of figures")
+    parser.add_argument("--ramp", action="store_true", help="add hosts until p99/errors trip")
+    parser.add_argument("--ramp-factor", type=float, default=1.5)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--db", help="a PostgreSQL URL; a fresh database is made beside it")
+    parser.add_argument(
+        "--series-store", help="victoria (a scratch VictoriaMetrics) or a VictoriaMetrics URL"
+    )
+    parser.add_argument(
+        "--compare-sqlite", action="store_true", help="first the same load on SQLite, 1 worker"
+    )
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--spinup-runs", type=int, default=5)
+    args = parser.parse_args()
+
+    if args.compare_sqlite:
+        run_fleet(args, None, 1, None)
+    run_fleet(args, args.db, args.workers, args.series_store)
     return 0
 
 

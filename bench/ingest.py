@@ -1,13 +1,18 @@
-"""Ingest and read figures for a real `sabamon server` subprocess, SQLite and PostgreSQL.
+"""Ingest and read figures for a real `sabamon server` subprocess, SQLite and PostgreSQL,
+or SQLite and VictoriaMetrics side by side (`--series-store`).
 
 Load: several client processes, each with several threads holding one keep-alive
 http.client connection, posting one host-minute (60 points) per request. Prints points/s
-acknowledged (after commit), p50/p95/p99 request latency, the CPU of the load generator
-apart from the server's, then the median of 1-week and 1-year reads of one metric, and
-bytes on disk per stored point.
+acknowledged (after commit, or after VictoriaMetrics' 2xx), p50/p95/p99 request latency,
+the CPU of the server (and of VictoriaMetrics) apart from the load generator's, then the
+median of 1-day, 1-week and 1-year reads of one metric, and bytes on disk per stored point.
 
     .venv/bin/python bench/ingest.py [--seconds 15] [--clients 4] [--connections 16] [--hosts 200]
-        [--workers 1] [--pg URL]
+        [--workers 1] [--pg URL] [--series-store victoria | URL]
+
+`--series-store victoria` starts a scratch VictoriaMetrics (Debian's `victoria-metrics`) on
+loopback and runs SQLite, then SQLite metadata with the series in it; a URL uses a running
+VictoriaMetrics instead (its CPU and disk are then not measured).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from pathlib import Path
 import psutil
 import psycopg
 
+from sabamon.bench.victoria import VictoriaProcess
+
 KEY = "bench-ingest-key-0123456789"
 NAMES = [f"bench.metric.{index}" for index in range(60)]
 
@@ -46,7 +53,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(data: Path, db: str | None, workers: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    data: Path, db: str | None, workers: int, series_store: str | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     command = [
         sys.executable,
@@ -64,6 +73,8 @@ def start_server(data: Path, db: str | None, workers: int) -> tuple[subprocess.P
     ]
     if db:
         command += ["--db", db]
+    if series_store:
+        command += ["--series-store", series_store]
     env = {**os.environ, "SABAMON_BOOTSTRAP_API_KEY": KEY}
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -145,7 +156,8 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def ingest(port: int, pid: int, args: argparse.Namespace) -> None:
+def ingest(port: int, pid: int, args: argparse.Namespace, victoria: VictoriaProcess | None) -> int:
+    """Runs the load; returns the points acknowledged."""
     clients, hosts, seconds = args.clients, args.hosts, args.seconds
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     host_ids = [
@@ -154,6 +166,7 @@ def ingest(port: int, pid: int, args: argparse.Namespace) -> None:
     ]
     start_minute = int(time.time()) // 60 - 20 * 60  # inside the 24 h window
     cpu_before = server_cpu(pid)
+    victoria_before = victoria.cpu_seconds() if victoria else 0.0
     results: multiprocessing.Queue[ClientOutcome] = multiprocessing.Queue()
     share = [host_ids[i::clients] for i in range(clients)]
     procs = [
@@ -187,11 +200,20 @@ def ingest(port: int, pid: int, args: argparse.Namespace) -> None:
         f"  cpu: server {cpu:.1f} s ({cpu / max(points, 1) * 1e6:.1f} us per point), "
         f"load generator {sum(o[2] for o in outcomes):.1f} s, wall {elapsed:.1f} s"
     )
+    if victoria is not None:
+        used = victoria.cpu_seconds() - victoria_before
+        print(
+            f"  cpu: VictoriaMetrics {used:.1f} s ({used / max(points, 1) * 1e6:.1f} us per "
+            f"point), {used / elapsed * 100:.0f}% of a core against the server's "
+            f"{cpu / elapsed * 100:.0f}%"
+        )
+    return points
 
 
-def reads(port: int) -> None:
-    """Times 1-week and 1-year reads of one metric holding a day of 1-minute points (the
-    API refuses older posts, so the year is sparse: these are lower bounds for full data)."""
+def reads(port: int, settle: float) -> int:
+    """Times 1-day, 1-week and 1-year reads of one metric holding a day of 1-minute points
+    (the API refuses older posts, so the year is sparse: these are lower bounds for full
+    data); returns the points written. `settle`: seconds to wait for them to be searchable."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     host_id = json.loads(call(conn, "POST", "/api/v0/hosts", {"name": "reader"}))["id"]
     now = int(time.time()) // 60 * 60
@@ -200,8 +222,9 @@ def reads(port: int) -> None:
         for i in range(1, 1440)
     ]
     call(conn, "POST", "/api/v0/tsdb", batch)
-    timings: dict[str, list[float]] = {"1 week": [], "1 year": []}
-    for label, span in (("1 week", 7 * 86400), ("1 year", 365 * 86400)):
+    time.sleep(settle)
+    timings: dict[str, list[float]] = {"1 day": [], "1 week": [], "1 year": []}
+    for label, span in (("1 day", 86400), ("1 week", 7 * 86400), ("1 year", 365 * 86400)):
         for _ in range(30):
             started = time.perf_counter()
             call(
@@ -217,6 +240,7 @@ def reads(port: int) -> None:
             for label, values in timings.items()
         )
     )
+    return len(batch)
 
 
 def bytes_on_disk(data: Path, db: str | None) -> int:
@@ -237,17 +261,34 @@ def stored_points(data: Path, db: str | None) -> int:
         return int(row[0]) if row else 0
 
 
-def run(label: str, db: str | None, args: argparse.Namespace) -> None:
+def run(
+    label: str, db: str | None, args: argparse.Namespace, series_store: str | None = None
+) -> None:
     print(f"{label}:", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        server, port = start_server(Path(tmp), db, args.workers)
+        victoria = None
+        if series_store == "victoria":
+            victoria = VictoriaProcess(Path(tmp) / "victoria")
+            victoria.start()
+            series_store = victoria.url
+        server, port = start_server(Path(tmp), db, args.workers, series_store)
         try:
             before = bytes_on_disk(Path(tmp), db)
-            ingest(port, server.pid, args)
-            reads(port)
+            acknowledged = ingest(port, server.pid, args, victoria)
+            acknowledged += reads(port, settle=2.0 if series_store else 0.0)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(30)
+        if series_store:
+            if victoria is not None:
+                victoria.stop()  # flushes its buffers to disk
+                grown = victoria.disk_bytes()
+                print(
+                    f"  disk: VictoriaMetrics {grown:,} bytes for {acknowledged:,} points, "
+                    f"{grown / max(acknowledged, 1):.1f} bytes per point (samples and index)",
+                    flush=True,
+                )
+            return
         # measured after shutdown, when SQLite has folded its WAL into the database file
         grown, points = bytes_on_disk(Path(tmp), db) - before, stored_points(Path(tmp), db)
         print(
@@ -265,8 +306,16 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--series-store",
+        help="victoria (a scratch VictoriaMetrics) or a VictoriaMetrics URL: run SQLite and "
+        "then SQLite metadata with the series there, instead of SQLite and PostgreSQL",
+    )
     args = parser.parse_args()
     run("SQLite", None, args)
+    if args.series_store:
+        run("SQLite metadata, series in VictoriaMetrics", None, args, args.series_store)
+        return
     name = f"sabamon_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(args.pg, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')

@@ -175,9 +175,9 @@ def main() -> None:
             for label, sizes in run_once(minutes, args.delay, Path(scratch)).items():
                 runs.setdefault(label, []).append(sizes)
                 print(f"  run {run + 1} {label}: {sizes[0] / count:.2f} B/point", flush=True)
-    for label, sizes in runs.items():
-        whole = statistics.median(s[0] for s in sizes) / count
-        parts = statistics.median(s[1] for s in sizes) / count
+    for label, measured in runs.items():
+        whole = statistics.median(s[0] for s in measured) / count
+        parts = statistics.median(s[1] for s in measured) / count
         print(f"{label}: {whole:.2f} bytes/point on disk (samples alone {parts:.2f}), median")
     ratio = statistics.median(s[0] for s in runs["sabamon store"]) / statistics.median(
         s[0] for s in runs["whole seconds"]

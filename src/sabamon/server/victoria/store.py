@@ -1,7 +1,8 @@
 """The VictoriaMetrics series store: time series in a single node or a cluster.
 
-Writes go to the Prometheus text import (`labels.py` gives the mapping); a write returns
-once VictoriaMetrics answered 2xx. Reads of a span ask `query_range` for
+Writes go to the Prometheus text import (`labels.py` gives the mapping), concurrent ones
+in shared requests (`group_import.py`); a write returns once VictoriaMetrics answered 2xx
+to the request holding its lines. Reads of a span ask `query_range` for
 `avg_over_time(series[step] offset -(step-1)s)` at each bucket start `b`: the window
 `(b + step - 1 - step, b + step - 1]` in seconds holds exactly the samples stored for the
 seconds `[b, b + step)` (a sample of second `t` is stored in `((t-1) s, t s]`), so every
@@ -34,6 +35,7 @@ from sabamon.server.store.series_store import (
 )
 from sabamon.server.victoria.client import ClientLimits, VictoriaClient
 from sabamon.server.victoria.endpoints import Endpoints
+from sabamon.server.victoria.group_import import GroupImport
 from sabamon.server.victoria.labels import (
     OWNER_LABEL,
     encode_points,
@@ -79,6 +81,7 @@ class VictoriaSeriesStore(SeriesStore):
         self.clock = clock
         self.limits = limits or ClientLimits()
         self._client: VictoriaClient | None = None
+        self._imports: GroupImport | None = None
 
     @property
     def client(self) -> VictoriaClient:
@@ -88,9 +91,14 @@ class VictoriaSeriesStore(SeriesStore):
 
     async def open(self) -> None:
         self._client = VictoriaClient(self.endpoints, self.limits)
+        self._imports = GroupImport(self._client.import_prometheus)
+        self._imports.start()
         log.info("event=series_store_open store=%r", self.endpoints.description)
 
     async def close(self) -> None:
+        if self._imports is not None:
+            await self._imports.stop()
+            self._imports = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -126,7 +134,9 @@ class VictoriaSeriesStore(SeriesStore):
         body = encode_points(org_id, OWNER_LABEL[kind], kept.values(), now)
         if kind == "host":
             body += encode_points(org_id, SEEN_LABEL, last_seen_points(kept.values(), now), now)
-        await self.client.import_prometheus(body)
+        if self._imports is None:
+            raise RuntimeError("the VictoriaMetrics series store is not open")
+        await self._imports.write(body)
         in_window = sum(1 for p in points if low <= p.time <= high)
         return WriteResult(in_window, len(points) - in_window)
 
