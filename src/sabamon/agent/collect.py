@@ -13,7 +13,9 @@ from typing import Any
 
 from sabamon.agent.loop import Clock, LoopTimings
 from sabamon.agent.metrics.base import MetricGenerator, Value
+from sabamon.agent.metrics.names import name_problem
 from sabamon.agent.plugins.metrics import MetricPluginGenerator
+from sabamon.agent.problems import ProblemLog
 from sabamon.agent.spool import BatchKind, Spool
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class Collector:
         self._first = True
         workers = max(1, len(self.generators) * timings.max_concurrent_collections)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="generator")
+        self.problems = ProblemLog()
 
     def collect(self, tick_time: int) -> list[dict[str, Any]]:
         parallel, self._first = (self.generators if self._first else self._commands), False
@@ -90,8 +93,12 @@ class Collector:
             return []
         values = []
         for value in produced:
-            if math.isnan(value.value) or math.isinf(value.value):
-                log.warning("event=value_dropped name=%s value=%s", value.name, value.value)
+            if not math.isfinite(value.value):
+                self.problems.warn(generator.name, "value", value.name, f"{value.value}")
+                continue
+            problem = name_problem(value.name)
+            if problem is not None:
+                self.problems.warn(generator.name, "name", value.name, problem)
                 continue
             point_time = value.time if value.time is not None else tick_time
             values.append(

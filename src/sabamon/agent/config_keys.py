@@ -27,7 +27,7 @@ _PLUGIN_FIELDS = (
     "commandConfig", *_COMMAND_FIELDS, "notification_interval", "check_interval",
     "execution_interval", "max_check_attempts", "custom_identifier", "prevent_alert_auto_close",
     "include_pattern", "exclude_pattern", "action", *_COMMAND_FIELDS, "memo",
-    "use_plugin_timestamp",
+    "use_plugin_timestamp", "max_values",
 )  # fmt: skip
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "host_status": ("on_start", "on_stop"),

@@ -167,7 +167,10 @@ def run_agent(settings: RunSettings) -> int:
         _thread(post_loop, "poster")
         log.info("event=agent_started host_id=%s post_second=%d", host_id, host_delay)
         _main_loop(signals, shutdown, hup, stop, spool, outcome)
-        return _finish(api, config, host_id, spool, collector, shutdown, stop, outcome)
+        try:
+            return _finish(api, config, host_id, spool, collector, shutdown, stop, outcome)
+        finally:
+            plugins.runner.close()  # what plugins left behind ends with the agent
 
 
 def _main_loop(

@@ -41,17 +41,20 @@ def test_values_from_a_real_plugin(runner: PluginRunner, caplog: pytest.LogCaptu
         Value("custom.skip.me", 5.0),
     ]
     assert plugin.name == "plugin.metrics.sample" and plugin.custom_identifier is None
-    malformed = [
-        r.getMessage() for r in caplog.records if "plugin_line_malformed" in r.getMessage()
+    dropped = [
+        r.getMessage()
+        for r in caplog.records
+        if "value_dropped" in r.getMessage() and r.levelno == logging.WARNING
     ]
-    assert len(malformed) == 2
-    assert malformed[0] == (
-        "event=plugin_line_malformed plugin=plugin.metrics.sample line='only.two\\t4' reason=fields"
+    assert dropped[0] == (
+        "event=value_dropped source=plugin.metrics.sample metric=only.two problem=fields"
+        " detail='only.two\\t4' suppressed=0"
     )
-    assert malformed[1].startswith(
-        "event=plugin_line_malformed plugin=plugin.metrics.sample line='not.a.number\\tabc\\t"
+    assert dropped[1].startswith(
+        "event=value_dropped source=plugin.metrics.sample metric=not.a.number problem=value"
+        " detail='not.a.number\\tabc\\t"
     )
-    assert malformed[1].endswith("reason=value")
+    assert len(dropped) == 2
     assert any("stderr='a warning on stderr'" in r.getMessage() for r in caplog.records)
 
 
@@ -155,3 +158,47 @@ def test_graph_defs_run_in_parallel(runner: PluginRunner) -> None:
     started = time.monotonic()
     assert collect_graph_defs(plugins) == []
     assert time.monotonic() - started < 0.3 * 4
+
+
+class StepClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_what_the_api_would_refuse_is_dropped_with_one_warning_an_hour(
+    runner: PluginRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`storm.acker.verify:__ack` (a name the API refuses) and `ses.bounces int 0` (not a
+    number) are dropped before spooling; the good lines beside them are kept; each problem
+    is logged once per plugin per hour, then with the count of what was dropped meanwhile."""
+    lines = "storm.acker.verify:__ack\t12\t1700000000\nses.bounces\tint\t0\ngood.one\t1\t0\n"
+    clock = StepClock(NOW)
+    config = MetricPluginConfig(name="storm", command=command(("printf", lines)))
+    plugin = MetricPluginGenerator(config, runner, clock=clock)
+    with caplog.at_level(logging.WARNING):
+        for minute in range(61):
+            clock.now = NOW + 60 * minute
+            assert plugin.generate(60, threading.Event()) == [Value("custom.good.one", 1.0)]
+    warnings = [r.getMessage() for r in caplog.records if "value_dropped" in r.getMessage()]
+    assert [w.split(" detail=")[0] for w in warnings] == [
+        "event=value_dropped source=plugin.metrics.storm metric=storm.acker.verify:__ack"
+        " problem=name",
+        "event=value_dropped source=plugin.metrics.storm metric=ses.bounces problem=value",
+        "event=value_dropped source=plugin.metrics.storm metric=storm.acker.verify:__ack"
+        " problem=name",
+        "event=value_dropped source=plugin.metrics.storm metric=ses.bounces problem=value",
+    ]
+    assert warnings[2].endswith("suppressed=59")
+
+
+def test_a_flooding_plugin_costs_only_its_values_past_the_cap(
+    runner: PluginRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    plugin = generator(runner, "flood", "yes 'flood.x\t1\t1'", max_values=500)
+    with caplog.at_level(logging.WARNING):
+        values = plugin.generate(60, threading.Event())
+    assert len(values) == 500 and values[0] == Value("custom.flood.x", 1.0)
+    assert any("problem=max_values" in r.getMessage() for r in caplog.records)

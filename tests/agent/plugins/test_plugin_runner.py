@@ -135,3 +135,32 @@ def test_user_runs_through_sudo(runner: PluginRunner) -> None:
     result = runner.run(plugin)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "nobody\nkept by -E\n"
+
+
+SPAWN_SESSIONS = (
+    "for i in 1 2 3 4 5 6 7 8 9 10; do setsid sleep 300 </dev/null >/dev/null 2>&1 & "
+    'echo $! >> "$PIDS"; done; '
+)
+
+
+def test_descendants_that_called_setsid_end_on_timeout(
+    runner: PluginRunner, tmp_path: Path
+) -> None:
+    pids = tmp_path / "pids"
+    result = runner.run(command(SPAWN_SESSIONS + "sleep 300", env={"PIDS": str(pids)}, timeout=0.5))
+    assert result.timed_out
+    children = [int(line) for line in pids.read_text().split()]
+    assert len(children) == 10
+    wait_for(lambda: not any(_alive(pid) for pid in children), timeout=5)
+
+
+def test_descendants_left_behind_end_when_the_agent_closes_the_runner(
+    runner: PluginRunner, tmp_path: Path
+) -> None:
+    pids = tmp_path / "pids"
+    result = runner.run(command(SPAWN_SESSIONS + "echo done", env={"PIDS": str(pids)}))
+    assert result.stdout == "done\n" and not result.timed_out
+    children = [int(line) for line in pids.read_text().split()]
+    assert all(_alive(pid) for pid in children)  # a normal exit leaves them to the plugin
+    runner.close()
+    wait_for(lambda: not any(_alive(pid) for pid in children), timeout=5)

@@ -25,10 +25,19 @@ MEMO_MAX_RUNES = 250
 MIN_EXECUTION_INTERVAL_MINUTES = 10
 CHECK_INTERVAL_RANGE = (1, 60)
 
+DEFAULT_MAX_VALUES = 1000
+"""Values a metric plugin may yield per run: a busy host's plugins print tens to hundreds;
+a plugin printing without end costs its own values past this, not the host's batch."""
 COMMAND_KEYS = frozenset({"command", "user", "env", "timeout_seconds"})
 KIND_KEYS: dict[str, frozenset[str]] = {
     "metrics": COMMAND_KEYS
-    | {"custom_identifier", "include_pattern", "exclude_pattern", "use_plugin_timestamp"},
+    | {
+        "custom_identifier",
+        "include_pattern",
+        "exclude_pattern",
+        "use_plugin_timestamp",
+        "max_values",  # sabamon's own
+    },
     "checks": COMMAND_KEYS
     | {
         "check_interval",
@@ -66,6 +75,8 @@ class MetricPluginConfig:
     include_pattern: re.Pattern[str] | None = None
     exclude_pattern: re.Pattern[str] | None = None
     use_plugin_timestamp: bool = False
+    max_values: int = DEFAULT_MAX_VALUES
+    """Values kept from one run; the rest are dropped and logged (a flooding plugin)."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +193,15 @@ def _parse_metric(name: str, table: Mapping[str, object], key: str) -> MetricPlu
         include_pattern=_pattern(table, "include_pattern", key),
         exclude_pattern=_pattern(table, "exclude_pattern", key),
         use_plugin_timestamp=_bool(table, "use_plugin_timestamp", key),
+        max_values=_positive(table, "max_values", key, DEFAULT_MAX_VALUES),
     )
+
+
+def _positive(table: Mapping[str, object], name: str, key: str, default: int) -> int:
+    value = table.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{key}.{name}", f"must be a positive integer, got {value!r}")
+    return value
 
 
 def _parse_check(name: str, table: Mapping[str, object], key: str) -> CheckPluginConfig:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -13,8 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sabamon.agent.metrics.base import Value
+from sabamon.agent.metrics.names import name_problem
 from sabamon.agent.plugins.config import MetricPluginConfig
 from sabamon.agent.plugins.runner import PluginRunner
+from sabamon.agent.problems import ProblemLog
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class MetricPluginGenerator:
         self.config = config
         self._runner = runner
         self._clock = clock
+        self.problems = ProblemLog(clock)
 
     @property
     def name(self) -> str:
@@ -76,49 +80,63 @@ class MetricPluginGenerator:
         return parse_graph_meta(self.name, result.stdout)
 
     def parse(self, stdout: str) -> list[Value]:
-        """Values from the plugin's output; malformed or filtered lines are skipped."""
+        """Values from the plugin's output. A line the API would refuse (a malformed line, a
+        name outside [a-zA-Z0-9._-], a value that is not a finite number, a timestamp out of
+        range) is dropped with a rate-limited WARNING naming the plugin and the metric; past
+        `max_values` values the rest of the run is dropped the same way."""
         now = self._clock()
-        values = []
+        values: list[Value] = []
         for line in stdout.splitlines():
             value = self._parse_line(line, now)
-            if value is not None:
-                values.append(value)
+            if value is None:
+                continue
+            if len(values) == self.config.max_values:
+                self.problems.warn(
+                    self.name,
+                    "max_values",
+                    value.name,
+                    f"more than max_values={self.config.max_values} values in one run: "
+                    "the rest of the run was dropped",
+                )
+                break
+            values.append(value)
         return values
+
+    def _drop(self, problem: str, metric: str, line: str) -> None:
+        self.problems.warn(self.name, problem, metric, line[:200])
 
     def _parse_line(self, line: str, now: float) -> Value | None:
         fields = line.split()
         if not fields:
             return None
         if len(fields) < 3:
-            log.debug(
-                "event=plugin_line_malformed plugin=%s line=%r reason=fields", self.name, line
-            )
+            self._drop("fields", fields[0], line)
             return None
         key, raw_value, raw_epoch = fields[:3]
-        try:
-            number = float(raw_value)
-        except ValueError:
-            log.debug("event=plugin_line_malformed plugin=%s line=%r reason=value", self.name, line)
-            return None
         include, exclude = self.config.include_pattern, self.config.exclude_pattern
         if include is not None and not include.search(key):
             return None
         if exclude is not None and exclude.search(key):
+            return None
+        if name_problem(CUSTOM_PREFIX + key) is not None:
+            self._drop("name", key, line)
+            return None
+        try:
+            number = float(raw_value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            self._drop("value", key, line)
             return None
         if not self.config.use_plugin_timestamp:
             return Value(CUSTOM_PREFIX + key, number)
         try:
             epoch = int(raw_epoch)
         except ValueError:
-            log.debug("event=plugin_line_malformed plugin=%s line=%r reason=epoch", self.name, line)
+            self._drop("epoch", key, line)
             return None
         if abs(epoch - now) >= PLUGIN_TIMESTAMP_WINDOW_SECONDS:
-            log.warning(
-                "event=plugin_timestamp_out_of_range plugin=%s metric=%s time=%d",
-                self.name,
-                key,
-                epoch,
-            )
+            self._drop("time", key, line)
             return None
         return Value(CUSTOM_PREFIX + key, number, time=epoch)
 

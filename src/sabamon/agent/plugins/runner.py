@@ -1,7 +1,9 @@
 """Runs plugin commands: one subprocess-with-timeout helper shared by all plugin kinds.
 
 Each command gets its own process group, so a timeout (TERM, then KILL after a grace period)
-reaches the children a shell plugin started. Output is read as it comes and kept up to a cap;
+reaches the children a shell plugin started; descendants that left the group (setsid) are
+found by their run token and ended on timeout and when the agent exits (`leftovers.py`).
+Output is read as it comes and kept up to a cap;
 the rest is read and discarded, so a plugin that prints without end neither blocks on a full
 pipe nor fills the agent's memory. A semaphore bounds how many plugins run at once.
 """
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 
 from sabamon.agent.plugins.config import PluginCommand
 from sabamon.agent.plugins.environment import plugin_environment
+from sabamon.agent.plugins.leftovers import RUN_TOKEN, agent_prefix, end_holders, new_run_token
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +118,16 @@ class PluginRunner:
         self._agent_env = dict(os.environ if agent_env is None else agent_env)
 
     def run(self, command: PluginCommand, extra_env: Mapping[str, str] | None = None) -> RunResult:
-        env = plugin_environment(self._agent_env, command.env, extra_env or {})
+        token = new_run_token()
+        env = plugin_environment(self._agent_env, command.env, extra_env or {}, {RUN_TOKEN: token})
         with self._slots:
-            return self._run(command, env)
+            return self._run(command, env, token)
 
-    def _run(self, command: PluginCommand, env: dict[str, str]) -> RunResult:
+    def close(self) -> None:
+        """End every process a plugin run of this agent left behind (the agent is exiting)."""
+        end_holders(agent_prefix(), prefix=True, grace=min(self.kill_grace_seconds, 5.0))
+
+    def _run(self, command: PluginCommand, env: dict[str, str], token: str) -> RunResult:
         started = time.monotonic()
         try:
             process = subprocess.Popen(
@@ -147,6 +155,7 @@ class PluginRunner:
             )
         error = None
         if deadline.timed_out:
+            end_holders(token, grace=min(self.kill_grace_seconds, 5.0))
             error = f"command timed out after {command.timeout_seconds:g}s"
             log.warning(
                 "event=plugin_timed_out plugin=%s timeout_seconds=%g",
