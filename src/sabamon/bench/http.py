@@ -18,6 +18,10 @@ class ProtocolError(Exception):
     """The server's answer was not an HTTP/1.1 response this client can read."""
 
 
+class ClosedBeforeAnswer(ConnectionResetError):
+    """The connection closed before the first byte of the answer."""
+
+
 @dataclass(frozen=True)
 class Endpoint:
     host: str
@@ -56,7 +60,19 @@ class Connection:
 
     async def request(self, method: str, path: str, body: bytes = b"") -> Answer:
         """Sends one request and reads its answer; the connection is reopened when the
-        server closed it. Any failure closes the connection and raises."""
+        server closed it. A reused keep-alive connection that turns out closed before any
+        byte of the answer (the server's idle timeout raced the request) is reopened and the
+        request sent again once, as mature HTTP clients do: the server never saw it. Any
+        other failure closes the connection and raises."""
+        reused = self._writer is not None and not self._writer.is_closing()
+        try:
+            return await self._request_once(method, path, body)
+        except ClosedBeforeAnswer:
+            if not reused:
+                raise
+        return await self._request_once(method, path, body)
+
+    async def _request_once(self, method: str, path: str, body: bytes) -> Answer:
         if self._writer is None or self._writer.is_closing():
             self._reader, self._writer = await asyncio.open_connection(
                 self.endpoint.host, self.endpoint.port
@@ -68,7 +84,11 @@ class Connection:
             + f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
         )
         try:
-            self._writer.write(head + body)
+            try:
+                self._writer.write(head + body)
+                await self._writer.drain()
+            except (BrokenPipeError, ConnectionResetError) as error:
+                raise ClosedBeforeAnswer("the server closed the connection") from error
             answer = await read_answer(self._reader)
         except BaseException:
             self.close()
@@ -87,7 +107,11 @@ async def read_answer(reader: asyncio.StreamReader) -> Answer:
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except asyncio.IncompleteReadError as error:
-        raise ConnectionResetError("the server closed the connection") from error
+        if not error.partial:
+            raise ClosedBeforeAnswer("the server closed the connection") from error
+        raise ConnectionResetError("the server closed the connection mid-answer") from error
+    except ConnectionResetError as error:  # a reset with nothing read
+        raise ClosedBeforeAnswer("the server reset the connection") from error
     status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
     version, _, rest = status_line.partition(" ")
     if not version.startswith("HTTP/1.") or not rest[:3].isdigit():

@@ -9,6 +9,9 @@ from typing import Any
 
 from sabamon.bench.shard import CHECKS, NETWORK_ERROR, TIMEOUT, Record
 
+ERROR_CLASSES = ("network", "timeout", "400", "413", "429", "500", "503")
+"""The error classes a report always carries, so runs compare key by key."""
+
 
 @dataclass
 class ProcessFigures:
@@ -32,7 +35,8 @@ class StepResult:
     requests: int
     ok: int
     errors: dict[str, int]
-    """Failed requests by status ("503", "500", "timeout", "network")."""
+    """Failed requests by class: every one of ERROR_CLASSES (zero when none), plus any
+    other status seen."""
     unsent: int
     """Host-minutes still waiting to be posted when the step ended."""
     check_requests: int
@@ -129,9 +133,10 @@ def summarise(
     measured = duration - warmup
     statuses = Counter(status_label(record[2]) for record in records)
     ok = sum(count for label, count in statuses.items() if label.startswith("2"))
-    errors = {
-        label: count for label, count in sorted(statuses.items()) if not label.startswith("2")
-    }
+    errors = dict.fromkeys(ERROR_CLASSES, 0)
+    errors.update(
+        (label, count) for label, count in sorted(statuses.items()) if not label.startswith("2")
+    )
     failed = sum(errors.values())
     latency = latency_figures([record[1] for record in records])
     error_rate = (failed + unsent) / max(1, len(records) + unsent)
