@@ -35,13 +35,13 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-# The quick benchmarks; bench/fleet.py, bench/alerts.py, bench/dashboard.py and
-# bench/expiry.py take minutes and are run on their own.
+# The quick benchmarks; bench/fleet.py, bench/alerts.py, bench/dashboard.py,
+# bench/expiry.py and bench/agent_footprint.py take minutes and are run on their own.
 bench: setup services
 	$(BIN)/python bench/ring.py
 	$(BIN)/python bench/collectors.py
 	$(BIN)/python bench/plugins.py
-	$(BIN)/python bench/agent_footprint.py
+	$(BIN)/python bench/agent_spool.py
 	$(BIN)/python bench/ingest.py
 
 clean:
