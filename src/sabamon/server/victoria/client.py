@@ -115,18 +115,21 @@ class VictoriaClient:
         return answer.get("data")
 
     async def query_range(
-        self, query: str, start: int, end: int, step: int
+        self, query: str, start: int, end: int, step: int, *, cache: bool = False
     ) -> list[dict[str, Any]]:
-        """The matrix of `query` at start, start+step, … ≤ end (seconds); response cache
-        off (`nocache`: late points must show) and no latency offset (fresh points must)."""
+        """The matrix of `query` at start, start+step, … ≤ end (seconds), with no latency
+        offset (fresh points must show). VictoriaMetrics' response cache only with `cache`:
+        a late or rewritten point must show, and the cache keeps steps older than its
+        `-search.cacheTimestampOffset` (5 min) until an old sample arrives."""
         form = {
             "query": query,
             "start": start,
             "end": end,
             "step": f"{step}s",
-            "nocache": "1",
             "latency_offset": "0s",
         }
+        if not cache:
+            form["nocache"] = "1"
         data = await self._data(self.endpoints.query_range, form)
         return list(data.get("result", []))
 
