@@ -1,0 +1,52 @@
+"""A real agent posting through a real server into a real VictoriaMetrics that goes away:
+the agent keeps what the server answered 503 to in its spool and posts it once
+VictoriaMetrics is back; no point of the agent's counter plugin is missing in the end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.agent.agent_process import agent_log, start_agent, stop, wait_for, write_config
+from tests.bench.server_process import API_KEY, running_server
+
+from sabamon.bench.victoria import VictoriaProcess
+
+pytestmark = pytest.mark.victoria
+
+
+def counter_values(victoria: VictoriaProcess) -> list[float]:
+    victoria.flush()
+    answer = httpx.post(
+        victoria.url + "/api/v1/export",
+        data={"match[]": '{__name__="custom.counter"}', "start": "1"},
+        timeout=10,
+    )
+    rows = [json.loads(line) for line in answer.text.splitlines() if line]
+    return sorted(value for row in rows for value in row["values"])
+
+
+def test_an_outage_costs_the_agent_a_wait_not_a_point(
+    tmp_path: Path, own_victoria: VictoriaProcess
+) -> None:
+    with running_server(tmp_path / "data", "--series-store", own_victoria.url) as server:
+        conf = write_config(tmp_path, server.url)
+        conf.write_text(conf.read_text().replace("test-key", API_KEY))
+        agent = start_agent(conf, tmp_path / "root")
+        try:
+            wait_for(lambda: len(counter_values(own_victoria)) >= 2, timeout=30)
+            own_victoria.stop()
+            # the agent is refused (503) at least twice and keeps those batches
+            wait_for(lambda: agent_log(conf).count("event=post_failed will_retry=true") >= 2)
+            assert "503" in agent_log(conf)
+            own_victoria.start()
+            seen = counter_values(own_victoria)[-1]
+            wait_for(lambda: counter_values(own_victoria)[-1] >= seen + 3, timeout=30)
+            assert stop(agent) == 0
+        finally:
+            stop(agent)
+        assert "event=series_store_unavailable" in server.log()
+    values = counter_values(own_victoria)
+    assert values == [float(v) for v in range(int(values[0]), int(values[-1]) + 1)]
