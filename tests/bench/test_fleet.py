@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.bench.server_process import ServerProcess, running_server
+from tests.support.server import ServerProcess, running_server
 
 from sabamon.bench.cli import main
 from sabamon.bench.fleet import Fleet, FleetOptions

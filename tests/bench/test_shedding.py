@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
-from tests.bench.server_process import running_server
 from tests.server.api.api_server import free_socket, serve_in_thread
+from tests.support.server import running_server
 
 from sabamon.server.shedding import LoadShedder, SheddingLimits
 

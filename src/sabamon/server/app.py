@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import PlainTextResponse
+from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 
@@ -42,11 +42,11 @@ from sabamon.server.api import (
 from sabamon.server.api.deps import ServerState, State, TtlCache
 from sabamon.server.api.errors import install_error_handlers
 from sabamon.server.api.limits import MAX_BODY_BYTES, BodySizeLimit
-from sabamon.server.api.telemetry import RequestCounter, Telemetry
 from sabamon.server.cluster import Coordinator, SoloNode
 from sabamon.server.cluster.wiring import run_maintenance_once
 from sabamon.server.shedding import LoadShedder, SheddingLimits
 from sabamon.server.store.base import Store
+from sabamon.server.telemetry import CONTENT_TYPE, RequestCounter, Telemetry, process_exited
 from sabamon.server.web.install import install_dashboard
 
 log = logging.getLogger(__name__)
@@ -67,8 +67,10 @@ async def run_maintenance(
     interval: float,
     stop: asyncio.Event,
     coordinator: Coordinator | None = None,
+    telemetry: Telemetry | None = None,
 ) -> None:
-    """Rollup then expiry every `interval` seconds until `stop` is set; errors are logged.
+    """Rollup then expiry every `interval` seconds until `stop` is set; errors are logged,
+    each job's time is observed in `telemetry`.
 
     In a cluster each 60-second slot of the clock is maintained by one member only.
     """
@@ -82,8 +84,14 @@ async def run_maintenance(
             await run_maintenance_once(store, coordinator, now, int(MAINTENANCE_INTERVAL))
             continue
         try:
+            started = time.perf_counter()
             buckets = await store.series.compact(now, stop)
+            compacted = time.perf_counter()
             deleted = await store.series.expire(now, stop) + await store.expire(now, stop)
+            if telemetry is not None:
+                timings = telemetry.maintenance_seconds
+                timings.labels("compact").observe(compacted - started)
+                timings.labels("expire").observe(time.perf_counter() - compacted)
         except Exception as exc:
             log.error("event=maintenance_failed now=%d error=%r", now, exc)
             continue
@@ -152,7 +160,7 @@ def create_app(
         await cluster.start()
         stop = asyncio.Event()
         maintenance = asyncio.create_task(
-            run_maintenance(store, clock, maintenance_interval, stop, coordinator),
+            run_maintenance(store, clock, maintenance_interval, stop, coordinator, telemetry),
             name="maintenance",
         )
         alerting_task = None
@@ -165,6 +173,7 @@ def create_app(
                     stop,
                     cluster.owns,
                     lambda: cluster.listen(CHECK_REPORTS),
+                    telemetry,
                 ),
                 name="alerting",
             )
@@ -178,10 +187,18 @@ def create_app(
                 await finish(alerting_task, SHUTDOWN_GRACE)
             await cluster.close()
             await store.close()
+            process_exited()
             log.info("event=server_stopped")
 
+    middleware = [  # outermost first: each wraps the ones below it
+        Middleware(RequestCounter, telemetry=telemetry),
+        Middleware(LoadShedder, limits=shedding or SheddingLimits(), telemetry=telemetry),
+        Middleware(BodySizeLimit, limit=body_limit),
+        Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL),
+    ]
     app = FastAPI(
         title="sabamon",
+        middleware=middleware,
         version=__version__,
         summary="A server answering the Mackerel v0 API",
         lifespan=lifespan,
@@ -211,13 +228,14 @@ def create_app(
         healthy = status == "ok"
         return Response(body, status_code=200 if healthy else 503, media_type="application/json")
 
-    @app.get("/metrics", tags=["server"], response_class=PlainTextResponse)
-    async def prometheus_metrics(server: State) -> str:
-        return server.telemetry.render()
+    @app.get("/metrics", tags=["server"], response_class=Response)
+    async def prometheus_metrics(server: State) -> Response:
+        """The server's figures in Prometheus text format, summed over its workers."""
+        with contextlib.suppress(Exception):  # a store that cannot count leaves it out
+            count = await server.store.series.series_count()
+            if count is not None:
+                server.telemetry.series.set(count)
+        return Response(server.telemetry.render(), media_type=CONTENT_TYPE)
 
     app.openapi = without_422(app)  # type: ignore[method-assign]
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL)
-    app.add_middleware(BodySizeLimit, limit=body_limit)
-    app.add_middleware(LoadShedder, limits=shedding or SheddingLimits())
-    app.add_middleware(RequestCounter, telemetry=telemetry)
     return app

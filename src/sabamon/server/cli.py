@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from sabamon.server.public_url import (
 from sabamon.server.shedding import MAX_IN_FLIGHT_ENV, MAX_WAIT_ENV, SheddingLimits
 from sabamon.server.store import open_series_store, open_store
 from sabamon.server.store.base import ApiKey, Retention, Store
+from sabamon.server.telemetry import MULTIPROCESS_DIR_ENV
 from sabamon.server.web.users import BOOTSTRAP_PASSWORD_ENV, ensure_admin, run_user
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,9 @@ DB_URL_ENV = "SABAMON_DB_URL"
 SERIES_STORE_ENV = "SABAMON_SERIES_STORE"
 DATA_DIR_ENV = "SABAMON_DATA_DIR"
 APIKEY_FILE = "apikey"
+WORKER_METRICS_DIR = "worker-metrics"
+"""Under the data folder: the workers' /metrics values (prometheus_client multiprocess
+mode), emptied at each start of a server with several workers."""
 
 
 def make_store(
@@ -109,6 +114,13 @@ def save_key(data_dir: Path, key: str) -> Path:
     with os.fdopen(fd, "w") as file:
         file.write(key + "\n")
     os.chmod(path, 0o600)
+    return path
+
+
+def fresh_directory(path: Path) -> Path:
+    """An empty folder at `path`: what a previous run left there is removed."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
     return path
 
 
@@ -184,6 +196,8 @@ def run_server(argv: list[str]) -> int:
     os.environ[MAX_WAIT_ENV] = str(args.max_wait)
     host, port = args.listen
     os.environ[PUBLIC_URL_ENV] = public_url
+    if args.workers > 1:
+        os.environ[MULTIPROCESS_DIR_ENV] = str(fresh_directory(data_dir / WORKER_METRICS_DIR))
     log.info(
         "event=listening host=%s port=%d workers=%d series_store=%s",
         host,

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sabamon.server.api.errors import error_response
+from sabamon.server.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,11 @@ class LoadShedder:
         app: ASGIApp,
         limits: SheddingLimits,
         clock: Callable[[], float] = time.monotonic,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.app = app
         self.limits = limits
+        self.telemetry = telemetry
         self.clock = clock
         self.in_flight: OrderedDict[object, float] = OrderedDict()  # oldest first
         self.shed_total = 0
@@ -110,6 +113,8 @@ class LoadShedder:
     def _note_shed(self, now: float, reason: str) -> None:
         """Counts the refusal; logs one line a second at most while shedding."""
         self.shed_total += 1
+        if self.telemetry is not None:
+            self.telemetry.shed.labels(reason).inc()
         self._shed_since_log += 1
         if now - self._last_log >= LOG_EVERY_SECONDS:
             log.warning(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from api_helpers import error, ok, register
 from api_server import RunningApi
+from tests.support.prometheus import sample, total
 
 AUTH_FAILED = "Authentication failed. Please try with valid Api Key."
 
@@ -53,6 +54,8 @@ def test_healthz_and_prometheus_metrics(client: httpx.Client) -> None:
     assert ok(client.get("/healthz")) == {"status": "ok"}
     client.get("/api/v0/hosts/nosuchhost1")
     text = client.get("/metrics").text
-    assert 'route="/api/v0/hosts/{host_id}",status="404"' in text
+    labels = {"method": "GET", "route": "/api/v0/hosts/{host_id}", "status": "404"}
+    assert sample(text, "sabamon_http_requests_total", **labels) == 1
+    assert total(text, "sabamon_http_request_duration_seconds_count", route=labels["route"]) == 1
     assert "sabamon_write_seconds_bucket" in text
     assert client.get("/metrics").headers["content-type"].startswith("text/plain")

@@ -4,12 +4,14 @@ every attempt is visible in the delivery log."""
 from __future__ import annotations
 
 from tests.server.notify.receiver import receiving
+from tests.support.prometheus import sample
 
 from sabamon.server.notify.channels import validate_channel
 from sabamon.server.notify.delivery import DeliveryWorker, backoff
 from sabamon.server.notify.payload import sample_body
 from sabamon.server.store.alerts_types import Document, NewDelivery
 from sabamon.server.store.base import Store
+from sabamon.server.telemetry import Telemetry
 
 
 class Clock:
@@ -17,6 +19,16 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def notifications(telemetry: Telemetry, channel_type: str) -> dict[str, float | None]:
+    """/metrics' notification attempts of one channel type, by outcome."""
+    text = telemetry.render().decode()
+    name = "sabamon_notifications_total"
+    return {
+        outcome: sample(text, name, channel_type=channel_type, outcome=outcome)
+        for outcome in ("sent", "retry", "failed")
+    }
 
 
 def test_backoff_doubles_up_to_an_hour() -> None:
@@ -34,7 +46,8 @@ async def test_failing_channel_retries_without_blocking_others(store: Store, org
         await store.enqueue_deliveries(
             org_id, [NewDelivery("flaky", "e1", body), NewDelivery("healthy", "e1", body)], 0
         )
-        worker = DeliveryWorker(store, clock)
+        telemetry = Telemetry()
+        worker = DeliveryWorker(store, clock, telemetry=telemetry)
         assert await worker.run_once() == 2
         assert healthy.bodies == [
             {"event": "sample", "message": "Sample Notification from Mackerel"}
@@ -49,6 +62,7 @@ async def test_failing_channel_retries_without_blocking_others(store: Store, org
             clock.now += delay
             assert await worker.run_once() == 1
         assert flaky.bodies == [body]
+        assert notifications(telemetry, "webhook") == {"sent": 2, "retry": 3, "failed": None}
         flaky_log = await store.list_deliveries(org_id, "flaky")
         assert (flaky_log[0].state, flaky_log[0].attempts, flaky_log[0].last_error) == (
             "sent",
@@ -63,13 +77,17 @@ async def test_gives_up_after_max_attempts(store: Store, org_id: str) -> None:
         spec = validate_channel({"type": "slack", "name": "s", "url": broken.url})
         await store.put_document(org_id, "channel", Document("s", spec), 0)
         await store.enqueue_deliveries(org_id, [NewDelivery("s", "e", {"text": "x"})], 0)
-        worker = DeliveryWorker(store, clock, max_attempts=2, backoff=lambda n: 1)
+        telemetry = Telemetry()
+        worker = DeliveryWorker(
+            store, clock, max_attempts=2, backoff=lambda n: 1, telemetry=telemetry
+        )
         await worker.run_once()
         clock.now += 1
         await worker.run_once()
         clock.now += 1
         assert await worker.run_once() == 0
         assert (await store.list_deliveries(org_id))[0].state == "failed"
+        assert notifications(telemetry, "slack") == {"sent": None, "retry": 1, "failed": 1}
 
 
 async def test_a_claim_expires_when_its_sender_dies(store: Store, org_id: str) -> None:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.bench.server_process import running_server
+from tests.support.server import running_server
 
 from sabamon.bench.victoria import VictoriaProcess
 from sabamon.server.store import open_series_store

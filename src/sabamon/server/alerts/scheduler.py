@@ -20,6 +20,7 @@ from sabamon.server.alerts.engine import Engine
 from sabamon.server.notify.delivery import DeliveryWorker
 from sabamon.server.notify.email import SmtpSettings
 from sabamon.server.store.base import Store
+from sabamon.server.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +110,14 @@ async def run_alerting_service(
     stop: asyncio.Event,
     owns: Callable[[str], bool] = lambda monitor_id: True,
     reported: Callable[[], asyncio.Event] | None = None,
+    telemetry: Telemetry | None = None,
 ) -> None:
     """The engine and the delivery worker, until `stop` (the app's lifespan runs this);
-    `reported` gives the event the next check report sets (see `run_alerting`)."""
+    `reported` gives the event the next check report sets (see `run_alerting`);
+    deliveries are counted in `telemetry`."""
     org, _ = await store.ensure_org(options.org_name)
     engine = Engine(store, org, clock=clock, base_url=options.base_url, owns=owns)
-    worker = DeliveryWorker(store, clock, options.smtp)
+    worker = DeliveryWorker(store, clock, options.smtp, telemetry=telemetry)
     worker_stop = asyncio.Event()
     delivering = asyncio.create_task(worker.run(worker_stop, options.delivery_poll_interval))
     try:

@@ -10,8 +10,8 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
 from sabamon.server.api.errors import AUTH_FAILED, Forbidden, Unauthorized
-from sabamon.server.api.telemetry import Telemetry
 from sabamon.server.store.base import ApiKey, NotFound, Store
+from sabamon.server.telemetry import Telemetry
 
 K = TypeVar("K")
 V = TypeVar("V")

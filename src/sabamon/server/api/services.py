@@ -123,7 +123,7 @@ async def post_service_metrics(
     try:
         parsed = service_points(parse_json(await request.body()))
     except BadRequest:
-        state.telemetry.rejected_batches += 1
+        state.telemetry.rejected_batches.inc()
         raise
     await require_service(state, key.org_id, service)
     parsed.points = [replace(point, owner_id=service) for point in parsed.points]

@@ -80,12 +80,12 @@ async def commit_points(
     )
     telemetry = state.telemetry
     telemetry.write_latency.observe(time.perf_counter() - started)
-    telemetry.points["accepted"] += result.accepted
-    telemetry.points["dropped_out_of_window"] += result.dropped_out_of_window
+    telemetry.points.labels("accepted").inc(result.accepted)
+    telemetry.points.labels("dropped_out_of_window").inc(result.dropped_out_of_window)
     if not parsed.refused:
         return Response(SUCCESS_BODY, media_type="application/json")
     for refused in parsed.refused:
-        telemetry.points_refused[refused.field] += 1
+        telemetry.points_refused.labels(refused.field).inc()
     return refused_response(parsed.refused, result.accepted)
 
 
@@ -107,7 +107,7 @@ async def post_host_metrics(request: Request, key: WriteKey, state: State) -> Re
     try:
         parsed = host_points(parse_json(await request.body()))
     except BadRequest:
-        state.telemetry.rejected_batches += 1
+        state.telemetry.rejected_batches.inc()
         raise
     live: dict[str, bool] = {}
     kept = []

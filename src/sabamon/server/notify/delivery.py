@@ -24,6 +24,7 @@ from sabamon.server.notify.email import SmtpSettings, send_mail
 from sabamon.server.notify.webhook import SendError, post_json
 from sabamon.server.store.alerts_types import Delivery
 from sabamon.server.store.base import NotFound, Store
+from sabamon.server.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,11 @@ class DeliveryWorker:
         backoff: Callable[[int], int] = backoff,
         batch: int = 200,
         lease: int = LEASE,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.store, self.clock, self.smtp = store, clock, smtp or SmtpSettings()
         self.max_attempts, self.backoff, self.batch = max_attempts, backoff, batch
-        self.lease = lease
+        self.lease, self.telemetry = lease, telemetry
         self.wake = asyncio.Event()
 
     async def run_once(self) -> int:
@@ -76,8 +78,10 @@ class DeliveryWorker:
 
     async def _attempt(self, delivery: Delivery, client: httpx.AsyncClient) -> None:
         attempts = delivery.attempts + 1
+        channel_type = "unknown"  # a channel deleted since the alert
         try:
             channel = await self.store.get_document(delivery.org_id, "channel", delivery.channel_id)
+            channel_type = str(channel.spec.get("type", "unknown"))
             await send(channel.spec, delivery.payload, client, self.smtp)
         except (SendError, NotFound) as exc:
             now = int(self.clock())
@@ -86,6 +90,7 @@ class DeliveryWorker:
             state = "failed" if final else "pending"
             retry_at = now + self.backoff(attempts)
             await self.store.finish_delivery(delivery.id, state, attempts, retry_at, error, now)
+            self._count(channel_type, "failed" if final else "retry")
             log.warning(
                 "event=delivery_failed delivery=%s channel=%s attempts=%d state=%s error=%r",
                 delivery.id, delivery.channel_id, attempts, state, error,
@@ -93,10 +98,15 @@ class DeliveryWorker:
             return
         now = int(self.clock())
         await self.store.finish_delivery(delivery.id, "sent", attempts, now, None, now)
+        self._count(channel_type, "sent")
         log.info(
             "event=delivery_sent delivery=%s channel=%s attempts=%d",
             delivery.id, delivery.channel_id, attempts,
         )  # fmt: skip
+
+    def _count(self, channel_type: str, outcome: str) -> None:
+        if self.telemetry is not None:
+            self.telemetry.notifications.labels(channel_type, outcome).inc()
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 5.0) -> None:
         """Runs until `stop`; `wake` (set by the engine) starts a round early."""

@@ -229,6 +229,12 @@ def latest_points(
     return result
 
 
+def series_count() -> Step[int]:
+    """Series of every org and owner."""
+    rows = yield Query("SELECT count(*) FROM series")
+    return int(rows[0][0])
+
+
 def metric_names(org_id: str, kind: OwnerKind, owner: str) -> Step[list[str]]:
     """Names posted for the owner; the external monitors' response times are not listed."""
     rows = yield Query(

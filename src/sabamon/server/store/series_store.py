@@ -93,6 +93,11 @@ class SeriesStore(ABC):
         database answers when the database does, which `Store.ping` checks."""
         return True
 
+    async def series_count(self) -> int | None:
+        """How many series are stored (/metrics), or None where the engine cannot tell
+        cheaply."""
+        return None
+
     @abstractmethod
     async def open(self) -> None:
         """Ready to serve (connections, background writers); the metadata store is open."""

@@ -87,6 +87,9 @@ class SQLSeriesStore(SeriesStore):
     async def host_last_seen(self, org_id: str) -> dict[str, int]:
         return await self._read(series.host_last_seen(org_id))
 
+    async def series_count(self) -> int:
+        return await self._read(series.series_count())
+
     async def metric_names(self, org_id: str, kind: OwnerKind, owner: str) -> list[str]:
         return await self._read(series.metric_names(org_id, kind, owner))
 

@@ -1,4 +1,4 @@
-"""A real `sabamon server` process on a loopback port, for the bench tests."""
+"""A real `sabamon server` process on a loopback port."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-
-from sabamon.bench.spinup import free_port
+from tests.support.waiting import free_port
 
 API_KEY = "bench-test-key-0123456789abcdef"
 
