@@ -64,6 +64,7 @@ class Cluster:
     redis_url: str
     prefix: str
     anchor: float = field(default_factory=time.time)
+    clock_scale: float = CLOCK_SCALE
     servers: list[Server] = field(default_factory=list)
 
     def start(self, name: str) -> Server:
@@ -78,7 +79,7 @@ class Cluster:
         env = {
             **os.environ,
             "SABAMON_BOOTSTRAP_API_KEY": API_KEY,
-            "SABAMON_CLOCK_SCALE": str(CLOCK_SCALE),
+            "SABAMON_CLOCK_SCALE": str(self.clock_scale),
             "SABAMON_CLOCK_ANCHOR": str(self.anchor),
         }
         with log_path.open("wb") as sink:
@@ -89,7 +90,7 @@ class Cluster:
         return server
 
     def clock(self) -> float:
-        return self.anchor + (time.time() - self.anchor) * CLOCK_SCALE
+        return self.anchor + (time.time() - self.anchor) * self.clock_scale
 
     def evaluations(self) -> Counter[tuple[str, int]]:
         return Counter(e for server in self.servers for e in server.evaluations())
