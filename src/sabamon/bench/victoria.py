@@ -43,6 +43,7 @@ class VictoriaProcess:
     data_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    flags: tuple[str, ...] = FLAGS
 
     @property
     def url(self) -> str:
@@ -61,7 +62,7 @@ class VictoriaProcess:
                     binary,
                     f"-storageDataPath={self.data_dir}",
                     f"-httpListenAddr=127.0.0.1:{self.port}",
-                    *FLAGS,
+                    *self.flags,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

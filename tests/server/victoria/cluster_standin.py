@@ -44,8 +44,8 @@ def _handler(role: str, target: str, component: list[Component]) -> type[BaseHTT
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             match = ROUTES[role].match(path)
-            if path == "/health":
-                upstream = "/health"
+            if path in ("/health", "/flags"):  # every component's own pages
+                upstream = path
             elif match is None:
                 self.send_response(400)
                 self.end_headers()

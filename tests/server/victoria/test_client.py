@@ -4,6 +4,7 @@ pool that recovers by itself when VictoriaMetrics comes back."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from sabamon.bench.victoria import VictoriaProcess
 from sabamon.server.store.series_store import SeriesStoreError, SeriesStoreUnavailable
 from sabamon.server.victoria.client import ClientLimits, VictoriaClient
 from sabamon.server.victoria.endpoints import single_node
+from sabamon.server.victoria.store import VictoriaSeriesStore
 
 pytestmark = pytest.mark.victoria
 
@@ -91,3 +93,29 @@ async def test_an_answer_over_the_size_limit_is_abandoned(victoria: VictoriaProc
             await client.export('{org="client-big"}', 1_699_999_999, 1_700_000_001)
     finally:
         await client.aclose()
+
+
+async def test_a_victoria_without_one_second_dedup_is_named_at_open(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    plain = VictoriaProcess(tmp_path / "plain", flags=("-loggerLevel=ERROR",))
+    plain.start()
+    try:
+        series = VictoriaSeriesStore(single_node(plain.url))
+        await series.open()
+        try:
+            assert await series.check_settings() == ["-dedup.minScrapeInterval='' (want 1s)"]
+        finally:
+            await series.close()
+    finally:
+        plain.stop()
+    assert "flag=dedup.minScrapeInterval" in caplog.text
+
+
+async def test_the_recommended_settings_pass(victoria: VictoriaProcess) -> None:
+    series = VictoriaSeriesStore(single_node(victoria.url))
+    await series.open()
+    try:
+        assert await series.check_settings() == []
+    finally:
+        await series.close()

@@ -45,7 +45,8 @@ async def test_writes_go_to_vminsert_and_reads_to_vmselect_of_the_tenant(
         "GET /health",
         "POST /insert/5/prometheus/api/v1/import/prometheus",
     ]
-    assert set(select.requests) == {
+    # and "GET /flags" when the settings check of `open` got there before `close`
+    assert set(select.requests) - {"GET /flags"} == {
         "GET /health",
         f"POST {PREFIX}/query_range",
         f"POST {PREFIX}/query",

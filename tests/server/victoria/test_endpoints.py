@@ -14,6 +14,7 @@ def test_single_node_routes_everything_to_one_url() -> None:
     assert got.export == "http://vm:8428/api/v1/export"
     assert got.delete_series == "http://vm:8428/api/v1/admin/tsdb/delete_series"
     assert got.health == ("http://vm:8428/health",)
+    assert got.flags == "http://vm:8428/flags"
 
 
 @pytest.mark.parametrize(
@@ -36,6 +37,7 @@ def test_cluster_routes_writes_to_vminsert_and_reads_to_vmselect(value: str) -> 
         "http://vmselect:8481/delete/42/prometheus/api/v1/admin/tsdb/delete_series"
     )
     assert got.health == ("http://vminsert:8480/health", "http://vmselect:8481/health")
+    assert got.flags == "http://vmselect:8481/flags"
 
 
 def test_cluster_tenant_may_carry_a_project() -> None:

@@ -162,6 +162,16 @@ class VictoriaClient:
             "POST", self.endpoints.delete_series, self.limits.write_timeout, data={"match[]": match}
         )
 
+    async def flags(self) -> dict[str, str]:
+        """The reading component's flags, from its `/flags` page (`-name="value"` lines)."""
+        body = await self._send("GET", self.endpoints.flags, self.limits.read_timeout)
+        flags = {}
+        for line in body.decode(errors="replace").splitlines():
+            name, sep, value = line.partition("=")
+            if sep:
+                flags[name.lstrip("-")] = value.strip().strip('"')
+        return flags
+
     async def healthy(self) -> bool:
         """True when every component answers /health with 2xx within the connect deadline."""
         try:

@@ -31,6 +31,7 @@ class Endpoints:
     export: str
     delete_series: str
     health: tuple[str, ...]
+    flags: str  # the component that reads (single node, vmselect): its command-line flags
     description: str
 
 
@@ -64,6 +65,7 @@ def single_node(url: str) -> Endpoints:
         import_prometheus=f"{base}/api/v1/import/prometheus",
         delete_series=f"{base}/api/v1/admin/tsdb/delete_series",
         health=(f"{base}/health",),
+        flags=f"{base}/flags",
         description=f"VictoriaMetrics {_root(url)}",
         **_prometheus_api(base),
     )
@@ -93,6 +95,7 @@ def cluster(insert_url: str, select_url: str) -> Endpoints:
         import_prometheus=f"{insert_root}/insert/{tenant}/prometheus/api/v1/import/prometheus",
         delete_series=f"{select_root}/delete/{tenant}/prometheus/api/v1/admin/tsdb/delete_series",
         health=(f"{insert_root}/health", f"{select_root}/health"),
+        flags=f"{select_root}/flags",
         description=f"VictoriaMetrics cluster {insert_root} + {select_root} tenant {tenant}",
         **_prometheus_api(f"{select_root}/select/{tenant}/prometheus"),
     )

@@ -21,6 +21,7 @@ a value (its decimal encoding per block), so averages equal the SQL backends' to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +31,7 @@ from sabamon.server.store.series_store import (
     WRITE_WINDOW,
     SeriesRead,
     SeriesStore,
+    SeriesStoreError,
     bucket_start,
     step_for_span,
 )
@@ -54,6 +56,8 @@ LAST_SEEN = "sabamon_last_seen"
 whose time and value are the write's newest point time capped at its `now`."""
 SEEN_LABEL = "seen_host"
 EXTERNAL_PREFIX = "__externalhttp."
+REQUIRED_FLAGS = {"dedup.minScrapeInterval": "1s"}
+"""VictoriaMetrics flags sabamon's series need (README "Series in VictoriaMetrics")."""
 
 
 def last_seen_points(points: Iterable[Point], now: int) -> list[Point]:
@@ -82,6 +86,7 @@ class VictoriaSeriesStore(SeriesStore):
         self.limits = limits or ClientLimits()
         self._client: VictoriaClient | None = None
         self._imports: GroupImport | None = None
+        self._check: asyncio.Task[list[str]] | None = None
 
     @property
     def client(self) -> VictoriaClient:
@@ -93,9 +98,37 @@ class VictoriaSeriesStore(SeriesStore):
         self._client = VictoriaClient(self.endpoints, self.limits)
         self._imports = GroupImport(self._client.import_prometheus)
         self._imports.start()
+        self._check = asyncio.create_task(self.check_settings(), name="victoria-settings")
         log.info("event=series_store_open store=%r", self.endpoints.description)
 
+    async def check_settings(self) -> list[str]:
+        """Logs a warning for each VictoriaMetrics setting that breaks sabamon's reads and
+        returns them: without one-second deduplication a retried batch is stored twice
+        and averaged twice. An unreachable VictoriaMetrics is left to /healthz."""
+        try:
+            flags = await self.client.flags()
+        except SeriesStoreError as error:
+            log.info("event=series_store_settings_unchecked error=%r", str(error))
+            return []
+        wrong = []
+        for name, want in REQUIRED_FLAGS.items():
+            if flags.get(name) != want:
+                wrong.append(f"-{name}={flags.get(name, '')!r} (want {want})")
+                log.warning(
+                    "event=series_store_setting store=%r flag=%s value=%r want=%s",
+                    self.endpoints.description,
+                    name,
+                    flags.get(name, ""),
+                    want,
+                )
+        return wrong
+
     async def close(self) -> None:
+        if self._check is not None:
+            self._check.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._check
+            self._check = None
         if self._imports is not None:
             await self._imports.stop()
             self._imports = None
