@@ -2,19 +2,23 @@
 
 Membership is a heartbeat key per member; monitors go to members by a consistent-hash
 ring; heavy jobs run once through mcond. A single process uses :class:`SoloNode` and
-needs no Redis.
+needs no Redis: the names that need it are imported on first use, so a single-process
+server never loads redis-py.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+import importlib
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sabamon.mcond.signals import WakeSignals
-from sabamon.server.cluster.assignment import Assignment
-from sabamon.server.cluster.membership import Member, Membership
-from sabamon.server.cluster.node import ClusterNode, ClusterSettings
-from sabamon.server.cluster.run_once import CoordinationLost, Job, JobFailed, JobRunner
+
+if TYPE_CHECKING:
+    from sabamon.server.cluster.assignment import Assignment
+    from sabamon.server.cluster.membership import Member, Membership
+    from sabamon.server.cluster.node import ClusterNode, ClusterSettings
+    from sabamon.server.cluster.run_once import CoordinationLost, Job, JobFailed, JobRunner
 
 __all__ = [
     "Assignment",
@@ -29,6 +33,30 @@ __all__ = [
     "Membership",
     "SoloNode",
 ]
+
+HEARTBEAT_INTERVAL = 10.0
+"""Seconds between two heartbeats of a member."""
+MEMBER_TTL = 30.0
+"""Seconds after its last heartbeat that a silent member is dropped."""
+
+_HOMES = {
+    "Assignment": "assignment",
+    "ClusterNode": "node",
+    "ClusterSettings": "node",
+    "CoordinationLost": "run_once",
+    "Job": "run_once",
+    "JobFailed": "run_once",
+    "JobRunner": "run_once",
+    "Member": "membership",
+    "Membership": "membership",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
 
 
 class Coordinator(Protocol):

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 import redis
 import redis.asyncio
 
-log = logging.getLogger(__name__)
+from sabamon.server.cluster import MEMBER_TTL
 
-HEARTBEAT_INTERVAL = 10.0
-MEMBER_TTL = 30.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from sabamon.mcond import AsyncMCond, MCondOption
+from sabamon.server.cluster import HEARTBEAT_INTERVAL, MEMBER_TTL
 from sabamon.server.cluster.assignment import Assignment
-from sabamon.server.cluster.membership import HEARTBEAT_INTERVAL, MEMBER_TTL, Member, Membership
+from sabamon.server.cluster.membership import Member, Membership
 from sabamon.server.cluster.run_once import CLAIM_LEASE, CoordinationLost, Job, JobRunner
 
 log = logging.getLogger(__name__)

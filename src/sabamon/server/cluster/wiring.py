@@ -15,10 +15,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sabamon.mcond.option import split_host_port
-from sabamon.server.cluster import CoordinationLost, Coordinator, JobFailed, SoloNode
-from sabamon.server.cluster.membership import HEARTBEAT_INTERVAL, MEMBER_TTL
-from sabamon.server.cluster.node import ClusterNode, ClusterSettings, mcond_option
+from sabamon.server.cluster import HEARTBEAT_INTERVAL, MEMBER_TTL, Coordinator, SoloNode
 
 if TYPE_CHECKING:
     from sabamon.server.store.base import Store
@@ -53,6 +50,9 @@ def export_cluster_arguments(
     if args.redis is None:
         environ.pop(REDIS_ENV, None)
         return
+    from sabamon.mcond.option import split_host_port
+    from sabamon.server.cluster.node import ClusterSettings, mcond_option
+
     try:
         settings = ClusterSettings(
             redis_url=args.redis,
@@ -78,6 +78,8 @@ def coordinator_from_environment(environ: Mapping[str, str]) -> Coordinator:
     redis_url = environ.get(REDIS_ENV)
     if not redis_url:
         return SoloNode()
+    from sabamon.server.cluster.node import ClusterNode, ClusterSettings
+
     return ClusterNode(
         ClusterSettings(
             redis_url=redis_url,
@@ -120,6 +122,7 @@ async def run_maintenance_once(
     Returns what the member that ran it reported, or None when it could not be run
     (coordination lost: skipped, the next window catches up; rollup marks persist).
     """
+    from sabamon.server.cluster.run_once import CoordinationLost, JobFailed
 
     async def maintain() -> dict[str, int]:
         buckets = await store.series.compact(now)
