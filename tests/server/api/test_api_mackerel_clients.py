@@ -24,7 +24,7 @@ CLIENT_GO_HOST = {"name": "web-1", "meta": {}, "interfaces": None, "roleFullname
                   "checks": None}  # fmt: skip
 
 # (name, method, path, body) — `{host}` is a registered host's id; every answer is 200.
-NULLABLE: list[tuple[str, str, str, dict[str, Any]]] = [
+NULLABLE: list[tuple[str, str, str, Any]] = [
     ("mkr create", "POST", "/api/v0/hosts", CLIENT_GO_HOST),
     ("mkr update --displayName", "PUT", "/api/v0/hosts/{host}",
      {**CLIENT_GO_HOST, "displayName": "Web 1"}),
@@ -54,6 +54,9 @@ NULLABLE: list[tuple[str, str, str, dict[str, Any]]] = [
     ("check report with null message", "POST", "/api/v0/monitoring/checks/report",
      {"reports": [{"source": {"type": "host", "hostId": "{host}"}, "name": "ssh",
                    "status": "OK", "message": None, "occurredAt": 1_700_000_000}]}),
+    ("graph definition with null unit and isStacked", "POST", "/api/v0/graph-defs/create",
+     [{"name": "custom.x", "displayName": None, "unit": None,
+       "metrics": [{"name": "custom.x.a", "displayName": None, "isStacked": None}]}]),
     ("downtime with null memo", "POST", "/api/v0/downtimes",
      {"name": "deploy", "memo": None, "start": 1_700_000_000, "duration": 30}),
 ]  # fmt: skip
@@ -61,7 +64,7 @@ NULLABLE: list[tuple[str, str, str, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("name", "method", "path", "body"), NULLABLE, ids=[c[0] for c in NULLABLE])
 def test_null_reads_as_empty(
-    client: httpx.Client, name: str, method: str, path: str, body: dict[str, Any]
+    client: httpx.Client, name: str, method: str, path: str, body: Any
 ) -> None:
     host_id = register(client, "web-1", roleFullnames=["shop:web"], checks=[{"name": "ssh"}])
     filled = json.loads(json.dumps(body).replace("{host}", host_id))

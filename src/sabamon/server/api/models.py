@@ -188,13 +188,13 @@ GraphUnit = Literal[
 class GraphMetricIn(Wire):
     name: str = Field(max_length=255)
     display_name: str | None = Field(None, max_length=255)
-    is_stacked: bool = False
+    is_stacked: Annotated[bool, BeforeValidator(lambda v: v or False)] = False
 
 
 class GraphDefIn(Wire):
     name: str = Field(max_length=255)
     display_name: str | None = Field(None, max_length=255)
-    unit: GraphUnit = "float"
+    unit: Annotated[GraphUnit, BeforeValidator(lambda v: v or "float")] = "float"
     metrics: list[GraphMetricIn] = Field(min_length=1)
 
 
