@@ -7,7 +7,7 @@ DATA ?= data
 LISTEN ?= 127.0.0.1:8080
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup setup-test services lint bench clean
+.PHONY: run test setup setup-test services lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: setup services
 	$(BIN)/python bench/plugins.py
 	$(BIN)/python bench/agent_spool.py
 	$(BIN)/python bench/ingest.py
+
+# Every dashboard page at 1440x900 and 390x844, into screenshots/ (not committed).
+screenshots: setup-test
+	PYTHONPATH=. $(BIN)/python scripts/screenshots.py --out screenshots
 
 clean:
 	rm -rf $(VENV) build *.egg-info

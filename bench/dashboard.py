@@ -3,7 +3,9 @@
 Seeds a SQLite store directly (the API drops points older than 24 h), rolls it up, starts
 a real `sabamon server`, then prints
   - the median latency of each graph's data request over one week (target < 50 ms),
-  - the median time until every graph is drawn in headless chromium (target < 1.5 s).
+  - the median time until every graph is drawn in headless chromium (target < 1.5 s),
+  - the bytes transferred per page load (all responses, as sent: compressed when the server
+    compresses) and per one-minute refresh of a relative range.
 `--screenshot PATH` also saves the host page (docs/host-page.png in the README).
 """
 
@@ -25,7 +27,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Request, sync_playwright
 
 from sabamon.server.cli import ORG_NAME, make_store
 from sabamon.server.store.base import HostInput, Point
@@ -129,7 +131,10 @@ def data_latencies(url: str, host_id: str, graphs: list[str], now: int, rounds: 
     return timings
 
 
-def draw_times(url: str, host_id: str, rounds: int, screenshot: Path | None) -> list[float]:
+def draw_times(
+    url: str, host_id: str, rounds: int, screenshot: Path | None
+) -> tuple[list[float], list[int], list[int]]:
+    """Seconds until every graph is drawn, bytes per load, bytes per refresh."""
     with sync_playwright() as playwright:
         chromium = playwright.chromium
         browser = chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -139,19 +144,34 @@ def draw_times(url: str, host_id: str, rounds: int, screenshot: Path | None) -> 
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url("**/ui/hosts")
-        timings = []
+        timings, loads, refreshes = [], [], []
+        transferred = [0]
+
+        def count(request: Request) -> None:
+            sizes = request.sizes()
+            transferred[0] += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+
+        page.on("requestfinished", count)
         for _ in range(rounds):
             page.goto("about:blank")
+            transferred[0] = 0
             page.goto(f"{url}/ui/hosts/{host_id}#1w")
             page.wait_for_selector("html[data-graphs-drawn='1']", state="attached", timeout=30_000)
             drawn = page.evaluate("performance.getEntriesByName('graphs-drawn-1')[0].startTime")
             assert page.locator("figure.graph[data-state=drawn]").count() == 25
             timings.append(drawn / 1000)
+            loads.append(transferred[0])
+            transferred[0] = 0
+            # the minute's refresh; a page without an incremental one reloads every graph
+            page.evaluate("window.sabamonRefreshNow ? window.sabamonRefreshNow()"
+                          " : window.dispatchEvent(new HashChangeEvent('hashchange'))")  # fmt: skip
+            page.wait_for_selector("html[data-graphs-drawn='2']", state="attached", timeout=30_000)
+            refreshes.append(transferred[0])
         if screenshot is not None:
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(screenshot))
         browser.close()
-    return timings
+    return timings, loads, refreshes
 
 
 def main() -> int:
@@ -194,10 +214,14 @@ def main() -> int:
                 f"median {statistics.median(latencies) * 1000:.1f} ms, "
                 f"p90 {statistics.quantiles(latencies, n=10)[-1] * 1000:.1f} ms  (target < 50 ms)"
             )
-            drawn = draw_times(url, host_id, args.rounds, args.screenshot)
+            drawn, loads, refreshes = draw_times(url, host_id, args.rounds, args.screenshot)
             print(
                 f"host page fully drawn, {len(graphs)} graphs, {args.rounds} loads: "
                 f"median {statistics.median(drawn):.2f} s, max {max(drawn):.2f} s  (target < 1.5 s)"
+            )
+            print(
+                f"bytes transferred per page load: median {statistics.median(loads) / 1e6:.3f} MB;"
+                f" per refresh: median {statistics.median(refreshes) / 1e6:.3f} MB"
             )
         finally:
             server.send_signal(signal.SIGTERM)

@@ -56,9 +56,10 @@ SHUTDOWN_GRACE = 3.0
 """Seconds shutdown waits for a background task before cancelling it."""
 DEFAULT_ALERTING = AlertingOptions()
 GZIP_MINIMUM = 1024
-GZIP_LEVEL = 5
-"""Responses over 1 KiB are gzipped for clients that accept it (graph data shrinks about
-fivefold); level 5 costs a fraction of level 9's CPU for nearly the same size."""
+GZIP_LEVEL = 1
+"""Responses over 1 KiB are gzipped for clients that accept it: a week-long host page
+moves 0.72 MB instead of 2.53 MB (bench/dashboard.py). Level 1 compresses a 136 kB graph
+body in 1.7 ms against 7.3 ms at level 5, for a body 5 % larger."""
 
 
 async def run_maintenance(

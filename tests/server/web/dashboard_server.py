@@ -146,7 +146,13 @@ def _meta(cpus: int) -> dict[str, object]:
         },
         "cpu": [{"model_name": "Test CPU @ 2.0GHz"} for _ in range(cpus)],
         "memory": {"total": "8000000kB"},
-        "block_device": {"sda": {"size": "209715200"}},
+        # sizes in 512-byte sectors, as /sys/block gives them; loop devices are noise
+        "block_device": {
+            "sda": {"size": "209715200"},
+            "loop0": {"size": "0"},
+            "loop1": {"size": "131072"},
+            "sdb": {"size": "0"},
+        },
     }
 
 

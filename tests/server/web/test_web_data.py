@@ -84,7 +84,9 @@ def test_service_graph_data(dashboard: Dashboard) -> None:
         ).json()
     assert page.status_code == 200 and 'data-graph="orders"' in page.text
     assert "web-1" in page.text and "db-1" in page.text
-    assert body["series"] == [{"metric": "orders.count", "label": "count", "stacked": False}]
+    assert body["series"] == [
+        {"metric": "orders.count", "label": "count", "stacked": False, "key": "orders.count"}
+    ]
     assert len(body["times"]) == 60
 
 

@@ -1,6 +1,9 @@
 """A small line chart of one series with its thresholds, as an SVG string, and the same
 shape as a one-line text sparkline for Slack and plain-text mail.
 
+Its clock labels are in UTC, named; each carries `data-epoch`, so a page shows them in the
+user's zone (time.js).
+
 Written here rather than taken from a charting library: the chart is one polyline, two
 dashed lines and a few labels (about 100 lines), while matplotlib or pygal would add tens
 of MB to the server for it. Colours are presentation attributes, not `style`, so the page's
@@ -74,10 +77,12 @@ def render_svg(
             f' text-anchor="end">{escape(format_value(unit, tick))}</text>'
         )
     bottom = HEIGHT - 6
-    parts.append(f'<text x="{LEFT}" y="{bottom}" fill="{INK}">{_clock(frm)}</text>')
     parts.append(
-        f'<text x="{WIDTH - RIGHT}" y="{bottom}" fill="{INK}" text-anchor="end">'
-        f"{_clock(to)} UTC</text>"
+        f'<text x="{LEFT}" y="{bottom}" fill="{INK}" data-epoch="{frm}">{_clock(frm)}</text>'
+    )
+    parts.append(
+        f'<text x="{WIDTH - RIGHT}" y="{bottom}" fill="{INK}" text-anchor="end"'
+        f' data-epoch="{to}" data-zone="named">{_clock(to)} UTC</text>'
     )
     if mark is not None and frm <= mark <= to:
         parts.append(

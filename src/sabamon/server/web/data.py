@@ -9,19 +9,21 @@ from __future__ import annotations
 import asyncio
 import bisect
 from collections.abc import Sequence
+from typing import get_args
 
 import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from sabamon.server.api.deps import ServerState
-from sabamon.server.store.base import NotFound, OwnerKind
+from sabamon.server.store.base import Host, HostFilter, HostStatus, NotFound, OwnerKind
 from sabamon.server.store.series_store import step_for_span
 
-from .graphs import GraphSpec, find_graph, host_graphs, service_graphs
+from .graphs import ROLE_GRAPHS, GraphSpec, find_graph, host_graphs, role_graph, service_graphs
 from .session import DataUser, State
 
 router = APIRouter()
+STATUSES: tuple[HostStatus, ...] = get_args(HostStatus)
 MAX_SPAN = 5 * 366 * 86400
 
 
@@ -67,7 +69,14 @@ async def graph_response(
     (a refresh that already holds the older ones), at the step of the whole range."""
     reads = await asyncio.gather(
         *(
-            state.store.series.read_points(org_id, kind, owner, series.metric, frm, to)
+            state.store.series.read_points(
+                org_id,
+                "host" if series.host else kind,
+                series.host or owner,
+                series.metric,
+                frm,
+                to,
+            )
             for series in graph.series
         )
     )
@@ -85,7 +94,13 @@ async def graph_response(
         "since": since,
         "step": step,
         "series": [
-            {"metric": s.metric, "label": s.label, "stacked": s.stacked} for s in graph.series
+            {
+                "metric": s.metric,
+                "label": s.label,
+                "stacked": s.stacked,
+                "key": s.label if s.host else s.metric,
+            }
+            for s in graph.series
         ],
         "times": times,
         "values": values,
@@ -159,3 +174,31 @@ async def service_graph_data(
     return await owner_graph_data(
         state, signed_in.user.org_id, "service", service, graph_id, frm, to, since
     )
+
+
+@router.get("/ui/data/role/{service}/{role}/graph/{metric:path}")
+async def role_graph_data(
+    service: str,
+    role: str,
+    metric: str,
+    state: State,
+    signed_in: DataUser,
+    frm: int = Query(alias="from"),
+    to: int = Query(),
+    since: int | None = Query(None),
+) -> Response:
+    """One line per host of the role (Mackerel's role graphs)."""
+    if problem := check_range(frm, to):
+        return error(400, problem)
+    org_id = signed_in.user.org_id
+    hosts = await role_hosts(state, org_id, service, role)
+    graph = role_graph(metric, [(h.id, h.display_name or h.name) for h in hosts])
+    if graph is None:
+        return error(404, f"role graphs show {', '.join(ROLE_GRAPHS)}, not {metric!r}")
+    return await graph_response(state, org_id, "host", "", graph, frm, to, since)
+
+
+async def role_hosts(state: ServerState, org_id: str, service: str, role: str) -> list[Host]:
+    """The role's non-retired hosts, by name."""
+    flt = HostFilter(service=service, roles=(role,), statuses=STATUSES)
+    return sorted(await state.store.list_hosts(org_id, flt), key=lambda h: h.name)

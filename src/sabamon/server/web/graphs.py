@@ -19,9 +19,13 @@ from sabamon.server.store.base import GraphDef
 
 @dataclass(frozen=True)
 class SeriesSpec:
+    """One line: `metric` of the graph's owner, or of `host` (a role graph's line per host,
+    coloured by the host's name instead of the metric's)."""
+
     metric: str
     label: str
     stacked: bool = False
+    host: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,25 @@ def service_graphs(metric_names: Iterable[str], defs: Sequence[GraphDef]) -> lis
     names = {name for name in metric_names if not name.startswith("__")}
     defined, claimed = _defined_graphs(names, defs)
     return defined + _prefix_graphs(names - claimed)
+
+
+ROLE_GRAPHS = {
+    # metric: (title, unit): the graphs of a role, one line per host (Mackerel's role graphs)
+    "loadavg5": ("Load average (5 min)", "float"),
+    "cpu.user.percentage": ("CPU user", "percentage"),
+    "memory.used": ("Memory used", "bytes"),
+}
+MAX_ROLE_HOSTS = 30
+"""Lines in one role graph; a bigger role shows its first hosts by name."""
+
+
+def role_graph(metric: str, hosts: Sequence[tuple[str, str]]) -> GraphSpec | None:
+    """The role graph of `metric` over `hosts` ((id, name) pairs), None for other metrics."""
+    if metric not in ROLE_GRAPHS:
+        return None
+    title, unit = ROLE_GRAPHS[metric]
+    lines = [SeriesSpec(metric, name, host=host_id) for host_id, name in hosts[:MAX_ROLE_HOSTS]]
+    return GraphSpec(metric, title, unit, tuple(lines))
 
 
 def find_graph(graphs: Sequence[GraphSpec], graph_id: str) -> GraphSpec | None:

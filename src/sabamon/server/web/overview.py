@@ -48,7 +48,7 @@ class HostSummary:
     cpus: int
     cpu_model: str
     memory_total: float | None
-    disks: list[tuple[str, str]]
+    disks: list[tuple[str, float | None]]  # (device, bytes)
     interfaces: list[tuple[str, str]]
     agent: str
 
@@ -60,6 +60,26 @@ def _kib(text: Any) -> float | None:
     return None
 
 
+SECTOR = 512
+"""/sys/block/<dev>/size counts 512-byte sectors whatever the device's own sector size."""
+HIDDEN_DEVICES = ("loop", "ram", "zram")
+
+
+def block_devices(block: Any) -> list[tuple[str, float | None]]:
+    """(device, size in bytes) from the agent's `block_device` spec, whose sizes are
+    sector counts; loop, ram and zero-size devices are left out."""
+    if not isinstance(block, dict):
+        return []
+    out: list[tuple[str, float | None]] = []
+    for name, info in sorted(block.items()):
+        raw = str(info.get("size", "")) if isinstance(info, dict) else ""
+        size = int(raw) * SECTOR if raw.isdigit() else None
+        if str(name).startswith(HIDDEN_DEVICES) or size == 0:
+            continue
+        out.append((str(name), size))
+    return out
+
+
 def host_summary(host: Host) -> HostSummary:
     meta = host.meta if isinstance(host.meta, dict) else {}
     kernel = meta.get("kernel") or {}
@@ -68,10 +88,7 @@ def host_summary(host: Host) -> HostSummary:
     platform = " ".join(
         str(kernel.get(key, "")) for key in ("platform_name", "platform_version")
     ).strip()
-    disks = [
-        (str(name), str(info.get("size", "")) if isinstance(info, dict) else "")
-        for name, info in sorted(block.items())
-    ]
+    disks = block_devices(block)
     interfaces = [
         (
             str(iface.get("name", "")),

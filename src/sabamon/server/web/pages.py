@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from typing import get_args
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from sabamon.server.store.base import HostFilter, HostStatus, NotFound
+from sabamon.server.store.base import HostFilter, NotFound
 
 from .alert_state import STALE_AFTER, summarise
-from .graphs import GraphSpec, host_graphs, service_graphs
+from .data import STATUSES
+from .graphs import ROLE_GRAPHS, GraphSpec, host_graphs, service_graphs
 from .overview import GLANCE_METRICS, host_row, host_summary
 from .render import missing, render
 from .session import PageUser, State
 
 router = APIRouter()
-STATUSES: tuple[HostStatus, ...] = get_args(HostStatus)
 
 
 def graph_cards(graphs: list[GraphSpec], base: str) -> list[dict[str, str]]:
@@ -140,6 +139,15 @@ async def service_page(
         role.name: [h for h in hosts if role.name in h.roles.get(service, [])] for role in roles
     }
     graphs = graph_cards(service_graphs(names, defs), f"/ui/data/service/{quote(service, safe='')}")
+    role_graphs = {
+        role: graph_cards(
+            [GraphSpec(metric, title, unit, ()) for metric, (title, unit) in ROLE_GRAPHS.items()],
+            f"/ui/data/role/{quote(service, safe='')}/{quote(role, safe='')}",
+        )
+        if hosts
+        else []
+        for role, hosts in members.items()
+    }
     return render(
         request,
         "service.html",
@@ -148,4 +156,5 @@ async def service_page(
         roles=roles,
         members=members,
         graphs=graphs,
+        role_graphs=role_graphs,
     )

@@ -34,18 +34,8 @@ def _time(epoch: int | None) -> Markup:
     )
 
 
-def _bytes(value: float | None) -> str:
-    if value is None:
-        return "—"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{value:.0f} B"
-        value /= 1024
-    return ""
-
-
 environment.filters["time"] = _time
-environment.filters["bytes"] = _bytes
+environment.filters["bytes"] = lambda value: format_value("bytes", value)
 environment.filters["age"] = age
 environment.filters["metric_value"] = lambda value, metric: format_value(
     unit_of_metric(str(metric)), value

@@ -7,7 +7,9 @@ import logging
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from .render import render
+from sabamon.server.store.base import ApiKey
+
+from .render import missing, render
 from .session import FormUser, PageUser, State
 
 log = logging.getLogger(__name__)
@@ -40,14 +42,38 @@ async def create_api_key(
     )
 
 
+async def find_key(state: State, org_id: str, prefix: str, created_at: int) -> ApiKey | None:
+    """Keys are addressed by their shown start and creation time, never by the full key."""
+    for key in await state.store.list_api_keys(org_id):
+        if prefix and key.key.startswith(prefix) and key.created_at == created_at:
+            return key
+    return None
+
+
+@router.get("/ui/settings/api-keys/revoke")
+async def confirm_revoke(
+    request: Request, state: State, signed_in: PageUser, prefix: str = "", created_at: int = 0
+) -> Response:
+    """ "Revoke this key?", as the other deletions ask."""
+    key = await find_key(state, signed_in.user.org_id, prefix, created_at)
+    if key is None:
+        return missing(request, signed_in, f"API key {prefix}…")
+    return render(
+        request, "confirm_delete.html", signed_in,
+        verb="Revoke", what="API key", name=key.name or f"{prefix}…",
+        action="/ui/settings/api-keys/revoke", back="/ui/settings/api-keys",
+        consequence="Agents and tools that use this key are refused from now on; this cannot"
+        " be undone.",
+        hidden={"prefix": prefix, "created_at": created_at},
+    )  # fmt: skip
+
+
 @router.post("/ui/settings/api-keys/revoke")
 async def revoke_api_key(
     state: State, signed_in: FormUser, prefix: str = Form(), created_at: int = Form()
 ) -> Response:
-    """Keys are addressed by their shown start and creation time, never by the full key."""
-    for key in await state.store.list_api_keys(signed_in.user.org_id):
-        if key.key.startswith(prefix) and key.created_at == created_at:
-            await state.store.revoke_api_key(key.key)
-            log.info("event=api_key_revoked user=%s name=%r", signed_in.user.name, key.name)
-            break
+    key = await find_key(state, signed_in.user.org_id, prefix, created_at)
+    if key is not None:
+        await state.store.revoke_api_key(key.key)
+        log.info("event=api_key_revoked user=%s name=%r", signed_in.user.name, key.name)
     return RedirectResponse("/ui/settings/api-keys", status_code=303)

@@ -74,6 +74,7 @@
   // Round tick steps: 1, 2, 5 × 10ⁿ, and binary steps (1, 2, 4 … × 1024ⁿ) for bytes.
   const DECIMAL_INCRS = [];
   for (let e = -6; e <= 15; e++) for (const m of [1, 2, 5]) DECIMAL_INCRS.push(Number((m * Math.pow(10, e)).toPrecision(1)));
+  const INTEGER_INCRS = DECIMAL_INCRS.filter((step) => step >= 1);
   const BINARY_INCRS = [0.25, 0.5];
   for (let p = 0; p <= 5; p++) for (let m = 1; m < 1024; m *= 2) BINARY_INCRS.push(m * Math.pow(1024, p));
 
@@ -199,7 +200,7 @@
       const stacked = order.slice();
       order.reverse();
       body.series.forEach((s, i) => { if (!s.stacked) order.push(i); });
-      const palette = colours(body.series.map((s) => s.metric));
+      const palette = colours(body.series.map((s) => s.key || s.metric));
       this.colours = palette;
       const sums = stackSums(body.values, stacked);
       const data = [body.times].concat(order.map((i) => (sums[i] || body.values[i])));
@@ -235,7 +236,7 @@
           { font: AXIS_FONT },
           {
             font: AXIS_FONT,
-            incrs: BINARY[unit] ? BINARY_INCRS : DECIMAL_INCRS,
+            incrs: BINARY[unit] ? BINARY_INCRS : unit === "integer" ? INTEGER_INCRS : DECIMAL_INCRS,
             values: (u, ticks) => ticks.map((t) => formatValue(unit, t)),
             // wide enough for the widest label, so no digit is cut off
             size: (u, values) => {

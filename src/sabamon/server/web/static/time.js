@@ -20,8 +20,24 @@
     element.title = moment.toISOString().slice(0, 16).replace("T", " ") + " UTC";
   }
 
+  const clock = new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit",
+    hourCycle: "h23" });
+  const zoneName = new Intl.DateTimeFormat("en-US", { timeZone: zone, timeZoneName: "short" });
+
+  // The clock labels of the server-drawn graphs (svg <text data-epoch>), the last one named.
+  function showClock(element) {
+    const moment = new Date(Number(element.getAttribute("data-epoch")) * 1000);
+    let text = clock.format(moment);
+    if (element.getAttribute("data-zone") === "named") {
+      const part = zoneName.formatToParts(moment).find((p) => p.type === "timeZoneName");
+      text += " " + (part ? part.value : zone);
+    }
+    element.textContent = text;
+  }
+
   function start() {
     document.querySelectorAll("time[datetime]").forEach(show);
+    document.querySelectorAll("svg text[data-epoch]").forEach(showClock);
     const select = document.getElementById("zone-select");
     if (!select) return;
     const names = ["UTC"].concat(zones.filter((z) => z !== "UTC"));
@@ -39,7 +55,7 @@
     });
   }
 
-  window.sabamonTime = { zone: zone };
+  window.sabamonTime = { zone: zone, showClocks: (root) => root.querySelectorAll("text[data-epoch]").forEach(showClock) };
   document.documentElement.dataset.timeZone = zone;
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
