@@ -41,7 +41,7 @@ from sabamon.server.api import (
 )
 from sabamon.server.api.deps import ServerState, State, TtlCache
 from sabamon.server.api.errors import install_error_handlers
-from sabamon.server.api.limits import MAX_BODY_BYTES, BodySizeLimit
+from sabamon.server.api.limits import BODY_TIMEOUT, MAX_BODY_BYTES, RequestBody
 from sabamon.server.cluster import Coordinator, SoloNode
 from sabamon.server.cluster.wiring import run_maintenance_once
 from sabamon.server.shedding import LoadShedder, SheddingLimits
@@ -141,6 +141,7 @@ def create_app(
     maintenance_interval: float = MAINTENANCE_INTERVAL,
     cache_ttl: float = 10.0,
     body_limit: int = MAX_BODY_BYTES,
+    body_timeout: float = BODY_TIMEOUT,
     alerting: AlertingOptions | None = DEFAULT_ALERTING,
     coordinator: Coordinator | None = None,
     shedding: SheddingLimits | None = None,
@@ -193,8 +194,9 @@ def create_app(
 
     middleware = [  # outermost first: each wraps the ones below it
         Middleware(RequestCounter, telemetry=telemetry),
+        # a request counts for shedding only once its whole body has arrived
+        Middleware(RequestBody, limit=body_limit, timeout=body_timeout),
         Middleware(LoadShedder, limits=shedding or SheddingLimits(), telemetry=telemetry),
-        Middleware(BodySizeLimit, limit=body_limit),
         Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM, compresslevel=GZIP_LEVEL),
     ]
     app = FastAPI(

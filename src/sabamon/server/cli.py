@@ -26,11 +26,13 @@ from sabamon.server.cluster.wiring import (
     export_cluster_arguments,
     time_base_from_environment,
 )
+from sabamon.server.connections import ConnectionLimits, GuardedHttpToolsProtocol
 from sabamon.server.notify.email import (
     add_smtp_arguments,
     export_smtp_arguments,
     smtp_from_environment,
 )
+from sabamon.server.outbound import OUTBOUND_NETWORKS_ENV, OutboundPolicy
 from sabamon.server.public_url import (
     PUBLIC_URL_ENV,
     listen_url,
@@ -84,9 +86,11 @@ def app_from_environment() -> FastAPI:
         maintenance_interval=time_base.seconds(MAINTENANCE_INTERVAL),
         coordinator=coordinator_from_environment(os.environ),
         shedding=SheddingLimits.from_environment(),
+        body_timeout=ConnectionLimits.from_environment().body_timeout,
         alerting=AlertingOptions(
             base_url=public_url_from_environment(os.environ, AlertingOptions.base_url),
             smtp=smtp_from_environment(os.environ),
+            outbound=OutboundPolicy.from_environment(),
         ),
     )
 
@@ -124,6 +128,19 @@ def fresh_directory(path: Path) -> Path:
     return path
 
 
+def raise_open_files_limit() -> int:
+    """Raises this process's open-files limit to its hard limit (workers inherit it), so
+    many idle connections run into the per-address cap and deadlines, not into EMFILE."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = max(soft, 65536)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
 def parse_listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) < 65536:
@@ -159,6 +176,30 @@ def run_server(argv: list[str]) -> int:
         help="the dashboard's address as people reach it, for the links in notifications"
         " (default: the --listen address)",
     )
+    defaults = ConnectionLimits()
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=defaults.header_timeout,
+        help="seconds for a request line and headers to arrive, else 408",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=defaults.body_timeout,
+        help="seconds for a request body to arrive after its headers, else 408",
+    )
+    parser.add_argument(
+        "--max-connections-per-address",
+        type=int,
+        default=defaults.max_per_address,
+        help="open connections per client address, per worker; beyond it 503 and closed",
+    )
+    parser.add_argument(
+        "--outbound-networks",
+        default=OutboundPolicy().text(),
+        help="CIDR networks webhooks and external monitors may connect to, comma-separated",
+    )
     add_cluster_arguments(parser)
     add_smtp_arguments(parser)
     args = parser.parse_args(argv)
@@ -181,6 +222,18 @@ def run_server(argv: list[str]) -> int:
         parser.error(f"--series-store: {exc}")
     if args.max_in_flight < 1 or not args.max_wait > 0:
         parser.error("--max-in-flight: must be at least 1; --max-wait: must be above 0")
+    try:
+        connection_limits = ConnectionLimits(
+            header_timeout=args.header_timeout,
+            body_timeout=args.body_timeout,
+            max_per_address=args.max_connections_per_address,
+        )
+    except ValueError as exc:
+        parser.error(f"--header-timeout, --body-timeout, --max-connections-per-address: {exc}")
+    try:
+        outbound = OutboundPolicy.parse(args.outbound_networks)
+    except ValueError as exc:
+        parser.error(f"--outbound-networks: {exc}")
     setup_logging(args.log_level.upper())
     data_dir: Path = args.data.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -194,16 +247,20 @@ def run_server(argv: list[str]) -> int:
     os.environ[SERIES_STORE_ENV] = args.series_store or ""
     os.environ[MAX_IN_FLIGHT_ENV] = str(args.max_in_flight)
     os.environ[MAX_WAIT_ENV] = str(args.max_wait)
+    connection_limits.export(os.environ)
+    os.environ[OUTBOUND_NETWORKS_ENV] = outbound.text()
+    open_files = raise_open_files_limit()
     host, port = args.listen
     os.environ[PUBLIC_URL_ENV] = public_url
     if args.workers > 1:
         os.environ[MULTIPROCESS_DIR_ENV] = str(fresh_directory(data_dir / WORKER_METRICS_DIR))
     log.info(
-        "event=listening host=%s port=%d workers=%d series_store=%s",
+        "event=listening host=%s port=%d workers=%d series_store=%s open_files=%d",
         host,
         port,
         args.workers,
         args.series_store or "beside the metadata",
+        open_files,
     )
     uvicorn.run(
         "sabamon.server.cli:app_from_environment",
@@ -214,6 +271,7 @@ def run_server(argv: list[str]) -> int:
         log_level=args.log_level.lower(),
         log_config=logging_config(args.log_level),
         access_log=False,
+        http=GuardedHttpToolsProtocol,
         timeout_graceful_shutdown=10,
     )
     return 0

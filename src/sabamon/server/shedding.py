@@ -8,7 +8,9 @@ refuses new API requests while the server is overloaded:
 - the oldest request still being handled has waited more than `max_wait` seconds
   (a write queued behind the store's writer shows up here first).
 
-A refused request is answered before its body is read and before any route runs, so
+Only requests being worked on count: the shedder sits inside `RequestBody`, so a request
+enters it once its whole body has arrived (a client that stalls mid-body waits outside,
+bounded by the body deadline). A refused request is answered before any route runs, so
 nothing of it is applied; a request that was admitted runs to its end. The agent and
 `sabamon bench` both wait `Retry-After` seconds before trying again.
 

@@ -36,6 +36,7 @@ from sabamon.server.alerts.lifecycle import Change, Policy, TargetState, forget_
 from sabamon.server.alerts.monitors import Monitor
 from sabamon.server.alerts.notices import Definitions
 from sabamon.server.notify.events import AlertEvent
+from sabamon.server.outbound import OutboundPolicy
 from sabamon.server.store.alerts_types import AlertLogRecord, AlertRecord, TargetWrite
 from sabamon.server.store.base import (
     CheckState,
@@ -74,8 +75,10 @@ class Engine:
         clock: Callable[[], float],
         base_url: str = "http://127.0.0.1:8080",
         owns: Callable[[str], bool] = lambda monitor_id: True,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
         self.store, self.org, self.clock, self.base_url = store, org, clock, base_url
+        self.outbound = outbound or OutboundPolicy()  # where external checks may connect
         self.owns = owns  # in a cluster, whether this member evaluates a monitor
         self.evaluated_through = -1  # the newest minute fully evaluated by this process
         self.pending: list[Pending] = []  # this cycle's notifications, queued before commit
@@ -176,7 +179,7 @@ class Engine:
         checks = [m for m in monitors if m.type == "external" and not m.get("isMute")]
         if not checks:
             return
-        snap.external = await external.check_all(checks, self.clock())
+        snap.external = await external.check_all(checks, self.clock(), outbound=self.outbound)
         points = []
         for monitor in checks:
             result = snap.external[monitor.id]
@@ -196,9 +199,38 @@ class Engine:
 
     # cycle ----------------------------------------------------------------------------
     async def evaluate_minute(self, minute: int) -> int:
-        """Evaluates every monitor at `minute`; returns the number of targets committed."""
-        async with self._cycle:
-            return await self._evaluate_minute(minute)
+        """Evaluates every monitor at `minute`; returns the number of targets committed.
+
+        External checks run while the other monitors are evaluated and committed, so a
+        slow target delays only the external monitors (each check has its own deadline);
+        those are evaluated and committed once the checks end. Check reports keep their
+        fast path meanwhile: the cycle's lock is not held while the checks run.
+        """
+        monitors = [
+            Monitor(d.id, d.spec)
+            for d in await self.store.list_documents(self.org.id, "monitor")
+            if self.owns(d.id)
+        ]
+        externals = [m for m in monitors if m.type == "external"]
+        others = [m for m in monitors if m.type != "external"]
+        checking: asyncio.Task[None] | None = None
+        try:
+            async with self._cycle:
+                snap = await self._snapshot(monitors, minute)
+                checking = asyncio.create_task(self._run_external(externals, snap))
+                committed = await self._evaluate_pass(others, snap, with_checks=True)
+            await checking
+            async with self._cycle:
+                committed += await self._evaluate_pass(externals, snap, with_checks=False)
+        finally:
+            if checking is not None:
+                checking.cancel()
+        self.evaluated_through = max(self.evaluated_through, minute)
+        log.info(
+            "event=alerts_evaluated minute=%d monitors=%d committed=%d",
+            minute, len(monitors), committed,
+        )  # fmt: skip
+        return committed
 
     async def evaluate_checks(self) -> int:
         """Evaluates the check reports posted since their monitor's last evaluation (the
@@ -279,15 +311,12 @@ class Engine:
             policy = monitor_policy(monitor)
             self._evaluate(monitor, policy, target, stored, open_alerts, snap, defs, writes)
 
-    async def _evaluate_minute(self, minute: int) -> int:
-        org_id = self.org.id
-        monitors = [
-            Monitor(d.id, d.spec)
-            for d in await self.store.list_documents(org_id, "monitor")
-            if self.owns(d.id)
-        ]
-        snap = await self._snapshot(monitors, minute)
-        await self._run_external(monitors, snap)
+    async def _evaluate_pass(
+        self, monitors: list[Monitor], snap: evaluators.Snapshot, *, with_checks: bool
+    ) -> int:
+        """Runs the state machines of `monitors` (and of check reports, `with_checks`) at
+        the snapshot's minute and commits them; returns the number of targets committed."""
+        org_id, minute = self.org.id, snap.minute
         stored = await self.store.target_states(org_id)
         open_alerts = {a.id: a for a in await self.store.open_alerts(org_id)}
         defs = await notices.load_definitions(self.store, org_id, minute + 60)
@@ -305,16 +334,12 @@ class Engine:
             for target in evaluators.EVALUATORS[monitor.type](monitor, snap, levels):
                 self._evaluate(monitor, policy, target, stored, open_alerts, snap, defs, writes)
             writes.append(TargetWrite(monitor.id, MONITOR_MARK, minute, {"last_minute": minute}))
-        self._evaluate_check_states(snap, stored, open_alerts, defs, writes)
+        if with_checks:
+            self._evaluate_check_states(snap, stored, open_alerts, defs, writes)
         await self._queue_notifications()
-        await self._close_retired(open_alerts, snap, minute)
-        committed = await self.store.commit_targets(org_id, writes, int(self.clock()))
-        self.evaluated_through = max(self.evaluated_through, minute)
-        log.info(
-            "event=alerts_evaluated minute=%d monitors=%d targets=%d committed=%d",
-            minute, len(monitors), len(writes), committed,
-        )  # fmt: skip
-        return committed
+        if with_checks:
+            await self._close_retired(open_alerts, snap, minute)
+        return await self.store.commit_targets(org_id, writes, int(self.clock()))
 
     def _evaluate(
         self,

@@ -1,5 +1,12 @@
 """External HTTP monitors: one request per monitor and minute, judged by status code,
-body content, response time and certificate expiry."""
+body content, response time and certificate expiry.
+
+One deadline, the monitor's `timeoutSeconds`, bounds the whole check (connect, send, the
+response, the certificate check): a target that trickles is a timeout for its monitor
+only. The response counts once its body has arrived or `MAX_BODY_BYTES` of it have (the
+rest is never read); `containsString` is searched in those bytes. Connections obey the
+server's `OutboundPolicy`.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +21,11 @@ import httpx
 from cryptography import x509
 
 from sabamon.server.alerts.monitors import Monitor
+from sabamon.server.outbound import OutboundPolicy, outbound_client, read_prefix
 
 DEFAULT_TIMEOUT = 10.0
+MAX_BODY_BYTES = 1024 * 1024
+"""Bytes of a response body read for `containsString`; the rest is never read."""
 RESPONSE_TIME_METRIC = "__externalhttp.responsetime.{monitor_id}"
 
 
@@ -65,22 +75,36 @@ async def _certificate_status(monitor: Monitor, now: float, timeout: float) -> t
     return "OK", ""
 
 
-async def check(monitor: Monitor, now: float) -> ExternalResult:
+async def check(
+    monitor: Monitor, now: float, outbound: OutboundPolicy | None = None
+) -> ExternalResult:
     """Runs the monitor's request. Failures are results, never exceptions."""
     timeout = float(monitor.get("timeoutSeconds") or DEFAULT_TIMEOUT)
+    try:
+        async with asyncio.timeout(timeout):
+            return await _check(monitor, now, timeout, outbound or OutboundPolicy())
+    except TimeoutError:
+        return ExternalResult("CRITICAL", f"timeout after {timeout:g} s", None)
+
+
+async def _check(
+    monitor: Monitor, now: float, timeout: float, outbound: OutboundPolicy
+) -> ExternalResult:
     headers = {h["name"]: h["value"] for h in monitor.get("headers") or []}
     verify = not monitor.get("skipCertificateVerification", False)
+    follow = bool(monitor.get("followRedirect"))
     started = time.perf_counter()
     try:
-        async with httpx.AsyncClient(
-            timeout=timeout, verify=verify, follow_redirects=bool(monitor.get("followRedirect"))
-        ) as client:
-            response = await client.request(
+        async with (
+            outbound_client(outbound, timeout, verify=verify, follow_redirects=follow) as client,
+            client.stream(
                 monitor.get("method", "GET"),
                 monitor.get("url"),
                 headers=headers,
                 content=(monitor.get("requestBody") or "").encode() or None,
-            )
+            ) as response,
+        ):
+            body = await read_prefix(response, MAX_BODY_BYTES)
         elapsed = (time.perf_counter() - started) * 1000
     except httpx.TimeoutException:
         return ExternalResult("CRITICAL", f"timeout after {timeout:g} s", None)
@@ -89,23 +113,26 @@ async def check(monitor: Monitor, now: float) -> ExternalResult:
     if not _status_ok(monitor, response.status_code):
         return ExternalResult("CRITICAL", f"status {response.status_code}", elapsed)
     wanted = monitor.get("containsString")
-    if wanted and wanted not in response.text:
+    if wanted and wanted not in body.decode(response.encoding or "utf-8", "replace"):
         return ExternalResult("CRITICAL", f"response does not contain {wanted!r}", elapsed)
     try:
         status, message = await _certificate_status(monitor, now, timeout)
-    except (OSError, ssl.SSLError, TimeoutError) as exc:
+    except (OSError, ssl.SSLError) as exc:
         return ExternalResult("CRITICAL", f"certificate check failed: {exc}", elapsed)
     return ExternalResult(status, message or f"status {response.status_code}", elapsed)
 
 
 async def check_all(
-    monitors: list[Monitor], now: float, concurrency: int = 50
+    monitors: list[Monitor],
+    now: float,
+    concurrency: int = 50,
+    outbound: OutboundPolicy | None = None,
 ) -> dict[str, ExternalResult]:
     """Runs every monitor's request, at most `concurrency` at a time."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(monitor: Monitor) -> tuple[str, ExternalResult]:
         async with gate:
-            return monitor.id, await check(monitor, now)
+            return monitor.id, await check(monitor, now, outbound)
 
     return dict(await asyncio.gather(*(one(m) for m in monitors)))

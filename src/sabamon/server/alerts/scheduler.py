@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sabamon.server.alerts.engine import Engine
 from sabamon.server.notify.delivery import DeliveryWorker
 from sabamon.server.notify.email import SmtpSettings
+from sabamon.server.outbound import OutboundPolicy
 from sabamon.server.store.base import Store
 from sabamon.server.telemetry import Telemetry
 
@@ -101,6 +102,8 @@ class AlertingOptions:
     poll_interval: float = 1.0
     delivery_poll_interval: float = 5.0
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    """Networks webhooks, Slack channels and external monitors may connect to."""
 
 
 async def run_alerting_service(
@@ -116,8 +119,12 @@ async def run_alerting_service(
     `reported` gives the event the next check report sets (see `run_alerting`);
     deliveries are counted in `telemetry`."""
     org, _ = await store.ensure_org(options.org_name)
-    engine = Engine(store, org, clock=clock, base_url=options.base_url, owns=owns)
-    worker = DeliveryWorker(store, clock, options.smtp, telemetry=telemetry)
+    engine = Engine(
+        store, org, clock=clock, base_url=options.base_url, owns=owns, outbound=options.outbound
+    )
+    worker = DeliveryWorker(
+        store, clock, options.smtp, telemetry=telemetry, outbound=options.outbound
+    )
     worker_stop = asyncio.Event()
     delivering = asyncio.create_task(worker.run(worker_stop, options.delivery_poll_interval))
     try:

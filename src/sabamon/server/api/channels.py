@@ -13,6 +13,7 @@ from sabamon.server.api.deps import ReadKey, State, WriteKey
 from sabamon.server.api.notification_groups import join_default_group
 from sabamon.server.notify.channels import validate_channel
 from sabamon.server.notify.payload import sample_body
+from sabamon.server.notify.webhook import without_body
 from sabamon.server.store.alerts_types import Document, NewDelivery
 from sabamon.server.store.base import new_id
 
@@ -68,7 +69,12 @@ async def channel_deliveries(
     state: State,
     limit: Annotated[int | None, Query()] = None,
 ) -> Response:
-    """The channel's delivery log, newest first: state, attempts and the last error."""
+    """The channel's delivery log, newest first: state, attempts and the last error
+    (for a read-only key, without the receiver's response body)."""
     await state.store.get_document(key.org_id, "channel", channel_id)
     deliveries = await state.store.list_deliveries(key.org_id, channel_id, page_limit(limit))
-    return json_response({"deliveries": [d.to_json() for d in deliveries]})
+    log = [d.to_json() for d in deliveries]
+    if not key.write:
+        for entry in log:
+            entry["lastError"] = without_body(entry["lastError"])
+    return json_response({"deliveries": log})

@@ -2,8 +2,12 @@
 
 Deliveries live in the store (the queue is the delivery log): each attempt is recorded
 with its error, a failure is retried after `backoff(attempts)` seconds, and after
-`max_attempts` the delivery is marked failed. Due deliveries are sent concurrently, so a
-slow or failing channel delays no other channel.
+`max_attempts` the delivery is marked failed.
+
+Each delivery is its own task with one deadline for the whole attempt (`SEND_TIMEOUT`:
+connect, send and the whole response, or the whole SMTP dialogue), and the worker keeps
+claiming new due deliveries while earlier ones are still being sent, at most
+`MAX_SENDING` at a time: a slow or failing channel delays no other channel.
 
 Several servers may run a worker over one database: a worker first claims what it sends
 (state `sending` for `lease` seconds), so each delivery leaves once; the claim of a
@@ -22,6 +26,7 @@ import httpx
 
 from sabamon.server.notify.email import SmtpSettings, send_mail
 from sabamon.server.notify.webhook import SendError, post_json
+from sabamon.server.outbound import OutboundPolicy, outbound_client
 from sabamon.server.store.alerts_types import Delivery
 from sabamon.server.store.base import NotFound, Store
 from sabamon.server.telemetry import Telemetry
@@ -30,8 +35,11 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
 SEND_TIMEOUT = 10.0
+"""Seconds one attempt may take in all (a receiver trickling its answer fails at this)."""
 LEASE = 120
-"""Seconds a claim holds: well above a send's timeout (SMTP and HTTP: `SEND_TIMEOUT`)."""
+"""Seconds a claim holds: well above an attempt's deadline (`SEND_TIMEOUT`)."""
+MAX_SENDING = 100
+"""Attempts in progress at once per worker; more due deliveries wait for the next round."""
 
 
 def backoff(attempts: int, base: int = 30, cap: int = 3600) -> int:
@@ -40,14 +48,24 @@ def backoff(attempts: int, base: int = 30, cap: int = 3600) -> int:
 
 
 async def send(
-    channel: dict[str, Any], payload: dict[str, Any], client: httpx.AsyncClient, smtp: SmtpSettings
+    channel: dict[str, Any],
+    payload: dict[str, Any],
+    client: httpx.AsyncClient,
+    smtp: SmtpSettings,
+    deadline: float = SEND_TIMEOUT,
 ) -> None:
-    """Sends one payload to one channel; raises SendError."""
-    if channel["type"] == "email":
-        emails = channel.get("emails", [])
-        await send_mail(smtp, emails, payload["subject"], payload["text"], payload.get("html"))
-    else:
-        await post_json(client, channel["url"], payload)
+    """Sends one payload to one channel within `deadline` seconds; raises SendError."""
+    try:
+        async with asyncio.timeout(deadline):
+            if channel["type"] == "email":
+                emails = channel.get("emails", [])
+                await send_mail(
+                    smtp, emails, payload["subject"], payload["text"], payload.get("html")
+                )
+            else:
+                await post_json(client, channel["url"], payload)
+    except TimeoutError:
+        raise SendError(f"no complete answer within {deadline:g} s") from None
 
 
 class DeliveryWorker:
@@ -62,27 +80,55 @@ class DeliveryWorker:
         batch: int = 200,
         lease: int = LEASE,
         telemetry: Telemetry | None = None,
+        outbound: OutboundPolicy | None = None,
+        max_sending: int = MAX_SENDING,
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
         self.store, self.clock, self.smtp = store, clock, smtp or SmtpSettings()
         self.max_attempts, self.backoff, self.batch = max_attempts, backoff, batch
         self.lease, self.telemetry = lease, telemetry
+        self.max_sending, self.send_timeout = max_sending, send_timeout
+        self.outbound = outbound or OutboundPolicy()
         self.wake = asyncio.Event()
+        self.sending: set[asyncio.Task[None]] = set()
 
-    async def run_once(self) -> int:
-        """Claims the due deliveries and attempts each once; returns how many."""
-        due = await self.store.claim_deliveries(int(self.clock()), self.lease, self.batch)
-        if due:
-            async with httpx.AsyncClient(timeout=SEND_TIMEOUT) as client:
-                await asyncio.gather(*(self._attempt(d, client) for d in due))
+    async def start_due(self, client: httpx.AsyncClient) -> int:
+        """Claims due deliveries (as many as free sending slots) and starts an attempt
+        task for each; returns how many were started."""
+        room = min(self.batch, self.max_sending - len(self.sending))
+        if room <= 0:
+            return 0
+        due = await self.store.claim_deliveries(int(self.clock()), self.lease, room)
+        for delivery in due:
+            task = asyncio.create_task(self._attempt(delivery, client))
+            self.sending.add(task)
+            task.add_done_callback(self.sending.discard)
         return len(due)
 
+    async def run_once(self) -> int:
+        """Claims the due deliveries and waits for one attempt of each; returns how many."""
+        async with outbound_client(self.outbound, self.send_timeout) as client:
+            started = await self.start_due(client)
+            if self.sending:
+                await asyncio.wait(set(self.sending))
+        return started
+
     async def _attempt(self, delivery: Delivery, client: httpx.AsyncClient) -> None:
+        try:
+            await self._attempt_once(delivery, client)
+        except Exception as exc:  # the store failed: the claim runs out and it is due again
+            log.error("event=delivery_attempt_failed delivery=%s error=%r", delivery.id, exc)
+        finally:
+            if len(self.sending) >= self.max_sending:
+                self.wake.set()  # a slot frees up: claim the deliveries left waiting
+
+    async def _attempt_once(self, delivery: Delivery, client: httpx.AsyncClient) -> None:
         attempts = delivery.attempts + 1
         channel_type = "unknown"  # a channel deleted since the alert
         try:
             channel = await self.store.get_document(delivery.org_id, "channel", delivery.channel_id)
             channel_type = str(channel.spec.get("type", "unknown"))
-            await send(channel.spec, delivery.payload, client, self.smtp)
+            await send(channel.spec, delivery.payload, client, self.smtp, self.send_timeout)
         except (SendError, NotFound) as exc:
             now = int(self.clock())
             error = "channel deleted" if isinstance(exc, NotFound) else str(exc)
@@ -109,12 +155,16 @@ class DeliveryWorker:
             self.telemetry.notifications.labels(channel_type, outcome).inc()
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 5.0) -> None:
-        """Runs until `stop`; `wake` (set by the engine) starts a round early."""
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception as exc:
-                log.error("event=delivery_round_failed error=%r", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=poll_interval)
-            self.wake.clear()
+        """Runs until `stop`; `wake` (set by the engine, or by an attempt ending) starts a
+        round early. On stop, attempts in progress get their deadline to finish."""
+        async with outbound_client(self.outbound, self.send_timeout) as client:
+            while not stop.is_set():
+                try:
+                    await self.start_due(client)
+                except Exception as exc:
+                    log.error("event=delivery_round_failed error=%r", exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=poll_interval)
+                self.wake.clear()
+            if self.sending:
+                await asyncio.wait(set(self.sending))

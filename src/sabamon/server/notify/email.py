@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import smtplib
+import socket
 import ssl
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
@@ -72,8 +74,12 @@ def smtp_from_environment(environ: Mapping[str, str]) -> SmtpSettings:
     )
 
 
-def _send(settings: SmtpSettings, message: EmailMessage) -> None:
-    with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
+def _send(settings: SmtpSettings, message: EmailMessage, opened: list[smtplib.SMTP]) -> None:
+    """Runs on a thread; appends its connection to `opened` so a deadline can abort it."""
+    with smtplib.SMTP(timeout=settings.timeout) as smtp:
+        opened.append(smtp)
+        smtp._host = settings.host  # type: ignore[attr-defined]  # STARTTLS sends it as SNI
+        smtp.connect(settings.host, settings.port)
         if settings.starttls:
             smtp.starttls(context=settings.tls_context or ssl.create_default_context())
         if settings.username:
@@ -92,7 +98,14 @@ async def send_mail(
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
+    opened: list[smtplib.SMTP] = []
     try:
-        await asyncio.to_thread(_send, settings, message)
+        await asyncio.to_thread(_send, settings, message, opened)
     except (OSError, smtplib.SMTPException) as exc:
         raise SendError(f"{type(exc).__name__}: {exc}") from exc
+    except asyncio.CancelledError:  # the caller's deadline: end the thread's dialogue now
+        for smtp in opened:
+            if smtp.sock is not None:
+                with contextlib.suppress(OSError):
+                    smtp.sock.shutdown(socket.SHUT_RDWR)
+        raise

@@ -1,0 +1,208 @@
+"""Connection limits at the HTTP front: header deadline, header size, connections per address.
+
+uvicorn's httptools protocol bounds an idle keep-alive connection (`timeout_keep_alive`)
+but not a connection that has started a request and never finishes its headers
+(slowloris), nor how many connections one client address holds. uvicorn takes its
+protocol class as a setting, so `GuardedHttpToolsProtocol` extends the stock one with:
+
+- a header deadline: from the moment a connection opens (or a keep-alive connection
+  starts its next request) the request line and headers must be complete within
+  `header_timeout` seconds, else 408 and the connection is closed; trickling bytes does
+  not extend it;
+- a header size limit: more than `max_header_bytes` before the headers end → 431, closed;
+- a cap per client address: a connection beyond `max_per_address` open from the same
+  address is answered 503 + Retry-After and closed before anything is read.
+
+The body has its own deadline in `sabamon.server.api.limits.RequestBody`. The bounds hold
+per worker process. Hypercorn and Granian were not needed: this class keeps uvicorn's
+parser and measured ingest (bench/ingest.py, README "Performance").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import math
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import orjson
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from sabamon.server.api.limits import BODY_TIMEOUT
+
+log = logging.getLogger(__name__)
+
+HEADER_TIMEOUT_ENV = "SABAMON_HEADER_TIMEOUT"
+BODY_TIMEOUT_ENV = "SABAMON_BODY_TIMEOUT"
+MAX_HEADER_BYTES_ENV = "SABAMON_MAX_HEADER_BYTES"
+MAX_PER_ADDRESS_ENV = "SABAMON_MAX_CONNECTIONS_PER_ADDRESS"
+LOG_EVERY_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    header_timeout: float = 10.0
+    """Seconds from a request's first byte (or the connection's opening) to its headers' end."""
+    body_timeout: float = BODY_TIMEOUT
+    """Seconds from a request's headers' end to its body's end (`RequestBody`)."""
+    max_header_bytes: int = 64 * 1024
+    max_per_address: int = 256
+    """Open connections one client address may hold, per worker process."""
+
+    def __post_init__(self) -> None:
+        if not (self.header_timeout > 0 and self.body_timeout > 0):
+            raise ValueError("header_timeout and body_timeout: must be above 0 seconds")
+        if self.max_header_bytes < 1024 or self.max_per_address < 1:
+            raise ValueError("max_header_bytes: at least 1024; max_per_address: at least 1")
+
+    @classmethod
+    def from_environment(cls) -> ConnectionLimits:
+        """The limits `sabamon server` passes to its worker processes."""
+        defaults = cls()
+        return cls(
+            header_timeout=float(os.environ.get(HEADER_TIMEOUT_ENV) or defaults.header_timeout),
+            body_timeout=float(os.environ.get(BODY_TIMEOUT_ENV) or defaults.body_timeout),
+            max_header_bytes=int(os.environ.get(MAX_HEADER_BYTES_ENV) or defaults.max_header_bytes),
+            max_per_address=int(os.environ.get(MAX_PER_ADDRESS_ENV) or defaults.max_per_address),
+        )
+
+    def export(self, environ: dict[str, str] | os._Environ[str]) -> None:
+        environ[HEADER_TIMEOUT_ENV] = str(self.header_timeout)
+        environ[BODY_TIMEOUT_ENV] = str(self.body_timeout)
+        environ[MAX_HEADER_BYTES_ENV] = str(self.max_header_bytes)
+        environ[MAX_PER_ADDRESS_ENV] = str(self.max_per_address)
+
+
+@functools.cache
+def process_limits() -> ConnectionLimits:
+    return ConnectionLimits.from_environment()
+
+
+def raw_response(status: str, message: str, *extra: bytes) -> bytes:
+    """A complete HTTP/1.1 response with the API's error body that closes the connection."""
+    body = orjson.dumps({"error": {"message": message}})
+    head = [
+        b"HTTP/1.1 " + status.encode(),
+        b"content-type: application/json",
+        b"content-length: " + str(len(body)).encode(),
+        b"connection: close",
+        *extra,
+    ]
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+REQUEST_TIMEOUT = raw_response("408 Request Timeout", "The request headers took too long.")
+HEADERS_TOO_LARGE = raw_response(
+    "431 Request Header Fields Too Large", "The request headers are too large."
+)
+TOO_MANY_CONNECTIONS = raw_response(
+    "503 Service Unavailable",
+    "Too many connections from this address; retry after a while.",
+    b"retry-after: 5",
+)
+
+
+class RefusalLog:
+    """One warning line per kind of refusal per interval, with the count since the last."""
+
+    def __init__(self, interval: float = LOG_EVERY_SECONDS) -> None:
+        self.interval = interval
+        self.counts: Counter[str] = Counter()
+        self.last: dict[str, float] = {}
+
+    def note(self, kind: str, client: str) -> None:
+        self.counts[kind] += 1
+        now = time.monotonic()
+        if now - self.last.get(kind, -math.inf) >= self.interval:
+            log.warning(
+                "event=connection_refused reason=%s client=%s count=%d",
+                kind,
+                client,
+                self.counts[kind],
+            )
+            self.last[kind] = now
+            self.counts[kind] = 0
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with `ConnectionLimits` (see the module docstring)."""
+
+    open_per_address: ClassVar[Counter[str]] = Counter()
+    """Open connections per client address in this worker process."""
+    refusals = RefusalLog()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = process_limits()
+        self.header_timer: asyncio.TimerHandle | None = None
+        self.header_bytes = 0
+        self.in_headers = True
+        self.address = ""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.address = self.client[0] if self.client else ""
+        self.open_per_address[self.address] += 1
+        if self.open_per_address[self.address] > self.limits.max_per_address:
+            self.refusals.note("per_address", self.address)
+            self.refuse(TOO_MANY_CONNECTIONS)
+            return
+        self.start_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.cancel_header_timer()
+        left = self.open_per_address[self.address] - 1
+        if left > 0:
+            self.open_per_address[self.address] = left
+        else:
+            self.open_per_address.pop(self.address, None)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.in_headers:
+            if self.header_timer is None:  # the next request on a keep-alive connection
+                self.start_headers()
+            self.header_bytes += len(data)
+        super().data_received(data)
+        # checked after parsing: one read may carry the headers' end and the body with them
+        if self.in_headers and self.header_bytes > self.limits.max_header_bytes:
+            self.refusals.note("header_size", self.address)
+            self.refuse(HEADERS_TOO_LARGE)
+
+    def on_headers_complete(self) -> None:
+        self.in_headers = False
+        self.cancel_header_timer()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self.in_headers = True
+        self.header_bytes = 0
+
+    def start_headers(self) -> None:
+        self.header_timer = self.loop.call_later(self.limits.header_timeout, self.headers_late)
+
+    def cancel_header_timer(self) -> None:
+        if self.header_timer is not None:
+            self.header_timer.cancel()
+            self.header_timer = None
+
+    def headers_late(self) -> None:
+        self.header_timer = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.start_headers()  # a pipelined request waits for the one being answered
+            return
+        if self.in_headers and not self.transport.is_closing():
+            self.refusals.note("header_timeout", self.address)
+            self.refuse(REQUEST_TIMEOUT)
+
+    def refuse(self, response: bytes) -> None:
+        self.cancel_header_timer()
+        if not self.transport.is_closing():
+            self.transport.write(response)
+            self.transport.close()

@@ -1,0 +1,158 @@
+"""The HTTP front against slow and greedy clients, on a real `sabamon server` process:
+a stalled body, slowloris connections, too many connections from one address, huge
+headers — each costs only itself while good agents keep posting."""
+
+from __future__ import annotations
+
+import resource
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.bench.server_process import ServerProcess, running_server
+
+GOOD_RATE = 100.0
+"""Good posts per second while an attack runs."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def open_files() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    options = ["--header-timeout", "2", "--body-timeout", "1", "--max-wait", "0.5"]
+    options += ["--max-connections-per-address", "300"]
+    with running_server(tmp_path / "data", *options) as running:
+        yield running
+
+
+def address_port(server: ServerProcess) -> tuple[str, int]:
+    return "127.0.0.1", int(server.url.rsplit(":", 1)[1])
+
+
+def connect_from(source: str, server: ServerProcess) -> socket.socket:
+    sock = socket.socket()
+    sock.bind((source, 0))
+    sock.connect(address_port(server))
+    return sock
+
+
+def read_response(sock: socket.socket, timeout: float) -> bytes:
+    """Everything the server sends until it closes the connection (or `timeout`)."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except TimeoutError:
+        pass
+    return data
+
+
+def good_posts(server: ServerProcess, seconds: float) -> tuple[int, int, float]:
+    """Posts one host-minute at `GOOD_RATE` per second for `seconds`; returns (attempted,
+    succeeded, p99 latency in seconds)."""
+    with server.client() as http:
+        host_id = http.post("/api/v0/hosts", json={"name": "good", "meta": {}}).json()["id"]
+        attempted = succeeded = 0
+        latencies: list[float] = []
+        start = time.monotonic()
+        while (now := time.monotonic()) - start < seconds:
+            attempted += 1
+            points = [{"hostId": host_id, "name": "good.m", "time": int(time.time()), "value": 1}]
+            try:
+                response = http.post("/api/v0/tsdb", json=points, timeout=5)
+                succeeded += response.status_code == 200
+            except httpx.TransportError:
+                pass
+            latencies.append(time.monotonic() - now)
+            pause = start + attempted / GOOD_RATE - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)  # pacing the load, not waiting for the server
+    latencies.sort()
+    return attempted, succeeded, latencies[int(len(latencies) * 0.99) - 1]
+
+
+def test_a_stalled_body_costs_only_itself(server: ServerProcess) -> None:
+    stalled = connect_from("127.0.0.1", server)
+    stalled.sendall(
+        b"POST /api/v0/hosts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n"
+    )
+    attempted, succeeded, p99 = good_posts(server, 3.0)
+    assert succeeded == attempted, (attempted, succeeded)
+    assert p99 < 1.0
+    answer = read_response(stalled, 5)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert b"did not arrive within 1 s" in answer
+    stalled.close()
+
+
+def test_slowloris_connections_time_out_while_agents_keep_posting(server: ServerProcess) -> None:
+    slow: list[socket.socket] = []
+    for index in range(2000):  # 250 from each of 8 addresses, under the per-address cap
+        sock = connect_from(f"127.0.0.{2 + index % 8}", server)
+        sock.sendall(b"GET / HTTP/1.1\r\nX-a: ")
+        slow.append(sock)
+    opened = time.monotonic()
+    assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200
+    attempted, succeeded, p99 = good_posts(server, 3.0)
+    assert succeeded == attempted, (attempted, succeeded)
+    assert p99 < 1.0
+    answers = [read_response(sock, max(0.1, opened + 6 - time.monotonic())) for sock in slow]
+    timed_out = sum(answer.startswith(b"HTTP/1.1 408 ") for answer in answers)
+    assert timed_out == len(slow)
+    for sock in slow:
+        sock.close()
+
+
+def test_connections_beyond_the_per_address_cap_are_refused(server: ServerProcess) -> None:
+    held = [connect_from("127.0.0.50", server) for _ in range(300)]
+    for sock in held:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response_head(sock).startswith(b"HTTP/1.1 200 ")
+    extra = connect_from("127.0.0.50", server)
+    answer = read_response(extra, 5)
+    assert answer.startswith(b"HTTP/1.1 503 ") and b"retry-after: 5" in answer, answer
+    assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200  # other addresses
+    held.pop().close()
+    again = refused_until_open(server)
+    assert again.startswith(b"HTTP/1.1 200 "), again
+    for sock in held:
+        sock.close()
+
+
+def read_response_head(sock: socket.socket) -> bytes:
+    sock.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    return data
+
+
+def refused_until_open(server: ServerProcess) -> bytes:
+    """A request from the capped address once the server has seen one of its connections
+    close (the close reaches the server asynchronously)."""
+    deadline = time.monotonic() + 5
+    while True:
+        sock = connect_from("127.0.0.50", server)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = read_response(sock, 5)
+        sock.close()
+        if not answer.startswith(b"HTTP/1.1 503 ") or time.monotonic() > deadline:
+            return answer
+
+
+def test_headers_over_the_size_limit_are_431(server: ServerProcess) -> None:
+    sock = connect_from("127.0.0.1", server)
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Filler: " + b"a" * 70_000)
+    answer = read_response(sock, 5)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:100]
+    sock.close()
+    assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200
