@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.bench.server_process import ServerProcess, running_server
+from tests.support.server import ServerProcess, running_server
 
 GOOD_RATE = 100.0
 """Good posts per second while an attack runs."""
