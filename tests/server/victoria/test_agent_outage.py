@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.agent.agent_process import agent_log, start_agent, stop, wait_for, write_config
-from tests.bench.server_process import API_KEY, running_server
+from tests.support.server import API_KEY, running_server
 
 from sabamon.bench.victoria import VictoriaProcess
 
