@@ -36,7 +36,7 @@ lint: setup
 	$(BIN)/mypy
 
 # The quick benchmarks; bench/fleet.py, bench/alerts.py, bench/dashboard.py,
-# bench/expiry.py and bench/agent_footprint.py take minutes and are run on their own.
+# bench/storage.py and bench/agent_footprint.py take minutes and are run on their own.
 bench: setup services
 	$(BIN)/python bench/ring.py
 	$(BIN)/python bench/collectors.py

@@ -16,6 +16,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("sabamon.server.cli", "run the server"),
     "apikey": ("sabamon.server.cli", "create, list and revoke API keys"),
     "user": ("sabamon.server.cli", "add dashboard users and set passwords"),
+    "migrate-series": (
+        "sabamon.server.store.migrate_series",
+        "convert stored series to sealed chunks, in place (resumable)",
+    ),
     "agent": ("sabamon.agent.cli", "run the agent, or one of its subcommands"),
     "bench": ("sabamon.bench.cli", "load-test a server with a simulated fleet"),
 }
@@ -23,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def usage() -> str:
     lines = ["usage: sabamon COMMAND [ARGS...]", "", "commands:"]
-    lines += [f"  {name:<8} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<14} {help_}" for name, (_, help_) in COMMANDS.items()]
     lines += ["", "Run `sabamon COMMAND --help` for a command's options."]
     return "\n".join(lines)
 

@@ -19,11 +19,11 @@ from sabamon.server.store.base import Point
 KEY = "test-bootstrap-key-shutdown-0123"
 BACKLOG_SERIES = 3000
 BUCKETS_PER_SERIES = 100
-"""300,000 dirty 5-minute buckets: several seconds of rollup on either backend."""
+"""300,000 points over 3,000 series' head: several seconds of sealing on either backend."""
 
 
 async def fill_backlog(backend: Backend) -> None:
-    """Points of a day ago, written straight to the store: rollup work waiting."""
+    """Points of a day ago, written straight to the store: sealing work waiting."""
     store = backend.store()
     await store.open()
     try:
@@ -40,8 +40,9 @@ async def fill_backlog(backend: Backend) -> None:
         await store.close()
 
 
-def dirty_marks(backend: Backend) -> int:
-    query = "SELECT count(*) FROM dirty_buckets"
+def head_marks(backend: Backend) -> int:
+    """The (hour, series) pairs in the head, which sealing takes away."""
+    query = "SELECT count(*) FROM head_windows"
     if backend.db_url is None:
         with sqlite3.connect(backend.data_dir / "sabamon.db") as conn:
             return int(conn.execute(query).fetchone()[0])
@@ -55,8 +56,8 @@ def test_sigterm_during_maintenance_exits_promptly_and_keeps_acknowledged_points
     backend: Backend, servers: list[ServerProcess]
 ) -> None:
     asyncio.run(fill_backlog(backend))
-    backlog = dirty_marks(backend)
-    assert backlog >= BACKLOG_SERIES * BUCKETS_PER_SERIES
+    backlog = head_marks(backend)
+    assert backlog >= BACKLOG_SERIES * 8  # 100 points 5 minutes apart span 8 hours
     # A 60x clock: maintenance runs every second of real time.
     env = {"SABAMON_BOOTSTRAP_API_KEY": KEY, "SABAMON_CLOCK_SCALE": "60"}
     log_file = backend.data_dir / "server.log"
@@ -73,7 +74,7 @@ def test_sigterm_during_maintenance_exits_promptly_and_keeps_acknowledged_points
             acknowledged.append(minute)
 
     deadline = time.monotonic() + 60
-    while dirty_marks(backend) >= backlog:  # rollup has started on the backlog
+    while head_marks(backend) >= backlog:  # sealing has started on the backlog
         assert time.monotonic() < deadline, "maintenance never started"
         time.sleep(0.1)
     sent = time.monotonic()
@@ -83,7 +84,7 @@ def test_sigterm_during_maintenance_exits_promptly_and_keeps_acknowledged_points
     assert server.process.returncode == -signal.SIGTERM
     assert "event=server_stopped" in log_file.read_text()
     assert took < 5, f"the server took {took:.1f}s to exit after SIGTERM"
-    assert dirty_marks(backend) > 0, "the backlog finished before SIGTERM: make it larger"
+    assert head_marks(backend) > 0, "the backlog finished before SIGTERM: make it larger"
 
     restarted = ServerProcess(backend, {"SABAMON_BOOTSTRAP_API_KEY": KEY})
     servers.append(restarted)

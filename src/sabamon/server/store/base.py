@@ -74,11 +74,13 @@ class ApiKey:
 
 @dataclass(frozen=True)
 class Retention:
-    """How long each resolution is kept, in seconds (defaults: 30 d, 180 d, 460 d, 5 y)."""
+    """How long each resolution is kept, in seconds (defaults: raw 460 d as Mackerel keeps
+    its history, rollups 5 y). Sealed data keeps 5-minute sums, from which hourly and daily
+    averages are read, for the longest of the three rollup retentions."""
 
-    raw_1m: int = 30 * 86400
-    rollup_5m: int = 180 * 86400
-    rollup_1h: int = 460 * 86400
+    raw_1m: int = 460 * 86400
+    rollup_5m: int = 5 * 365 * 86400
+    rollup_1h: int = 5 * 365 * 86400
     rollup_1d: int = 5 * 365 * 86400
 
 

@@ -1,20 +1,27 @@
-"""Time series steps: writing points, reading them at the span's granularity, latest values.
+"""Series steps: ids, writing points into the head, names, last-seen times, deletion.
 
-Reads of 5-minute and coarser steps come from the rollup tables; buckets still marked dirty
-(written since the last rollup) are recomputed from raw points, so a read gives the same
-averages whether or not `rollup()` has run.
+Points land in the head (`points`, a row per series and second: fast commit, overwrite by
+key, late points cheap) and an hour mark in `head_windows`; `seal.py` later moves closed
+windows into compressed chunks and `series_read.py` reads both.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .base import OwnerKind, Point, WriteResult
 from .ops import Many, Query, Step, Upsert
-from .rollup import DIRTY_STEP, rollup_table
-from .series_store import RAW_STEP, WRITE_WINDOW, SeriesRead, bucket_start, step_for_span
+from .series_store import WRITE_WINDOW
+
+HEAD_HOUR = 3600
+"""The head is marked, and sealed, by the hour."""
+SERIES_TABLES = (
+    "points", "chunks", "head_windows", "rollup_300", "rollup_3600", "rollup_86400",
+    "dirty_buckets",
+)  # fmt: skip
+"""Every table holding a series' data, by `series_id` (the rollup tables and dirty marks
+are the layout before sealed chunks: read, expired, never written)."""
 
 SeriesKey = tuple[str, str, str, str]  # (org_id, kind, owner, name)
 SeriesCache = dict[SeriesKey, int]
@@ -104,23 +111,23 @@ def write_point_batches(
         return results
     yield from _mark_hosts_seen(seen)
     rows = [(sid, t, values[sid, t]) for sid, t in sorted(values)]
+    # The head's hour marks go first: sealing (seal.py) locks the marks of a window before
+    # it reads and deletes the window's head rows, so a write racing it waits on the mark
+    # and lands after the seal commits, in a fresh mark, to be sealed next time. A mark
+    # that exists is only locked, not rewritten (no new row version per write).
+    yield Upsert(
+        "head_windows",
+        ("hour", "series_id"),
+        ("bigint", "bigint"),
+        "(hour, series_id) DO UPDATE SET hour = excluded.hour WHERE false",
+        sorted({(t - t % HEAD_HOUR, sid) for sid, t, _ in rows}),
+    )
     yield Upsert(
         "points",
         ("series_id", "ts", "value"),
         ("bigint", "bigint", "float8"),
         "(series_id, ts) DO UPDATE SET value = excluded.value",
         rows,
-    )
-    # A mark that exists is only locked, not rewritten: the lock orders this write against
-    # a concurrent rollup (which locks marks in the same (series, bucket) order, see
-    # rollup.py) at the cost of no new row version per write. Sorted rows give sorted,
-    # adjacent duplicates, so `dict.fromkeys` dedupes them in order without another sort.
-    yield Upsert(
-        "dirty_buckets",
-        ("series_id", "bucket"),
-        ("bigint", "bigint"),
-        "(series_id, bucket) DO UPDATE SET bucket = excluded.bucket WHERE false",
-        list(dict.fromkeys((sid, t - t % DIRTY_STEP) for sid, t, _ in rows)),
     )
     return results
 
@@ -143,90 +150,6 @@ def find_series(org_id: str, kind: OwnerKind, owner: str, name: str) -> Step[int
         (org_id, kind, owner, name),
     )
     return rows[0][0] if rows else None
-
-
-def read_points(
-    org_id: str, kind: OwnerKind, owner: str, name: str, frm: int, to: int
-) -> Step[SeriesRead | None]:
-    """Per-bucket averages for buckets starting in [bucket_start(frm), to]."""
-    series_id = yield from find_series(org_id, kind, owner, name)
-    if series_id is None:
-        return None
-    step = step_for_span(to - frm)
-    low, high = bucket_start(frm, step), bucket_start(to, step) + step
-    if step == RAW_STEP:
-        sums = yield from raw_sums(series_id, low, high, step)
-    else:
-        sums = yield from rollup_sums(series_id, low, high, step)
-    return SeriesRead(step, [(b, total / n) for b, (total, n) in sorted(sums.items()) if n])
-
-
-def raw_sums(series_id: int, low: int, high: int, step: int) -> Step[dict[int, tuple[float, int]]]:
-    """(sum, count) per `step` bucket of the raw points in [low, high)."""
-    rows = yield Query(
-        f"SELECT ts - ts % {int(step)}, sum(value), count(*) FROM points "
-        "WHERE series_id = ? AND ts >= ? AND ts < ? GROUP BY 1 ORDER BY 1",
-        (series_id, low, high),
-    )
-    return {bucket: (total, n) for bucket, total, n in rows}
-
-
-def rollup_sums(
-    series_id: int, low: int, high: int, step: int
-) -> Step[dict[int, tuple[float, int]]]:
-    """(sum, count) per bucket from the rollup table, dirty buckets recomputed from raw."""
-    rows = yield Query(
-        f"SELECT bucket, total, n FROM {rollup_table(step)} "
-        "WHERE series_id = ? AND bucket >= ? AND bucket < ?",
-        (series_id, low, high),
-    )
-    sums = {bucket: (total, n) for bucket, total, n in rows}
-    dirty = yield Query(
-        "SELECT bucket FROM dirty_buckets WHERE series_id = ? AND bucket >= ? AND bucket < ?",
-        (series_id, low, high),
-    )
-    stale = sorted({bucket_start(row[0], step) for row in dirty})
-    for start, end in contiguous_ranges(stale, step):
-        fresh = yield from raw_sums(series_id, start, end, step)
-        for coarse in range(start, end, step):
-            sums.pop(coarse, None)
-        sums.update(fresh)
-    return sums
-
-
-def contiguous_ranges(starts: Sequence[int], step: int) -> list[tuple[int, int]]:
-    """Sorted bucket starts merged into [start, end) runs: recent writes leave a run of
-    dirty buckets, recomputed with one query instead of one per bucket."""
-    ranges: list[tuple[int, int]] = []
-    for start in starts:
-        if ranges and ranges[-1][1] == start:
-            ranges[-1] = (ranges[-1][0], start + step)
-        else:
-            ranges.append((start, start + step))
-    return ranges
-
-
-def latest_points(
-    org_id: str, host_ids: Sequence[str], names: Sequence[str]
-) -> Step[dict[str, dict[str, tuple[int, float] | None]]]:
-    result: dict[str, dict[str, tuple[int, float] | None]] = {}
-    for host_id in host_ids:
-        rows = yield Query(
-            "SELECT name, id FROM series WHERE org_id = ? AND kind = 'host' AND owner = ?",
-            (org_id, host_id),
-        )
-        ids = dict(rows)
-        latest: dict[str, tuple[int, float] | None] = {}
-        for name in names:
-            latest[name] = None
-            if name in ids:
-                last = yield Query(
-                    "SELECT ts, value FROM points WHERE series_id = ? ORDER BY ts DESC LIMIT 1",
-                    (ids[name],),
-                )
-                latest[name] = (last[0][0], last[0][1]) if last else None
-        result[host_id] = latest
-    return result
 
 
 def series_count() -> Step[int]:
@@ -259,7 +182,7 @@ def delete_owner_series(
     for name, _ in rows:
         cache.pop((org_id, kind, owner, name), None)
     ids = [row[1] for row in rows]
-    for table in ("points", "rollup_300", "rollup_3600", "rollup_86400", "dirty_buckets"):
+    for table in SERIES_TABLES:
         yield Many(f"DELETE FROM {table} WHERE series_id = ?", [(sid,) for sid in ids])
     yield Many("DELETE FROM series WHERE id = ?", [(sid,) for sid in ids])
     return ids
@@ -269,38 +192,3 @@ def host_last_seen(org_id: str) -> Step[dict[str, int]]:
     """{host id: the time of its newest point, any metric} (kept by the point writes)."""
     rows = yield Query("SELECT host_id, seen_at FROM host_last_seen WHERE org_id = ?", (org_id,))
     return {row[0]: int(row[1]) for row in rows}
-
-
-def recent_points(
-    org_id: str,
-    kind: OwnerKind,
-    names: Sequence[str],
-    since: int,
-    until: int,
-    owners: Sequence[str] | None = None,
-) -> Step[dict[tuple[str, str], list[tuple[int, float]]]]:
-    """{(owner, name): [(time, value)] ascending} within [since, until] for every owner
-    (or those in `owners`).
-
-    A name may end in `.*.<last>` to match one segment (`filesystem.*.used`).
-    """
-    exact = sorted({n for n in names if "*" not in n})
-    patterns = sorted({n.replace("*", "%") for n in names if "*" in n})
-    clauses = []
-    if exact:
-        clauses.append(f"s.name IN ({', '.join('?' for _ in exact)})")
-    clauses += ["s.name LIKE ?" for _ in patterns]
-    if not clauses or owners == []:
-        return {}
-    only = sorted(set(owners or ()))
-    owned = f" AND s.owner IN ({', '.join('?' for _ in only)})" if only else ""
-    rows = yield Query(
-        "SELECT s.owner, s.name, p.ts, p.value FROM series s JOIN points p ON p.series_id = s.id "
-        f"WHERE s.org_id = ? AND s.kind = ? AND ({' OR '.join(clauses)}){owned} "
-        "AND p.ts >= ? AND p.ts <= ? ORDER BY s.owner, s.name, p.ts",
-        (org_id, kind, *exact, *patterns, *only, since, until),
-    )
-    out: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
-    for owner, name, ts, value in rows:
-        out[(owner, name)].append((ts, value))
-    return dict(out)

@@ -1,6 +1,7 @@
 """The series store in the metadata database (SQLite or PostgreSQL), on its backend's
-`_read` / `_write` primitives: each verb builds a step (`series.py`, `rollup.py`,
-`retention.py`) and runs it in one read snapshot or one committed write transaction.
+`_read` / `_write` primitives: each verb builds a step (`series.py` writes the head,
+`series_read.py` reads head and chunks, `seal.py` compacts) and runs it in one read
+snapshot or one committed write transaction.
 
 Point writes go through `PointWriteQueue` (`coalesce.py`): concurrent batches share one
 transaction, so commit cost is paid once per group.
@@ -12,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from . import retention, rollup, series
+from . import seal, series, series_read
 from .base import OwnerKind, Point, Retention, WriteResult
 from .coalesce import PointWriteQueue
 from .ops import Step
@@ -20,10 +21,10 @@ from .series_store import WRITE_WINDOW, SeriesRead, SeriesStore
 
 RunStep = Callable[[Step[Any]], Awaitable[Any]]
 
-ROLLUP_CHUNK = 2000
-"""Dirty buckets rolled per transaction: small enough not to stall ingest."""
+SEAL_CHUNK = 500
+"""Series sealed per transaction: small enough not to stall ingest."""
 EXPIRE_CHUNK = 500
-"""Series (hourly tables) or rows (daily rollups) expired per transaction."""
+"""Chunks downsampled, or chunks or rollup rows expired, per transaction."""
 MAX_COALESCED_POINTS = 20_000
 """Most points one coalesced write transaction takes."""
 
@@ -34,7 +35,7 @@ def stopped(stop: asyncio.Event | None) -> bool:
 
 
 class SQLSeriesStore(SeriesStore):
-    """Series in the tables `series`, `points`, `rollup_*`, `dirty_buckets`,
+    """Series in the tables `series`, `points` (the head), `head_windows`, `chunks`,
     `host_last_seen` of the database that `read` and `write` run steps on."""
 
     def __init__(
@@ -71,18 +72,20 @@ class SQLSeriesStore(SeriesStore):
     async def read_points(
         self, org_id: str, kind: OwnerKind, owner: str, name: str, frm: int, to: int
     ) -> SeriesRead | None:
-        return await self._read(series.read_points(org_id, kind, owner, name, frm, to))
+        return await self._read(series_read.read_points(org_id, kind, owner, name, frm, to))
 
     async def latest_points(
         self, org_id: str, host_ids: Sequence[str], names: Sequence[str]
     ) -> dict[str, dict[str, tuple[int, float] | None]]:
-        return await self._read(series.latest_points(org_id, host_ids, names))
+        return await self._read(series_read.latest_points(org_id, host_ids, names))
 
     async def recent_points(
         self, org_id: str, kind: OwnerKind, names: Sequence[str], since: int, until: int,
         owners: Sequence[str] | None = None,
     ) -> dict[tuple[str, str], list[tuple[int, float]]]:  # fmt: skip
-        return await self._read(series.recent_points(org_id, kind, names, since, until, owners))
+        return await self._read(
+            series_read.recent_points(org_id, kind, names, since, until, owners)
+        )
 
     async def host_last_seen(self, org_id: str) -> dict[str, int]:
         return await self._read(series.host_last_seen(org_id))
@@ -100,28 +103,34 @@ class SQLSeriesStore(SeriesStore):
         return len(ids)
 
     async def compact(self, now: int, stop: asyncio.Event | None = None) -> int:
-        written = 0
-        while not stopped(stop) and (
-            chunk := await self._write(rollup.rollup_chunk(now, ROLLUP_CHUNK))
-        ):
-            written += chunk
-        return written
+        """Seals every window due, then turns raw chunks past their retention into rollup
+        chunks; returns points sealed plus chunks downsampled."""
+        done = 0
+        while not stopped(stop):
+            sealed = await self._write(seal.seal_chunk(now, SEAL_CHUNK))
+            if sealed < 0:
+                break
+            done += sealed
+        more = True
+        while more and not stopped(stop):
+            chunks = await self._write(seal.downsample_chunk(now, self.retention, EXPIRE_CHUNK))
+            done += chunks
+            more = chunks == EXPIRE_CHUNK
+        return done
 
     async def expire(self, now: int, stop: asyncio.Event | None = None) -> int:
-        deleted = 0
-        cutoffs = retention.cutoffs(now, self.retention)
-        for table in retention.HOURLY_TABLES:
-            more = True
-            while more and not stopped(stop):
-                chunk, more = await self._write(
-                    retention.expire_hour_chunk(table, cutoffs[table], EXPIRE_CHUNK)
-                )
-                deleted += chunk
-        for table in ("rollup_3600", "rollup_86400"):
+        """Deletes rollup chunks past their retention, and rows of the rollup tables (the
+        layout before chunks) past theirs."""
+        deleted, chunk = 0, EXPIRE_CHUNK
+        while chunk == EXPIRE_CHUNK and not stopped(stop):
+            chunk = await self._write(seal.expire_rollup_chunk(now, self.retention, EXPIRE_CHUNK))
+            deleted += chunk
+        cutoffs = seal.legacy_cutoffs(now, self.retention)
+        for table in seal.LEGACY_TABLES:
             chunk = EXPIRE_CHUNK
             while chunk == EXPIRE_CHUNK and not stopped(stop):
                 chunk = await self._write(
-                    retention.expire_bucket_chunk(table, cutoffs[table], EXPIRE_CHUNK)
+                    seal.expire_table_chunk(table, cutoffs[table], EXPIRE_CHUNK)
                 )
                 deleted += chunk
         return deleted

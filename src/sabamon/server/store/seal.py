@@ -1,0 +1,278 @@
+"""The compactor's steps: sealing the head into chunks, downsampling expired raw chunks,
+expiring rollup chunks. Each step is one transaction (see `ops.py`), so a kill at any
+moment leaves either the head rows or the chunk that replaced them, never half of both.
+
+Windows. A series' closed hour (ended `SEAL_GRACE` seconds ago) is sealed into an hour
+chunk, which keeps the head to about two hours of points; once the day is closed its hour
+chunks (and any head points left in it) are merged into one day chunk, where pcodec
+compresses best (bench/storage.py: day chunks take about a quarter of the bytes of hour
+chunks on the same points). A late or overwriting point for a sealed window lands in the
+head like any other and reseals its window, merged with the chunk (the head wins).
+
+Sealing takes the window's head marks first (`FOR UPDATE` on PostgreSQL), the order in
+which writers take them (`series.write_point_batches`), so a racing write waits and lands
+in a fresh mark after the seal commits. A corrupt chunk is never rewritten: it is reported,
+moved as it is to `corrupt_chunks` for an operator, and its window sealed from the rest.
+
+Rollups: each raw chunk carries its hourly sums and counts (`hourly`, computed at sealing:
+about 0.05 bytes a point), from which hourly and daily reads come without decoding the
+points; 5-minute reads (spans up to 10 days) are computed from the raw points, which saves
+the bytes of 5-minute sums while raw data is kept. When raw data reaches
+`Retention.raw_1m`, its day becomes a chunk of 5-minute sums and counts (`step` 300), kept
+for the longest rollup retention, from which 5-minute, hourly and daily averages are read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import chunk
+from .base import Retention
+from .ops import Many, Query, Step, Upsert
+from .series import HEAD_HOUR
+from .series_read import (
+    Raw,
+    bucket_arrays,
+    bucket_sums,
+    head_arrays,
+    merge_raw,
+    report_corrupt,
+)
+from .series_store import RAW_STEP, ROLLUP_STEPS
+
+DAY = 86400
+SEAL_GRACE = 300
+"""Seconds after its end before a window is sealed: the agents' posts of its last minute
+(and their first retries) are in by then."""
+ROLLUP_STEP = ROLLUP_STEPS[0]
+"""The step of the rollup chunks made from expired raw data."""
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int
+    span: int
+
+
+def closed(window_end: int, now: int) -> bool:
+    return window_end + SEAL_GRACE <= now
+
+
+def due_windows(now: int, limit: int) -> Step[dict[Window, list[int]]]:
+    """Up to `limit` (window, series) pairs due for sealing, oldest windows first: head
+    hours that have closed, and closed days still held as hour chunks."""
+    marks = yield Query(
+        "SELECT hour, series_id FROM head_windows WHERE hour <= ? ORDER BY hour, series_id LIMIT ?",
+        (now - SEAL_GRACE - HEAD_HOUR, limit),
+    )
+    hours = yield Query(
+        "SELECT DISTINCT start - start % 86400, series_id FROM chunks "
+        "WHERE span < 86400 AND start < ? ORDER BY 1, 2 LIMIT ?",
+        (now - SEAL_GRACE - (now - SEAL_GRACE) % DAY, limit),
+    )
+    day_chunks: set[tuple[int, int]] = set()
+    if marks:
+        rows = yield Query(
+            "SELECT start, series_id FROM chunks WHERE step = ? AND span = ? "
+            "AND start >= ? AND start <= ?",
+            (RAW_STEP, DAY, marks[0][0] - marks[0][0] % DAY, marks[-1][0]),
+        )
+        day_chunks = {(start, sid) for start, sid in rows}
+    due: dict[Window, set[int]] = defaultdict(set)
+    for day, sid in hours:
+        if closed(day + DAY, now):
+            due[Window(day, DAY)].add(sid)
+    for hour, sid in marks:
+        day = hour - hour % DAY
+        if (day, sid) in day_chunks or closed(day + DAY, now):
+            due[Window(day, DAY)].add(sid)
+        else:
+            due[Window(hour, HEAD_HOUR)].add(sid)
+    return {w: sorted(ids) for w, ids in sorted(due.items(), key=lambda i: i[0].start)}
+
+
+def _in(ids: Sequence[int]) -> str:
+    return f"series_id IN ({', '.join('?' for _ in ids)})"
+
+
+def quarantine(corrupt: Sequence[tuple[int, int, int]], now: int) -> Step[None]:
+    """Moves the chunks (series_id, step, start) to `corrupt_chunks`, kept as they are."""
+    yield Many(
+        "INSERT INTO corrupt_chunks (series_id, step, start, span, n, data, found_at) "
+        "SELECT series_id, step, start, span, n, data, ? FROM chunks "
+        "WHERE series_id = ? AND step = ? AND start = ? "
+        "ON CONFLICT (series_id, step, start) DO UPDATE SET span = excluded.span, "
+        "n = excluded.n, data = excluded.data, found_at = excluded.found_at",
+        [(now, *key) for key in corrupt],
+    )
+    yield Many("DELETE FROM chunks WHERE series_id = ? AND step = ? AND start = ?", list(corrupt))
+
+
+def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[int]:
+    """Seals the head points and chunks of `series_ids` inside `window` into one chunk per
+    series; returns the points sealed. A corrupt chunk found on the way is reported and
+    moved to `corrupt_chunks`, and the window sealed from the rest."""
+    low, high = window.start, window.start + window.span
+    ids = list(series_ids)
+    yield Query(
+        f"SELECT hour, series_id FROM head_windows WHERE hour >= ? AND hour < ? AND {_in(ids)}",
+        (low, high, *ids),
+        lock_rows=True,
+    )
+    old = yield Query(
+        f"SELECT series_id, start, data FROM chunks WHERE step = ? AND start >= ? "
+        f"AND start + span <= ? AND {_in(ids)} ORDER BY series_id, start",
+        (RAW_STEP, low, high, *ids),
+        lock_rows=True,
+    )
+    head = yield Query(
+        f"SELECT series_id, ts, value FROM points WHERE ts >= ? AND ts < ? AND {_in(ids)} "
+        "ORDER BY series_id, ts",
+        (low, high, *ids),
+    )
+    parts: dict[int, list[Raw]] = defaultdict(list)
+    corrupt: list[tuple[int, int, int]] = []
+    for sid, start, blob in old:
+        try:
+            parts[sid].append(chunk.decode_raw(blob, sid, start))
+        except chunk.CorruptChunk as error:
+            report_corrupt(error, RAW_STEP)
+            corrupt.append((sid, RAW_STEP, start))
+    if corrupt:
+        yield from quarantine(corrupt, now)
+    by_series: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for sid, ts, value in head:
+        by_series[sid].append((ts, value))
+    for sid, rows in by_series.items():
+        parts[sid].append(head_arrays(rows))
+    new_chunks = []
+    points = 0
+    for sid in ids:
+        times, values = merge_raw(parts.get(sid, []))
+        if len(times):
+            data = chunk.encode_raw(low, times, values)
+            hours = bucket_arrays(times, values, np.ones(len(times), np.int64), HEAD_HOUR)
+            hourly = chunk.encode_rollup(low, *hours)
+            new_chunks.append((sid, RAW_STEP, low, window.span, len(times), data, hourly))
+            points += len(times)
+    # The new chunks are written first: a write that fails (a full disk) fails before any
+    # head row is gone, and the transaction rolls back whole.
+    yield Upsert(
+        "chunks",
+        ("series_id", "step", "start", "span", "n", "data", "hourly"),
+        ("bigint", "integer", "bigint", "integer", "integer", "bytea", "bytea"),
+        "(series_id, step, start) DO UPDATE SET span = excluded.span, n = excluded.n, "
+        "data = excluded.data, hourly = excluded.hourly",
+        new_chunks,
+    )
+    window_rows = [(sid, low, high) for sid in ids]
+    yield Many(
+        "DELETE FROM chunks WHERE series_id = ? AND step = 60 AND start > ? AND start + span <= ?",
+        window_rows,
+    )
+    yield Many("DELETE FROM points WHERE series_id = ? AND ts >= ? AND ts < ?", window_rows)
+    yield Many(
+        "DELETE FROM head_windows WHERE series_id = ? AND hour >= ? AND hour < ?", window_rows
+    )
+    return points
+
+
+def seal_chunk(now: int, limit: int) -> Step[int]:
+    """Seals the oldest window due, for up to `limit` series; returns points sealed, or -1
+    when nothing is due."""
+    due = yield from due_windows(now, limit)
+    for window, ids in due.items():
+        return (yield from seal_window(window, ids, now))
+    return -1
+
+
+def downsample_chunk(now: int, retention: Retention, limit: int) -> Step[int]:
+    """Turns up to `limit` raw chunks past the raw retention into 5-minute rollup chunks
+    (or deletes them when rollups are kept no longer); returns chunks done."""
+    rows = yield Query(
+        "SELECT series_id, start, span, data FROM chunks WHERE step = ? AND start <= ? "
+        "ORDER BY start, series_id LIMIT ?",
+        (RAW_STEP, now - retention.raw_1m - DAY, limit),
+    )
+    if not rows:
+        return 0
+    keep_rollups = rollup_retention(retention) > retention.raw_1m
+    rollups, corrupt = [], []
+    for sid, start, _, blob in rows:
+        if not keep_rollups:
+            continue
+        try:
+            times, values = chunk.decode_raw(blob, sid, start)
+        except chunk.CorruptChunk as error:
+            report_corrupt(error, RAW_STEP)
+            corrupt.append((sid, RAW_STEP, start))
+            continue
+        sums = bucket_sums(times, values, np.ones(len(times), np.int64), ROLLUP_STEP)
+        buckets = np.array(sorted(sums), np.int64)
+        totals = np.array([sums[b][0] for b in buckets], np.float64)
+        counts = np.array([sums[b][1] for b in buckets], np.int64)
+        day = start - start % DAY
+        blob = chunk.encode_rollup(day, buckets, totals, counts)
+        rollups.append((sid, ROLLUP_STEP, day, DAY, len(buckets), blob))
+    yield from quarantine(corrupt, now)
+    yield Many(
+        "DELETE FROM chunks WHERE series_id = ? AND step = ? AND start = ?",
+        [(sid, RAW_STEP, start) for sid, start, _, _ in rows],
+    )
+    yield Upsert(
+        "chunks",
+        ("series_id", "step", "start", "span", "n", "data"),
+        ("bigint", "integer", "bigint", "integer", "integer", "bytea"),
+        "(series_id, step, start) DO UPDATE SET n = excluded.n, data = excluded.data",
+        rollups,
+    )
+    return len(rows)
+
+
+def rollup_retention(retention: Retention) -> int:
+    """Rollup chunks hold 5-minute sums, from which every coarser step is read: they are
+    kept for the longest rollup retention."""
+    return max(retention.rollup_5m, retention.rollup_1h, retention.rollup_1d)
+
+
+def expire_rollup_chunk(now: int, retention: Retention, limit: int) -> Step[int]:
+    """Deletes up to `limit` rollup chunks past their retention; returns how many."""
+    deleted: int = yield Query(
+        "DELETE FROM chunks WHERE (series_id, step, start) IN ("
+        "SELECT series_id, step, start FROM chunks WHERE step IN (?, ?) AND start <= ? "
+        "ORDER BY step, start LIMIT ?)",
+        (*ROLLUP_STEPS[:2], now - rollup_retention(retention) - DAY, limit),
+        count=True,
+    )
+    return deleted
+
+
+LEGACY_TABLES = ("rollup_300", "rollup_3600", "rollup_86400")
+"""The rollup tables of the layout before chunks: read until their rows expire."""
+
+
+def legacy_cutoffs(now: int, retention: Retention) -> dict[str, int]:
+    return {
+        "rollup_300": now - retention.rollup_5m,
+        "rollup_3600": now - retention.rollup_1h,
+        "rollup_86400": now - retention.rollup_1d,
+    }
+
+
+def expire_table_chunk(table: str, cutoff: int, limit: int) -> Step[int]:
+    """Deletes up to `limit` rows of a legacy rollup table whose bucket starts before
+    `cutoff`; returns how many."""
+    deleted: int = yield Query(
+        f"DELETE FROM {table} WHERE (series_id, bucket) IN ("
+        f"SELECT series_id, bucket FROM {table} WHERE bucket < ? ORDER BY bucket LIMIT ?)",
+        (cutoff, limit),
+        count=True,
+    )
+    return deleted

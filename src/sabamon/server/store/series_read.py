@@ -1,0 +1,339 @@
+"""Series reads over the head and sealed chunks, merged transparently.
+
+Raw points of a range are the raw chunks' points overlaid by the head's (the head is
+newer: a late or overwriting point for a sealed window waits there until the window is
+resealed). Averages of 1- and 5-minute steps are computed from those raw points with
+numpy; hourly and daily ones from the hourly sums stored with each chunk at sealing (or
+from its raw points where the head holds points of its window), so they equal the raw
+averages; where raw data has expired, the 5-minute rollup
+chunks made from it at expiry answer instead, and the rollup tables of the layout before
+chunks answer for data not yet converted. Per bucket the source holding the most points
+wins (raw on a tie): the sources cover whole buckets, except at the old layout's hourly
+expiry edge, where the fuller rollup is the right one.
+
+A corrupt chunk is logged with its series and window (once an hour per chunk) and left
+out; the rest of the series reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import chunk
+from .base import OwnerKind
+from .ops import Query, Step
+from .series import find_series
+from .series_store import RAW_STEP, SeriesRead, bucket_start, step_for_span
+
+MAX_SPAN = 86400
+"""The longest chunk window (s): a chunk starting this long before a range may reach it."""
+ROLLUP_SOURCES = (300, 3600)
+"""Steps of rollup chunks."""
+REPORT_EVERY = 3600.0
+"""A corrupt chunk is logged again after this many seconds."""
+
+Sums = dict[int, tuple[float, int]]
+Raw = tuple[np.ndarray, np.ndarray]
+Entries = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(times, totals, counts): raw points with count 1, or sums of buckets."""
+
+log = logging.getLogger(__name__)
+_reported: OrderedDict[tuple[int, int, int], float] = OrderedDict()
+
+
+def report_corrupt(error: chunk.CorruptChunk, step: int) -> None:
+    """Logs a corrupt chunk once per `REPORT_EVERY` (a bounded memory of 1,024 chunks)."""
+    key, now = (error.series_id, step, error.start), time.monotonic()
+    if now - _reported.get(key, -REPORT_EVERY) < REPORT_EVERY:
+        return
+    _reported[key] = now
+    _reported.move_to_end(key)
+    while len(_reported) > 1024:
+        _reported.popitem(last=False)
+    log.error(
+        "event=corrupt_chunk series_id=%d step=%d window_start=%d error=%s",
+        error.series_id, step, error.start, error,
+    )  # fmt: skip
+
+
+def merge_raw(parts: Sequence[Raw]) -> Raw:
+    """One ascending (times, values) from parts in order of precedence (a later part's
+    value wins at an equal time). Chunks come in time order without overlap, so the common
+    case is a concatenation checked in one pass, without a sort."""
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    if len(parts) == 1:
+        return parts[0]
+    times = np.concatenate([p[0] for p in parts])
+    values = np.concatenate([p[1] for p in parts])
+    if bool(np.all(times[1:] > times[:-1])):
+        return times, values
+    order = np.argsort(times, kind="stable")
+    times, values = times[order], values[order]
+    last = np.append(times[1:] != times[:-1], True)
+    return times[last], values[last]
+
+
+def decoded_raw(series_id: int, rows: Sequence[tuple[int, bytes]]) -> list[Raw]:
+    """The raw chunks (start, blob) decoded; a corrupt one is reported and skipped."""
+    parts: list[Raw] = []
+    for start, blob in rows:
+        try:
+            parts.append(chunk.decode_raw(blob, series_id, start))
+        except chunk.CorruptChunk as error:
+            report_corrupt(error, RAW_STEP)
+    return parts
+
+
+def raw_points(series_id: int, low: int, high: int) -> Step[Raw]:
+    """The raw points in [low, high): sealed chunks overlaid by the head."""
+    rows = yield Query(
+        "SELECT start, span, data FROM chunks WHERE series_id = ? AND step = ? "
+        "AND start > ? AND start < ? ORDER BY start",
+        (series_id, RAW_STEP, low - MAX_SPAN, high),
+    )
+    head = yield Query(
+        "SELECT ts, value FROM points WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
+        (series_id, low, high),
+    )
+    sealed = decoded_raw(series_id, [(s, d) for s, span, d in rows if s + span > low])
+    parts = [*sealed, head_arrays(head)]
+    times, values = merge_raw(parts)
+    keep = (times >= low) & (times < high)
+    return times[keep], values[keep]
+
+
+def head_arrays(rows: Sequence[tuple[int, float]]) -> Raw:
+    """Head rows [(time, value)] as arrays."""
+    if not rows:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    times, values = zip(*rows, strict=True)
+    return np.array(times, np.int64), np.array(values, np.float64)
+
+
+def bucket_arrays(
+    times: np.ndarray, totals: np.ndarray, counts: np.ndarray, step: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(bucket starts, sums, counts) per `step` bucket of (time, total, count) entries, in
+    one pass when the times ascend (as raw points do)."""
+    buckets = times - times % step
+    if not bool(np.all(buckets[1:] >= buckets[:-1])):
+        order = np.argsort(buckets, kind="stable")
+        buckets, totals, counts = buckets[order], totals[order], counts[order]
+    starts = np.flatnonzero(np.append(True, buckets[1:] != buckets[:-1]))
+    return buckets[starts], np.add.reduceat(totals, starts), np.add.reduceat(counts, starts)
+
+
+def bucket_sums(times: np.ndarray, totals: np.ndarray, counts: np.ndarray, step: int) -> Sums:
+    """`bucket_arrays` as {bucket start: (sum, count)}."""
+    if not len(times):
+        return {}
+    buckets, sums, ns = bucket_arrays(times, totals, counts, step)
+    return {int(b): (float(t), int(n)) for b, t, n in zip(buckets, sums, ns, strict=True)}
+
+
+def rollup_chunk_sums(series_id: int, low: int, high: int, step: int) -> Step[Sums]:
+    """(sum, count) per `step` bucket from the rollup chunks of a step dividing `step`."""
+    sources = [s for s in ROLLUP_SOURCES if step % s == 0]
+    rows = yield Query(
+        f"SELECT step, start, data FROM chunks WHERE series_id = ? "
+        f"AND step IN ({', '.join('?' for _ in sources)}) AND start > ? AND start < ?",
+        (series_id, *sources, low - MAX_SPAN, high),
+    )
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for source, start, blob in rows:
+        try:
+            parts.append(chunk.decode_rollup(blob, series_id, start))
+        except chunk.CorruptChunk as error:
+            report_corrupt(error, source)
+    if not parts:
+        return {}
+    times, totals, counts = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    keep = (times >= low) & (times < high)
+    return bucket_sums(times[keep], totals[keep], counts[keep], step)
+
+
+def table_sums(series_id: int, low: int, high: int, step: int) -> Step[Sums]:
+    """(sum, count) per bucket from the rollup table of the layout before chunks."""
+    rows = yield Query(
+        f"SELECT bucket, total, n FROM rollup_{int(step)} "
+        "WHERE series_id = ? AND bucket >= ? AND bucket < ?",
+        (series_id, low, high),
+    )
+    return {bucket: (total, n) for bucket, total, n in rows}
+
+
+def hourly_or_raw(series_id: int, low: int, high: int) -> Step[list[Entries]]:
+    """Entries (time, total, count) for [low, high), both multiples of an hour: each
+    sealed chunk's hourly sums where the head holds nothing of its window, raw points
+    (chunks merged with the head) elsewhere."""
+    rows = yield Query(
+        "SELECT start, span, hourly FROM chunks WHERE series_id = ? AND step = ? "
+        "AND start > ? AND start < ? ORDER BY start",
+        (series_id, RAW_STEP, low - MAX_SPAN, high),
+    )
+    head = yield Query(
+        "SELECT ts, value FROM points WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
+        (series_id, low, high),
+    )
+    head_times = np.array([row[0] for row in head], np.int64)
+    entries: list[Entries] = []
+    raw_starts: list[int] = []
+    for start, span, hourly in rows:
+        if start + span <= low:
+            continue
+        held = np.any((head_times >= start) & (head_times < start + span))
+        if hourly is not None and not held:
+            try:
+                entries.append(chunk.decode_rollup(hourly, series_id, start))
+                continue
+            except chunk.CorruptChunk as error:
+                report_corrupt(error, 3600)
+        raw_starts.append(start)
+    parts: list[Raw] = []
+    if raw_starts:
+        blobs = yield Query(
+            f"SELECT start, data FROM chunks WHERE series_id = ? AND step = ? "
+            f"AND start IN ({', '.join('?' for _ in raw_starts)}) ORDER BY start",
+            (series_id, RAW_STEP, *raw_starts),
+        )
+        parts = decoded_raw(series_id, blobs)
+    times, values = merge_raw([*parts, head_arrays(head)])
+    entries.append((times, values, np.ones(len(times), np.int64)))
+    return entries
+
+
+def series_sums(series_id: int, low: int, high: int, step: int) -> Step[Sums]:
+    """(sum, count) per `step` bucket in [low, high), every source merged."""
+    if step >= 3600:
+        entries = yield from hourly_or_raw(series_id, low, high)
+        times, totals, counts = (np.concatenate([e[i] for e in entries]) for i in range(3))
+        keep = (times >= low) & (times < high)
+        sums = bucket_sums(times[keep], totals[keep], counts[keep], step)
+    else:
+        times, values = yield from raw_points(series_id, low, high)
+        sums = bucket_sums(times, values, np.ones(len(times), np.int64), step)
+    if step == RAW_STEP:
+        return sums
+    for other in (
+        (yield from rollup_chunk_sums(series_id, low, high, step)),
+        (yield from table_sums(series_id, low, high, step)),
+    ):
+        for bucket, (total, n) in other.items():
+            if n > sums.get(bucket, (0.0, 0))[1]:
+                sums[bucket] = (total, n)
+    return sums
+
+
+def read_points(
+    org_id: str, kind: OwnerKind, owner: str, name: str, frm: int, to: int
+) -> Step[SeriesRead | None]:
+    """Per-bucket averages for buckets starting in [bucket_start(frm), to]."""
+    series_id = yield from find_series(org_id, kind, owner, name)
+    if series_id is None:
+        return None
+    step = step_for_span(to - frm)
+    low, high = bucket_start(frm, step), bucket_start(to, step) + step
+    sums = yield from series_sums(series_id, low, high, step)
+    return SeriesRead(step, [(b, total / n) for b, (total, n) in sorted(sums.items()) if n])
+
+
+def latest_point(series_id: int) -> Step[tuple[int, float] | None]:
+    """The newest raw point of a series: the head's, unless the last chunk is newer."""
+    head = yield Query(
+        "SELECT ts, value FROM points WHERE series_id = ? ORDER BY ts DESC LIMIT 1", (series_id,)
+    )
+    newest = (int(head[0][0]), float(head[0][1])) if head else None
+    last = yield Query(
+        "SELECT start, span, data FROM chunks WHERE series_id = ? AND step = ? "
+        "ORDER BY start DESC LIMIT 1",
+        (series_id, RAW_STEP),
+    )
+    if last and (newest is None or newest[0] < last[0][0] + last[0][1]):
+        for times, values in decoded_raw(series_id, [(last[0][0], last[0][2])]):
+            if len(times) and (newest is None or times[-1] > newest[0]):
+                newest = (int(times[-1]), float(values[-1]))
+    return newest
+
+
+def latest_points(
+    org_id: str, host_ids: Sequence[str], names: Sequence[str]
+) -> Step[dict[str, dict[str, tuple[int, float] | None]]]:
+    result: dict[str, dict[str, tuple[int, float] | None]] = {}
+    for host_id in host_ids:
+        rows = yield Query(
+            "SELECT name, id FROM series WHERE org_id = ? AND kind = 'host' AND owner = ?",
+            (org_id, host_id),
+        )
+        ids = dict(rows)
+        latest: dict[str, tuple[int, float] | None] = {}
+        for name in names:
+            latest[name] = (yield from latest_point(ids[name])) if name in ids else None
+        result[host_id] = latest
+    return result
+
+
+def recent_points(
+    org_id: str,
+    kind: OwnerKind,
+    names: Sequence[str],
+    since: int,
+    until: int,
+    owners: Sequence[str] | None = None,
+) -> Step[dict[tuple[str, str], list[tuple[int, float]]]]:
+    """{(owner, name): [(time, value)] ascending} within [since, until] for every owner
+    (or those in `owners`), from the head and any chunk reaching into the range.
+
+    A name may end in `.*.<last>` to match one segment (`filesystem.*.used`).
+    """
+    exact = sorted({n for n in names if "*" not in n})
+    patterns = sorted({n.replace("*", "%") for n in names if "*" in n})
+    clauses = []
+    if exact:
+        clauses.append(f"s.name IN ({', '.join('?' for _ in exact)})")
+    clauses += ["s.name LIKE ?" for _ in patterns]
+    if not clauses or owners == []:
+        return {}
+    only = sorted(set(owners or ()))
+    owned = f" AND s.owner IN ({', '.join('?' for _ in only)})" if only else ""
+    where = f"s.org_id = ? AND s.kind = ? AND ({' OR '.join(clauses)}){owned}"
+    params = (org_id, kind, *exact, *patterns, *only)
+    head = yield Query(
+        "SELECT s.id, s.owner, s.name, p.ts, p.value FROM series s "
+        f"JOIN points p ON p.series_id = s.id WHERE {where} "
+        "AND p.ts >= ? AND p.ts <= ? ORDER BY s.id, p.ts",
+        (*params, since, until),
+    )
+    sealed = yield Query(
+        "SELECT s.id, s.owner, s.name, c.start, c.span, c.data FROM series s "
+        f"JOIN chunks c ON c.series_id = s.id WHERE {where} "
+        "AND c.step = ? AND c.start > ? AND c.start <= ? ORDER BY s.id, c.start",
+        (*params, RAW_STEP, since - MAX_SPAN, until),
+    )
+    keys: dict[int, tuple[str, str]] = {}
+    head_rows: dict[int, list[tuple[int, float]]] = {}
+    for sid, owner, name, ts, value in head:
+        keys[sid] = (owner, name)
+        head_rows.setdefault(sid, []).append((ts, value))
+    chunk_rows: dict[int, list[tuple[int, bytes]]] = {}
+    for sid, owner, name, start, span, blob in sealed:
+        if start + span > since:
+            keys[sid] = (owner, name)
+            chunk_rows.setdefault(sid, []).append((start, blob))
+    out: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for sid in sorted(keys):
+        rows = head_rows.get(sid, [])
+        if sid not in chunk_rows:
+            out[keys[sid]] = [(int(t), float(v)) for t, v in rows]
+            continue
+        times, values = merge_raw([*decoded_raw(sid, chunk_rows[sid]), head_arrays(rows)])
+        keep = (times >= since) & (times <= until)
+        points = [(int(t), float(v)) for t, v in zip(times[keep], values[keep], strict=True)]
+        if points:
+            out[keys[sid]] = points
+    return dict(sorted(out.items()))
