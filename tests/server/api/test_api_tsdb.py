@@ -186,7 +186,7 @@ def test_a_replayed_backlog_is_stored_back_to_the_raw_retention(api: RunningApi)
         ok(client.post("/api/v0/tsdb", json=body))
         assert series(client, host_id, "m", late, late + 3600) == []
         replay = {"X-Sabamon-Replay": "1"}
-        ancient = [{"hostId": host_id, "name": "m", "time": now - 31 * 86400, "value": 1}]
+        ancient = [{"hostId": host_id, "name": "m", "time": now - 461 * 86400, "value": 1}]
         ok(client.post("/api/v0/tsdb", json=body + ancient, headers=replay))
         assert len(series(client, host_id, "m", late, late + 3599)) == 60
         asyncio.run(rollup(api.backend.store(), now))
