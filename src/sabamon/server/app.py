@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -52,6 +52,11 @@ from sabamon.server.web.install import install_dashboard
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL = 60.0
+KEY_CACHE_TTL = 1.0
+"""Seconds a worker trusts its answer for an API key: a revoked key stops working on every
+worker within this (one key lookup per key, worker and second on a busy server)."""
+HEALTH_TIMEOUT = 0.8
+"""Seconds /healthz waits for each store's answer before naming it as failing."""
 SHUTDOWN_GRACE = 3.0
 """Seconds shutdown waits for a background task before cancelling it."""
 DEFAULT_ALERTING = AlertingOptions()
@@ -114,6 +119,31 @@ async def finish(task: asyncio.Task[None], grace: float) -> None:
         await task
 
 
+class Probe:
+    """Asks one part whether it answers, waiting at most `timeout` seconds.
+
+    A database that accepts the connection and never answers is as unreachable as one
+    that refuses it. An unanswered ping is left running rather than cancelled and waited
+    for (psycopg's cancel itself waits on the dead link), and no second ping starts
+    while it runs: repeated /healthz calls cost one waiting ping, not one each.
+    """
+
+    def __init__(self, ping: Callable[[], Awaitable[bool]]) -> None:
+        self.ping = ping
+        self.running: asyncio.Task[bool] | None = None
+
+    async def answers(self, timeout: float) -> bool:
+        if self.running is None or self.running.done():
+            self.running = asyncio.ensure_future(self.ping())
+        done, _ = await asyncio.wait({self.running}, timeout=timeout)
+        if not done:
+            return False
+        try:
+            return self.running.result()
+        except Exception:
+            return False
+
+
 def without_422(app: FastAPI) -> Callable[[], dict[str, Any]]:
     """The app's OpenAPI document minus FastAPI's 422 responses: validation failures are
     400s here, which every route documents."""
@@ -140,6 +170,7 @@ def create_app(
     clock: Callable[[], float] = time.time,
     maintenance_interval: float = MAINTENANCE_INTERVAL,
     cache_ttl: float = 10.0,
+    key_cache_ttl: float = KEY_CACHE_TTL,
     body_limit: int = MAX_BODY_BYTES,
     body_timeout: float = BODY_TIMEOUT,
     alerting: AlertingOptions | None = DEFAULT_ALERTING,
@@ -152,7 +183,7 @@ def create_app(
         store=store,
         clock=clock,
         telemetry=telemetry,
-        keys=TtlCache(time.monotonic, cache_ttl),
+        keys=TtlCache(time.monotonic, key_cache_ttl),
         live_hosts=TtlCache(time.monotonic, cache_ttl),
     )
 
@@ -219,13 +250,15 @@ def create_app(
     app.include_router(alert_group_settings.router)
     install_dashboard(app)
 
+    store_probe, series_probe = Probe(store.ping), Probe(lambda: store.series.ping())
+
     @app.get("/healthz", tags=["server"], responses={503: {"description": "Store unreachable"}})
     async def healthz(server: State) -> Response:
         """200 when the store and the series store answer, 503 naming the one that does not."""
         status = "ok"
-        if not await server.store.ping():
+        if not await store_probe.answers(HEALTH_TIMEOUT):
             status = "store unreachable"
-        elif not await server.store.series.ping():
+        elif not await series_probe.answers(HEALTH_TIMEOUT):
             status = f"series store unreachable: {server.store.series.description}"
         body = orjson.dumps({"status": status})
         healthy = status == "ok"

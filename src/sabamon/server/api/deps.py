@@ -20,7 +20,8 @@ V = TypeVar("V")
 @dataclass
 class TtlCache(Generic[K, V]):
     """Answers the hot path remembers for `ttl` seconds instead of asking the store per
-    request: API keys (a revoked key stops working within `ttl`) and live host ids (a
+    request: API keys (a revoked key stops working within `ttl`, `app.KEY_CACHE_TTL`) and
+    live host ids (a
     host retired through another worker process is refused within `ttl`)."""
 
     clock: Callable[[], float]
