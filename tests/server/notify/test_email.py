@@ -65,6 +65,22 @@ async def test_sends_mail(smtp: tuple[Inbox, SmtpSettings]) -> None:
     assert mail.get_payload().strip() == "body"
 
 
+async def test_the_graph_travels_in_an_html_part(smtp: tuple[Inbox, SmtpSettings]) -> None:
+    inbox, settings = smtp
+    html = '<p>load</p><svg xmlns="http://www.w3.org/2000/svg"><polyline points="0,0 1,1"/></svg>'
+    await send_mail(settings, ["ops@example.org"], "[test] CRITICAL: load", "text ▁▂▃\n", html)
+    [(_, content)] = inbox.messages
+    mail = message_from_bytes(content)
+    assert mail.get_content_type() == "multipart/alternative"
+    plain, rich = mail.get_payload()
+    assert (
+        plain.get_content_type() == "text/plain"
+        and "▁▂▃" in plain.get_payload(decode=True).decode()
+    )
+    assert rich.get_content_type() == "text/html"
+    assert "<polyline" in rich.get_payload(decode=True).decode()
+
+
 async def test_unreachable_server_is_a_send_error() -> None:
     with pytest.raises(SendError, match="ConnectionRefusedError"):
         await send_mail(SmtpSettings(port=_free_port(), timeout=2), ["a@b.c"], "s", "t")

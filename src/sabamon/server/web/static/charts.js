@@ -15,7 +15,8 @@
   const PALETTE = ["#2f7ed8", "#e4572e", "#29a36a", "#f3a712", "#8e44ad", "#17becf",
                    "#a0522d", "#d62728", "#7f7f7f", "#bcbd22", "#1f4e9c", "#e377c2",
                    "#0b8457", "#c77c02", "#5a3d99", "#5f9ea0"];
-  const zone = (window.sabamonTime && window.sabamonTime.zone) || Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const zone = (window.sabamonTime && window.sabamonTime.zone) || browserZone;
 
   // Colours ------------------------------------------------------------------------------
   // A metric name always hashes to the same palette slot; two names of one graph that
@@ -230,7 +231,8 @@
         width: Math.max(this.box.clientWidth, 200),
         height: HEIGHT,
         series: series,
-        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), zone),
+        // uPlot draws in the browser's zone by itself; another zone costs a conversion per tick
+        tzDate: zone === browserZone ? undefined : (ts) => uPlot.tzDate(new Date(ts * 1000), zone),
         scales: { x: { time: true, range: () => this.view } },
         axes: [
           { font: AXIS_FONT },
