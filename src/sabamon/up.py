@@ -18,6 +18,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="sabamon up", description=__doc__)
     parser.add_argument("--data", default="data", help="data folder (default: ./data)")
     parser.add_argument("--listen", default="127.0.0.1:8080", help="host:port to serve on")
+    parser.add_argument(
+        "--public-url", help="the dashboard's address for notification links (see `server`)"
+    )
     parser.add_argument("--no-agent", action="store_true", help="start only the server")
     return parser.parse_args(argv)
 
@@ -54,7 +57,10 @@ def main(command: str, argv: list[str]) -> int:
     url = f"http://{args.listen}"
     sabamon = [sys.executable, "-m", "sabamon.cli"]
 
-    server = subprocess.Popen([*sabamon, "server", "--listen", args.listen, "--data", str(data)])
+    public = ["--public-url", args.public_url] if args.public_url else []
+    server = subprocess.Popen(
+        [*sabamon, "server", "--listen", args.listen, "--data", str(data), *public]
+    )
     agent: subprocess.Popen[bytes] | None = None
     try:
         wait_healthy(url, server)

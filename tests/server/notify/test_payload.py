@@ -91,3 +91,18 @@ def test_links_open_the_dashboard_pages_and_the_graph_travels_along() -> None:
     assert "loadavg5, last 10 min: ▁▂▃" in mail["text"]
     assert "Host: http://s.test/ui/hosts/h1#from=0&to=600" in mail["text"]
     assert svg in mail["html"]
+
+
+def test_the_public_url_option() -> None:
+    import pytest
+
+    from sabamon.server.public_url import host_url, listen_url, parse_public_url
+
+    assert parse_public_url("https://mon.example.com/") == "https://mon.example.com"
+    assert parse_public_url("http://10.0.0.5:8080/sabamon") == "http://10.0.0.5:8080/sabamon"
+    for bad in ("mon.example.com", "ftp://x", "https://x/?a=1", "https://x/#top"):
+        with pytest.raises(ValueError, match="--public-url"):
+            parse_public_url(bad)
+    assert listen_url("0.0.0.0", 8080) == "http://127.0.0.1:8080"
+    assert listen_url("::", 80) == "http://[::1]:80"
+    assert host_url("https://m", "h 1", (1, 2)) == "https://m/ui/hosts/h%201#from=1&to=2"
