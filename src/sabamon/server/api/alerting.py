@@ -13,15 +13,16 @@ from sabamon.server.alerts.closing import Closer
 from sabamon.server.alerts.scheduler import AlertingOptions
 from sabamon.server.api.deps import ServerState
 from sabamon.server.api.errors import BadRequest
-from sabamon.server.api.validation import parse_json, sanitize
+from sabamon.server.api.validation import check_document, parse_json, sanitize
 
 T = TypeVar("T")
 PAGE_LIMIT = 100
 
 
 async def json_body(request: Request) -> Any:
-    """The body's JSON with unstorable characters replaced (see `validation.sanitize`)."""
-    return sanitize(parse_json(await request.body()))
+    """The body's JSON with unstorable characters replaced (see `validation.sanitize`),
+    within the limits of a stored document (`validation.document_problem`)."""
+    return sanitize(check_document(parse_json(await request.body()), "body"))
 
 
 def validated(validate: Callable[..., T], *args: Any) -> T:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Request
 from sabamon.server.api.alerting import alert_closer
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
+from sabamon.server.api.errors import BadRequest
 from sabamon.server.api.models import (
     BulkRetireIn,
     BulkStatusIn,
@@ -22,7 +23,7 @@ from sabamon.server.api.models import (
     StatusIn,
     Success,
 )
-from sabamon.server.api.validation import role_fullname
+from sabamon.server.api.validation import MAX_ROLES_PER_HOST, role_fullname
 from sabamon.server.store.base import HostFilter, HostInput, HostStatus
 
 router = APIRouter(prefix="/api/v0", tags=["hosts"], responses=ERROR_RESPONSES)
@@ -42,6 +43,8 @@ def host_input(body: HostIn) -> HostInput:
 
 
 def role_fullnames(values: list[str]) -> list[str]:
+    if len(values) > MAX_ROLES_PER_HOST:
+        raise BadRequest(f"roleFullnames: at most {MAX_ROLES_PER_HOST} roles per host")
     return [role_fullname(value, f"roleFullnames[{i}]") for i, value in enumerate(values)]
 
 

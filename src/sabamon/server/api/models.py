@@ -6,8 +6,9 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
-from sabamon.server.api.validation import sanitize
+from sabamon.server.api.validation import document_problem, sanitize
 from sabamon.server.store.base import CheckStatus, Host, HostStatus
 
 T = TypeVar("T")
@@ -74,6 +75,15 @@ class HostIn(Wire):
     interfaces: NullableList[dict[str, Any]] = Field(default_factory=list)
     role_fullnames: NullableList[str] = Field(default_factory=list)
     checks: NullableList[CheckIn] = Field(default_factory=list)
+
+    @field_validator("meta", "interfaces", mode="before")
+    @classmethod
+    def bounded(cls, value: Any) -> Any:
+        """Depth and size limits of a stored document (`validation.document_problem`)."""
+        problem = document_problem(value)
+        if problem is not None:
+            raise PydanticCustomError("document", problem)
+        return value
 
 
 class HostOut(Wire):
@@ -213,7 +223,7 @@ class CheckReportIn(Wire):
     status: CheckStatus
     message: NullableText = ""
     occurred_at: int = Field(ge=0, lt=2**40)
-    notification_interval: int | None = Field(None, ge=0)
+    notification_interval: int | None = Field(None, ge=0, le=2**31 - 1)
     # mackerel-client-go omits 0 (`omitempty`); other clients send it for "the default": 1.
     max_check_attempts: int = Field(1, ge=0, le=10)
 

@@ -19,11 +19,16 @@ from sabamon.server.store.base import Point
 
 METRIC_NAME = re.compile(r"[a-zA-Z0-9._-]+")
 SERVICE_OR_ROLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,62}")
-ROLE_FULLNAME_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]+")
 NAMESPACE = re.compile(r"[-a-zA-Z0-9_]+")
 CHECK_NAME = re.compile(r"[a-zA-Z0-9_-]+")
 MAX_METRIC_NAME = 255
 MAX_BATCH = 100_000
+MAX_DOCUMENT_DEPTH = 32
+"""Nesting of a stored JSON document (host meta and interfaces, metadata, monitors): deep
+enough for any cloud's instance metadata, far below where parsers and serialisers fail."""
+MAX_DOCUMENT_BYTES = 1024 * 1024
+"""Size of one stored JSON document (host meta, interfaces, metadata) as compact JSON."""
+MAX_ROLES_PER_HOST = 100
 
 
 def parse_json(body: bytes) -> Any:
@@ -39,7 +44,7 @@ def parse_json(body: bytes) -> Any:
             return sanitize(
                 json.loads(body.decode("utf-8", errors="replace"), parse_constant=_no_constant)
             )
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BadRequest(f"body: malformed JSON ({exc})") from exc
 
 
@@ -186,6 +191,30 @@ def point_from(parsed: ParsedPoints, index: int, item: Any, owner_field: str | N
     parsed.keep(index, Point(owner, name, int(at), float(value)))
 
 
+def document_problem(value: Any, max_bytes: int = MAX_DOCUMENT_BYTES) -> str | None:
+    """Why `value` cannot be stored as a document (too deep, too large), or None. Walks
+    the value without recursion, so a hostile depth costs no stack."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DOCUMENT_DEPTH:
+                return f"must nest at most {MAX_DOCUMENT_DEPTH} levels deep"
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    if len(orjson.dumps(value)) > max_bytes:
+        return f"must be at most {max_bytes} bytes as JSON"
+    return None
+
+
+def check_document(value: Any, where: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
+    """`value`, or BadRequest naming `where` when it is too deep or too large."""
+    problem = document_problem(value, max_bytes)
+    if problem is not None:
+        raise BadRequest(f"{where}: {problem}")
+    return value
+
+
 def check_service_or_role_name(value: str, where: str) -> str:
     if not SERVICE_OR_ROLE_NAME.fullmatch(value):
         raise BadRequest(f"{where}: must be 2-63 of [A-Za-z0-9_-], starting with a letter or digit")
@@ -193,15 +222,19 @@ def check_service_or_role_name(value: str, where: str) -> str:
 
 
 def role_fullname(value: str, where: str) -> str:
-    """'svc: role' → 'svc:role', or BadRequest."""
+    """'svc: role' → 'svc:role', or BadRequest. Both names follow POST /services' rule
+    (2-63 of [A-Za-z0-9_-]), since a role fullname creates its service and role."""
     service, sep, role = value.partition(":")
     service, role = service.strip(), role.strip()
     if (
         not sep
-        or not ROLE_FULLNAME_PART.fullmatch(service)
-        or not ROLE_FULLNAME_PART.fullmatch(role)
+        or not SERVICE_OR_ROLE_NAME.fullmatch(service)
+        or not SERVICE_OR_ROLE_NAME.fullmatch(role)
     ):
-        raise BadRequest(f"{where}: must be 'service:role' of [A-Za-z0-9_-]")
+        raise BadRequest(
+            f"{where}: must be 'service:role', each 2-63 of [A-Za-z0-9_-] starting with a"
+            " letter or digit"
+        )
     return f"{service}:{role}"
 
 

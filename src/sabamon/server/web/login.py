@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
@@ -13,11 +14,20 @@ from sabamon.server.store.web_types import WebSession
 from . import auth
 from .render import render
 from .session import FormUser, State, set_cookie
+from .throttle import SignInThrottle
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 # Checked against when the user is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = auth.hash_password("not a real password")
+
+
+def sign_in_throttle(request: Request) -> SignInThrottle:
+    """The app's throttle, made at its first sign-in."""
+    throttle: SignInThrottle | None = getattr(request.app.state, "sign_in_throttle", None)
+    if throttle is None:
+        throttle = request.app.state.sign_in_throttle = SignInThrottle()
+    return throttle
 
 
 def _safe_next(target: str | None) -> str:
@@ -56,11 +66,28 @@ async def login(
         )
         set_cookie(response, request, auth.LOGIN_CSRF_COOKIE, csrf, max_age=3600)
         return response
+    throttle = sign_in_throttle(request)
+    address = request.client.host if request.client else ""
+    wait = throttle.wait(username, address)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        response = render(
+            request,
+            "login.html",
+            None,
+            status_code=429,
+            error=f"Too many failed sign-ins; try again in {seconds} s.",
+            login_csrf=csrf,
+            next=_safe_next(next),
+        )
+        response.headers["Retry-After"] = str(seconds)
+        return response
     user = await state.store.get_user(username)
     stored = user.password_hash if user else _DUMMY_HASH
     valid = await asyncio.to_thread(auth.verify_password, password, stored)
     if user is None or not valid:
-        log.warning("event=sign_in_refused user=%r", username[:64])
+        throttle.failed(username, address)
+        log.warning("event=sign_in_refused user=%r client=%s", username[:64], address)
         return render(
             request,
             "login.html",
@@ -70,6 +97,7 @@ async def login(
             login_csrf=csrf,
             next=_safe_next(next),
         )
+    throttle.succeeded(username, address)
     token, now = auth.new_token(), state.now()
     await state.store.create_session(
         WebSession(auth.token_digest(token), user.name, now, now + auth.SESSION_TTL)

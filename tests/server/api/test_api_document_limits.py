@@ -1,0 +1,83 @@
+"""Input that grows: documents nested or sized past the limits, integers out of range and
+names past POST /services' rules are refused with a 400 naming the field, and nothing is
+stored that the organisation cannot read back."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+from api_helpers import error, ok, register
+from api_server import RunningApi
+
+from sabamon.server.api.validation import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
+
+
+def nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth - 1):
+        value = [value]
+    return {"deep": value}
+
+
+def test_host_meta_and_interfaces_past_the_limits_are_400(client: httpx.Client) -> None:
+    host = {"name": "h", "meta": nested(MAX_DOCUMENT_DEPTH + 1)}
+    assert "meta" in error(client.post("/api/v0/hosts", json=host), 400)
+    host = {"name": "h", "meta": nested(300)}
+    assert "must nest at most 32 levels" in error(client.post("/api/v0/hosts", json=host), 400)
+    big = {"name": "h", "meta": {"blob": "x" * MAX_DOCUMENT_BYTES}}
+    assert "meta: must be at most" in error(client.post("/api/v0/hosts", json=big), 400)
+    interfaces = {"name": "h", "interfaces": [nested(MAX_DOCUMENT_DEPTH)]}
+    assert "interfaces" in error(client.post("/api/v0/hosts", json=interfaces), 400)
+    register(client, "fine", meta=nested(MAX_DOCUMENT_DEPTH - 1))
+    assert len(ok(client.get("/api/v0/hosts"))["hosts"]) == 1  # the organisation reads back
+
+
+def test_metadata_and_monitors_past_the_limits_are_400(client: httpx.Client) -> None:
+    host_id = register(client, "h")
+    path = f"/api/v0/hosts/{host_id}/metadata/deep"
+    for depth in (MAX_DOCUMENT_DEPTH + 1, 330, 5000):
+        message = error(
+            client.put(
+                path,
+                json=nested(depth) if depth < 1000 else None,
+                content=None if depth < 1000 else b"[" * depth,
+            ),
+            400,
+        )
+        assert message.startswith("body:"), message
+    monitor = {"type": "expression", "name": "m", "expression": "1", "memo": nested(100)}
+    assert "body: must nest" in error(client.post("/api/v0/monitors", json=monitor), 400)
+    ok(client.get(f"/api/v0/hosts/{host_id}/metadata"))
+
+
+def test_check_report_integers_are_range_checked(client: httpx.Client) -> None:
+    host_id = register(client, "h")
+    report = {
+        "source": {"type": "host", "hostId": host_id},
+        "name": "c",
+        "status": "OK",
+        "message": "",
+        "occurredAt": int(time.time()),
+        "notificationInterval": 9223372036854775808,
+    }
+    message = error(
+        client.post("/api/v0/monitoring/checks/report", json={"reports": [report]}), 400
+    )
+    assert "notificationInterval" in message
+
+
+def test_role_fullnames_follow_the_service_name_rules(client: httpx.Client) -> None:
+    long_name = {"name": "h", "roleFullnames": ["S" * 1_000_000 + ":rr"]}
+    assert "roleFullnames[0]" in error(client.post("/api/v0/hosts", json=long_name), 400)
+    many = {"name": "h", "roleFullnames": [f"svc:r{index}" for index in range(20_000)]}
+    assert "at most 100 roles" in error(client.post("/api/v0/hosts", json=many), 400)
+    assert ok(client.get("/api/v0/services"))["services"] == []
+
+
+def test_good_hosts_post_alongside(api: RunningApi) -> None:
+    with api.client() as http:
+        register(http, "ok", meta={"cloud": {"provider": "ec2", "tags": ["a", "b"]}},
+                 roleFullnames=["web:app"])  # fmt: skip
+        assert ok(http.get("/api/v0/services"))["services"][0]["name"] == "web"
