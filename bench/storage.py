@@ -347,6 +347,7 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--nab", type=Path, default=NAB, help=f"NAB series (default {NAB})")
     parser.add_argument("--vm-port", type=int, default=0, help="0: a free port")
+    parser.add_argument("--skip-vm", action="store_true", help="leave VictoriaMetrics out")
     args = parser.parse_args()
     nab = nab_series(args.nab)
     hosts = [host_metrics(h, args.minutes, nab) for h in range(args.hosts)]
@@ -354,7 +355,7 @@ def main() -> None:
     print(f"points: {points:,} ({args.hosts} hosts x 60 metrics x {args.minutes} min, "
           f"{len(nab)} NAB series); medians of {args.runs} runs", flush=True)  # fmt: skip
     vm: dict[str, float] = {}
-    if shutil.which("victoria-metrics"):
+    if shutil.which("victoria-metrics") and not args.skip_vm:
         port = args.vm_port or free_port()
         vm = median_of([victoria_bytes(hosts, args.minutes, port) for _ in range(args.runs)])
     if vm:
