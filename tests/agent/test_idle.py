@@ -58,6 +58,8 @@ def test_an_idle_agent_does_not_wake(tmp_path: Path) -> None:
             after = voluntary_switches(agent.pid)
             assert agent.poll() is None
             assert wake_ups(before, after) <= WINDOW_SECONDS  # at most one a second
-            assert len(after) <= 14, f"{len(after)} threads while idle"
+            # main, ticker, collection, plugin pool, specs, poster, check reports, checks
+            # and the check's own thread: one each, none per collector or per tick.
+            assert len(after) <= 9, f"{len(after)} threads while idle"
         finally:
             assert stop(agent) == 0
