@@ -16,10 +16,14 @@ if [ -n "$need" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need
     for service in collectd prometheus-node-exporter; do
         if [ -d /run/systemd/system ]; then
-            $SUDO systemctl disable --now "$service" >/dev/null 2>&1 || true
+            $SUDO systemctl stop "$service" >/dev/null 2>&1 || true
         elif [ -x "/etc/init.d/$service" ]; then
             $SUDO "/etc/init.d/$service" stop >/dev/null 2>&1 || true
-            $SUDO update-rc.d "$service" disable >/dev/null 2>&1 || true
         fi
+        # Both, so neither systemd nor sysvinit starts it at the next boot.
+        if command -v systemctl >/dev/null 2>&1; then
+            $SUDO systemctl disable "$service" >/dev/null 2>&1 || true
+        fi
+        $SUDO update-rc.d "$service" disable >/dev/null 2>&1 || true
     done
 fi
