@@ -65,3 +65,28 @@ async def test_a_failed_shared_write_fails_alone_and_caches_no_rolled_back_serie
     assert await read_values(store.series, org_id, "host", "h1", "poison.b", NOW - 60, NOW) == [
         (NOW, 4.0)
     ]
+
+
+async def test_the_series_id_cache_stays_bounded_under_a_burst_of_names(
+    store: Store, org_id: str
+) -> None:
+    assert isinstance(store, SQLStore)
+    cache: coalesce.SeriesCache = {}
+    queue = coalesce.PointWriteQueue(
+        store._write, cache, flushers=1, max_points=10_000, max_cached=100
+    )
+    queue.start()
+    try:
+        for burst in range(5):
+            points = [Point("h1", f"burst{burst}.m{i}", NOW, float(i)) for i in range(60)]
+            result = await queue.write(PointBatch(org_id, "host", points, NOW, NOW - 86400))
+            assert result == WriteResult(60, 0)
+            assert len(cache) <= 100
+        again = [Point("h1", "burst0.m1", NOW + 60, 5.0)]  # an id no longer cached
+        assert await queue.write(PointBatch(org_id, "host", again, NOW, NOW - 86400)) == (
+            WriteResult(1, 0)
+        )
+    finally:
+        await queue.stop()
+    values = await read_values(store.series, org_id, "host", "h1", "burst0.m1", NOW - 60, NOW + 60)
+    assert values == [(NOW, 1.0), (NOW + 60, 5.0)]

@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Awaitable, Callable, Sequence
 
 from .base import WriteResult
 from .ops import Step
 from .series import PointBatch, SeriesCache, write_point_batches
+
+MAX_CACHED_SERIES = 200_000
+"""Series ids one worker remembers (about 50 MB). Past it the cache starts again empty and
+refills from the database as series are written: a burst of new metric names costs that
+many lookups, not memory that is never given back."""
 
 RunWrite = Callable[[Step[list[WriteResult]]], Awaitable[list[WriteResult]]]
 _Pending = tuple[PointBatch, "asyncio.Future[WriteResult]"]
@@ -26,10 +32,17 @@ _Pending = tuple[PointBatch, "asyncio.Future[WriteResult]"]
 
 class PointWriteQueue:
     def __init__(
-        self, run_write: RunWrite, cache: SeriesCache, *, flushers: int, max_points: int
+        self,
+        run_write: RunWrite,
+        cache: SeriesCache,
+        *,
+        flushers: int,
+        max_points: int,
+        max_cached: int = MAX_CACHED_SERIES,
     ) -> None:
         self._run_write = run_write
         self._cache = cache
+        self._max_cached = max_cached
         self._flusher_count = flushers
         self._max_points = max_points
         self._pending: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -83,6 +96,10 @@ class PointWriteQueue:
     async def _commit(self, batches: Sequence[PointBatch]) -> list[WriteResult]:
         created: SeriesCache = {}
         results = await self._run_write(write_point_batches(batches, self._cache, created))
+        if len(self._cache) + len(created) > self._max_cached:
+            self._cache.clear()
+            if len(created) > self._max_cached:  # an owner with more series than that
+                created = dict(itertools.islice(created.items(), self._max_cached))
         self._cache.update(created)
         return results
 
