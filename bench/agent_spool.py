@@ -24,7 +24,7 @@ from agent_process import start_agent, stop, write_config
 from fault_server import Fault, FaultServer
 
 from sabamon.agent.api import AgentApi
-from sabamon.agent.collect import Collector
+from sabamon.agent.collect import Gatherer
 from sabamon.agent.loop import LoopTimings
 from sabamon.agent.metrics import CollectorOptions, linux_generators
 from sabamon.agent.spool import BatchKind, Spool
@@ -52,14 +52,14 @@ def fill_spool(folder: Path, batch: list[dict[str, object]]) -> Spool:
 
 
 def one_batch() -> list[dict[str, object]]:
-    collector = Collector(
+    gatherer = Gatherer(
         linux_generators(CollectorOptions()),
         lambda ci: "bench-host",
         LoopTimings(delta_interval=0.0),
         threading.Event(),
     )
-    values = collector.collect(int(time.time()))
-    collector.close()
+    values = gatherer.gather(int(time.time()))
+    gatherer.close()
     return values
 
 
@@ -108,7 +108,7 @@ def cycle_cpu(server: FaultServer, folder: Path, cycles: int = 30) -> tuple[floa
     """CPU ms per cycle (collect, spool, post), and for a bare psutil collection."""
     api = AgentApi(server.url, "bench")
     spool = Spool(folder / "cycle-spool")
-    collector = Collector(
+    gatherer = Gatherer(
         linux_generators(CollectorOptions()),
         lambda ci: "bench-host",
         LoopTimings(delta_interval=0.0),
@@ -117,7 +117,7 @@ def cycle_cpu(server: FaultServer, folder: Path, cycles: int = 30) -> tuple[floa
     agent_ms, bare_ms = [], []
     for _ in range(cycles):
         started = time.process_time()
-        values = collector.collect(int(time.time()))
+        values = gatherer.gather(int(time.time()))
         seq = spool.append(BatchKind.METRICS, values)
         api.post_metric_values(spool.oldest(BatchKind.METRICS, 1)[0].body)
         spool.ack([seq])
@@ -127,7 +127,7 @@ def cycle_cpu(server: FaultServer, folder: Path, cycles: int = 30) -> tuple[floa
         psutil.disk_io_counters(perdisk=True), psutil.net_io_counters(pernic=True)
         [psutil.disk_usage(p.mountpoint) for p in psutil.disk_partitions()]
         bare_ms.append((time.process_time() - started) * 1000)
-    collector.close()
+    gatherer.close()
     api.close()
     return statistics.median(agent_ms), statistics.median(bare_ms)
 

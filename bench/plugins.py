@@ -31,7 +31,7 @@ def agent_cpu_seconds() -> float:
 
 
 def one_tick(generators: list[MetricPluginGenerator]) -> tuple[float, float, int]:
-    """Runs every generator in parallel as the collector does: wall seconds, agent CPU
+    """Runs every generator in parallel as the gatherer does: wall seconds, agent CPU
     seconds, values collected."""
     stop = threading.Event()
     cpu_before, started = agent_cpu_seconds(), time.perf_counter()

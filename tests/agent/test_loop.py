@@ -12,7 +12,7 @@ import pytest
 from fault_server import Fault, FaultServer, Recorded
 
 from sabamon.agent.api import AgentApi
-from sabamon.agent.collect import Collector, Ticker
+from sabamon.agent.collect import Gatherer, Ticker
 from sabamon.agent.loop import (
     LoopTimings,
     MetricPoster,
@@ -80,8 +80,8 @@ def _run_loop(server: FaultServer, tmp_path: Path, last: int) -> tuple[Shutdown,
     spool = Spool(tmp_path / "spool")
     stop = threading.Event()
     shutdown = Shutdown(FAST.max_terminating)
-    collector = Collector([CounterGenerator(last)], {None: "host1"}.get, FAST, stop)
-    threading.Thread(target=Ticker(collector, spool, FAST, stop).run, daemon=True).start()
+    gatherer = Gatherer([CounterGenerator(last)], {None: "host1"}.get, FAST, stop)
+    threading.Thread(target=Ticker(gatherer, spool, FAST, stop).run, daemon=True).start()
     poster = MetricPoster(api, spool, FAST, 0, shutdown)
     thread = threading.Thread(target=poster.run, daemon=True)
     thread.start()

@@ -223,7 +223,7 @@ def do_init(args: argparse.Namespace) -> int:
 
 
 def do_once(config: AgentConfig) -> int:
-    from sabamon.agent.collect import Collector
+    from sabamon.agent.collect import Gatherer
     from sabamon.agent.metrics import CollectorOptions, linux_generators
     from sabamon.agent.plugins import Plugins
     from sabamon.agent.run import spec_builder
@@ -237,10 +237,10 @@ def do_once(config: AgentConfig) -> int:
     )
     generators = [*linux_generators(options), *plugins.metric_generators()]
     timings = LoopTimings(delta_interval=1.0)
-    collector = Collector(generators, lambda ci: ci or "", timings, threading.Event())
+    gatherer = Gatherer(generators, lambda ci: ci or "", timings, threading.Event())
     now = int(time.time())
-    values = collector.collect(now)
-    collector.close()
+    values = gatherer.gather(now)
+    gatherer.close()
     output = {
         "host": spec_builder(config, plugins)(),
         "metrics": {

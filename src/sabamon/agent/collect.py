@@ -1,17 +1,19 @@
-"""The collection side of the loop: a ticker on the minute and the collector that runs every
-generator in parallel, merges values per custom identifier and spools the batch."""
+"""The collection side of the loop: a ticker on the minute and the gatherer that runs every
+generator (the collectors of `metrics/` and the metric plugins), merges values per custom
+identifier and spools the batch. "Collector" names one source of metrics only; the
+gatherer, as in Prometheus' client libraries, gathers from all of them."""
 
 from __future__ import annotations
 
 import logging
 import math
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
-from sabamon.agent.loop import Clock, LoopTimings
+from sabamon.agent.clock import SYSTEM_CLOCK, Clock
+from sabamon.agent.loop import LoopTimings
 from sabamon.agent.metrics.base import MetricGenerator, Value
 from sabamon.agent.metrics.names import name_problem
 from sabamon.agent.plugins.metrics import MetricPluginGenerator
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 HostIdFor = Callable[[str | None], str | None]
 
 
-class Collector:
+class Gatherer:
     """Runs all generators for one tick and returns the tsdb values, `{"hostId", "name",
     "time", "value"}`, for the hosts it can resolve (`host_id_for(None)` is this host).
 
@@ -50,7 +52,7 @@ class Collector:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="plugin")
         self.problems = ProblemLog()
 
-    def collect(self, tick_time: int) -> list[dict[str, Any]]:
+    def gather(self, tick_time: int) -> list[dict[str, Any]]:
         if self._first:
             self._first = False
             workers = max(1, len(self.generators))
@@ -127,13 +129,13 @@ class Ticker:
 
     def __init__(
         self,
-        collector: Collector,
+        gatherer: Gatherer,
         spool: Spool,
         timings: LoopTimings,
         stop: threading.Event,
-        clock: Clock = time.time,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        self.collector = collector
+        self.gatherer = gatherer
         self.spool = spool
         self.timings = timings
         self.stop = stop
@@ -148,12 +150,12 @@ class Ticker:
         period = self.timings.post_interval
         last_minute: float | None = None
         while not self.stop.is_set():
-            now = self.clock()
+            now = self.clock.now()
             minute = now - now % period
             if minute != last_minute:
                 last_minute = minute
                 self._fire(int(minute))
-            self.stop.wait(min(self.timings.tick_resolution, period - now % period))
+            self.clock.wait(self.stop, min(self.timings.tick_resolution, period - now % period))
         self._collections.shutdown(wait=False)
 
     def _fire(self, tick_time: int) -> None:
@@ -164,7 +166,7 @@ class Ticker:
 
     def _collect(self, tick_time: int) -> None:
         try:
-            values = self.collector.collect(tick_time)
+            values = self.gatherer.gather(tick_time)
             if values and not self.stop.is_set():
                 self.spool.append(BatchKind.METRICS, values)
         except Exception:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -40,11 +39,10 @@ from sabamon.agent.api import (
     is_network_error,
     is_refused,
 )
+from sabamon.agent.clock import SYSTEM_CLOCK, Clock
 from sabamon.agent.spool import Batch, BatchKind, Spool
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], float]
 
 BACKLOG_AGE = 600.0
 """Seconds: a post holding a point older than this is a backlog post (the replay header)."""
@@ -162,7 +160,7 @@ class MetricPoster:
         timings: LoopTimings,
         host_delay: float,
         shutdown: Shutdown,
-        clock: Clock = time.time,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.api = api
         self.spool = spool
@@ -179,8 +177,8 @@ class MetricPoster:
         while True:
             if not self._wait_for_batch():
                 return
-            delay = next_delay(self.state, self.clock(), self.host_delay, self.timings)
-            delay = max(delay, self._not_before - self.clock())
+            delay = next_delay(self.state, self.clock.now(), self.host_delay, self.timings)
+            delay = max(delay, self._not_before - self.clock.now())
             if self.state is not PostState.TERMINATING:
                 queued = self.spool.count(BatchKind.METRICS) > 2
                 self.state = PostState.QUEUED if queued else PostState.DEFAULT
@@ -254,7 +252,7 @@ class MetricPoster:
     def _send(self, values: list[dict[str, Any]]) -> ApiError | None:
         """One post (with the immediate retry after a network error); the error or None."""
         oldest = min((value.get("time") or 0 for value in values), default=0)
-        replay = 0 < oldest < self.clock() - BACKLOG_AGE
+        replay = 0 < oldest < self.clock.now() - BACKLOG_AGE
         try:
             post_with_network_retry(
                 lambda: self.api.post_metric_values(values, replay=replay),
@@ -273,16 +271,16 @@ class MetricPoster:
             self.state = PostState.HAD_ERROR
         if err.retry_after is not None:
             wait = min(err.retry_after, self.timings.max_retry_after)
-            self._not_before = self.clock() + wait
+            self._not_before = self.clock.now() + wait
 
 
 def post_with_network_retry(post: Callable[[], None], clock: Clock, window: float) -> None:
     """Post; after a network error within `window` seconds of the start, retry once at once."""
-    started = clock()
+    started = clock.now()
     try:
         post()
     except ApiError as err:
-        if not is_network_error(err) or clock() - started > window:
+        if not is_network_error(err) or clock.now() - started > window:
             raise
         log.info("event=network_error_retry error=%r", str(err))
         post()
@@ -299,7 +297,7 @@ class CheckReportPoster:
         spool: Spool,
         timings: LoopTimings,
         shutdown: Shutdown,
-        clock: Clock = time.time,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.api = api
         self.spool = spool

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sabamon.agent.api import AgentApi, ApiError
-from sabamon.agent.collect import Collector, Ticker
+from sabamon.agent.collect import Gatherer, Ticker
 from sabamon.agent.config import AgentConfig
 from sabamon.agent.host import RetryPolicy, prepare_host, resolve_custom_identifiers
 from sabamon.agent.hostspec import HostSpecOptions, build_host_spec
@@ -141,12 +141,12 @@ def run_agent(settings: RunSettings) -> int:
     stop = threading.Event()
     hup = threading.Event()
     shutdown = Shutdown(timings.max_terminating)
-    collector = Collector(generators, host_ids.get, timings, stop)
+    gatherer = Gatherer(generators, host_ids.get, timings, stop)
     # What start-up built lives as long as the process: out of the collector's way, a full
     # collection walks only what the loop allocates (measured: 3 ms a full pass otherwise).
     gc.collect()
     gc.freeze()
-    _thread(Ticker(collector, spool, timings, stop).run, "ticker")
+    _thread(Ticker(gatherer, spool, timings, stop).run, "ticker")
     _thread(
         lambda: _spec_updates(api, host_id, build_spec, hup, stop, timings.spec_interval), "spec"
     )
@@ -173,7 +173,7 @@ def run_agent(settings: RunSettings) -> int:
         log.info("event=agent_started host_id=%s post_second=%d", host_id, host_delay)
         _main_loop(signals, shutdown, hup, stop, spool, outcome)
         try:
-            return _finish(api, config, host_id, spool, collector, shutdown, stop, outcome)
+            return _finish(api, config, host_id, spool, gatherer, shutdown, stop, outcome)
         finally:
             plugins.runner.close()  # what plugins left behind ends with the agent
 
@@ -204,14 +204,14 @@ def _finish(
     config: AgentConfig,
     host_id: str,
     spool: Spool,
-    collector: Collector,
+    gatherer: Gatherer,
     shutdown: Shutdown,
     stop: threading.Event,
     outcome: list[BaseException | None],
 ) -> int:
     stop.set()
     shutdown.cancel_timers()
-    collector.close()
+    gatherer.close()
     error = outcome[0]
     if isinstance(error, ForcedExit):
         log.error("event=forced_exit pending_batches=%d", spool.count())

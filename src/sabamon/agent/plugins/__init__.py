@@ -17,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sabamon.agent.clock import Clock
 from sabamon.agent.plugins.checks import CheckLoop, ResolveHostId, SubmitReports
-from sabamon.agent.plugins.clock import Clock
 from sabamon.agent.plugins.config import PluginsConfig, parse_plugins
 from sabamon.agent.plugins.metadata import (
     FIRST_RUN_DELAY_SECONDS,

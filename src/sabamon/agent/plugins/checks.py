@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sabamon.agent.plugins.clock import Clock, SystemClock, next_delay
+from sabamon.agent.clock import Clock, SystemClock, next_delay
 from sabamon.agent.plugins.config import CheckPluginConfig
 from sabamon.agent.plugins.runner import PluginRunner, RunResult
 

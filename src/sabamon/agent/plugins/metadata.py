@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sabamon.agent.api import is_server_error
-from sabamon.agent.plugins.clock import Clock, SystemClock, next_delay
+from sabamon.agent.clock import Clock, SystemClock, next_delay
 from sabamon.agent.plugins.config import MetadataPluginConfig
 from sabamon.agent.plugins.runner import PluginRunner
 

@@ -1,4 +1,5 @@
-"""Time for the plugin loops, injectable so tests run minute cadences in milliseconds."""
+"""The agent's one clock: wall time and waiting on an event, injected into every loop (the
+ticker, the posters, the plugin loops) so tests run minute cadences in milliseconds."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ class SystemClock:
 
     def wait(self, event: threading.Event, seconds: float) -> bool:
         return event.wait(max(seconds, 0.0))
+
+
+SYSTEM_CLOCK = SystemClock()
 
 
 def next_delay(start: float, now: float, interval: float) -> float:
