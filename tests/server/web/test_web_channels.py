@@ -183,9 +183,11 @@ def test_notification_group_form(dashboard: Dashboard, receiver: Receiver) -> No
             f"/ui/notification-groups/{group['id']}/delete", data={"csrf": login_csrf(edit)}
         )
         default = next(g for g in groups if g["type"] == "group-default")
-        client.post(
+        refused = client.post(
             f"/ui/notification-groups/{default['id']}/delete", data={"csrf": login_csrf(edit)}
         )
+        assert refused.status_code == 400
+        assert "the default notification group cannot be deleted" in refused.text
     names = {
         g["name"] for g in api_get(dashboard, "/api/v0/notification-groups")["notificationGroups"]
     }

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from sabamon.server.alerts.alert_groups import validate_alert_group_setting
-from sabamon.server.api.alerting import json_body, json_response, validated
+from sabamon.server.api.alerting import json_body, json_response
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
+from sabamon.server.definitions import checked
 from sabamon.server.store.alerts_types import Document, DocumentKind
 from sabamon.server.store.base import new_id
 
@@ -27,7 +28,7 @@ async def list_settings(key: ReadKey, state: State) -> Response:
 
 @router.post("")
 async def create_setting(request: Request, key: WriteKey, state: State) -> Response:
-    doc = Document(new_id(), validated(validate_alert_group_setting, await json_body(request)))
+    doc = Document(new_id(), checked(validate_alert_group_setting, await json_body(request)))
     await state.store.put_document(key.org_id, KIND, doc, state.now())
     return json_response(doc.to_json())
 
@@ -42,7 +43,7 @@ async def update_setting(
     setting_id: str, request: Request, key: WriteKey, state: State
 ) -> Response:
     await state.store.get_document(key.org_id, KIND, setting_id)
-    doc = Document(setting_id, validated(validate_alert_group_setting, await json_body(request)))
+    doc = Document(setting_id, checked(validate_alert_group_setting, await json_body(request)))
     await state.store.put_document(key.org_id, KIND, doc, state.now())
     return json_response(doc.to_json())
 

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from sabamon.server.alerts.scheduler import AlertingOptions
-from sabamon.server.api.alerting import alert_closer, json_body, json_response, page_limit
+from sabamon.server.api.alerting import json_body, json_response, page_limit
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
 from sabamon.server.api.errors import BadRequest, PayloadTooLarge
 from sabamon.server.public_url import alert_url
+from sabamon.server.state import alert_closer
 from sabamon.server.store.alerts_types import AlertRecord
 
 router = APIRouter(prefix="/api/v0/alerts", tags=["alerts"], responses=ERROR_RESPONSES)

@@ -2,69 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
 from sabamon.server.api.errors import AUTH_FAILED, Forbidden, Unauthorized
-from sabamon.server.store.base import ApiKey, NotFound, Store
-from sabamon.server.telemetry import Telemetry
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-@dataclass
-class TtlCache(Generic[K, V]):
-    """Answers the hot path remembers for `ttl` seconds instead of asking the store per
-    request: API keys (a revoked key stops working within `ttl`, `app.KEY_CACHE_TTL`) and
-    live host ids (a
-    host retired through another worker process is refused within `ttl`)."""
-
-    clock: Callable[[], float]
-    ttl: float = 10.0
-    entries: dict[K, tuple[V, float]] = field(default_factory=dict)
-
-    def get(self, key: K) -> tuple[bool, V | None]:
-        hit = self.entries.get(key)
-        if hit is None or hit[1] < self.clock():
-            return False, None
-        return True, hit[0]
-
-    def put(self, key: K, value: V) -> None:
-        if len(self.entries) > 100_000:
-            self.entries.clear()
-        self.entries[key] = (value, self.clock() + self.ttl)
-
-    def discard(self, key: K) -> None:
-        self.entries.pop(key, None)
-
-
-@dataclass
-class ServerState:
-    store: Store
-    clock: Callable[[], float]
-    telemetry: Telemetry
-    keys: TtlCache[str, ApiKey | None]
-    live_hosts: TtlCache[tuple[str, str], bool]
-
-    def now(self) -> int:
-        return int(self.clock())
-
-
-def server_state(request: Request) -> ServerState:
-    state: ServerState = request.app.state.server
-    return state
-
-
-async def state_dependency(request: Request) -> ServerState:
-    """`server_state` for `Depends`: async, so FastAPI calls it inline rather than through
-    its thread pool (a sync dependency costs two thread switches per request)."""
-    return server_state(request)
-
+from sabamon.server.state import ServerState as ServerState
+from sabamon.server.state import State as State
+from sabamon.server.state import TtlCache as TtlCache
+from sabamon.server.state import server_state
+from sabamon.server.store.base import ApiKey, NotFound
 
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False)
 
@@ -98,7 +46,6 @@ async def write_access(
 
 ReadKey = Annotated[ApiKey, Depends(read_access)]
 WriteKey = Annotated[ApiKey, Depends(write_access)]
-State = Annotated[ServerState, Depends(state_dependency)]
 
 
 async def is_live_host(state: ServerState, org_id: str, host_id: str) -> bool:

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from sabamon.server.alerts.downtimes import validate_downtime
-from sabamon.server.api.alerting import json_body, json_response, validated
+from sabamon.server.api.alerting import json_body, json_response
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
+from sabamon.server.definitions import checked
 from sabamon.server.store.alerts_types import Document
 from sabamon.server.store.base import new_id
 
@@ -23,7 +24,7 @@ async def list_downtimes(key: ReadKey, state: State) -> Response:
 
 @router.post("")
 async def create_downtime(request: Request, key: WriteKey, state: State) -> Response:
-    doc = Document(new_id(), validated(validate_downtime, await json_body(request)))
+    doc = Document(new_id(), checked(validate_downtime, await json_body(request)))
     await state.store.put_document(key.org_id, "downtime", doc, state.now())
     return json_response(doc.to_json())
 
@@ -33,7 +34,7 @@ async def update_downtime(
     downtime_id: str, request: Request, key: WriteKey, state: State
 ) -> Response:
     await state.store.get_document(key.org_id, "downtime", downtime_id)
-    doc = Document(downtime_id, validated(validate_downtime, await json_body(request)))
+    doc = Document(downtime_id, checked(validate_downtime, await json_body(request)))
     await state.store.put_document(key.org_id, "downtime", doc, state.now())
     return json_response(doc.to_json())
 

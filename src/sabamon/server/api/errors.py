@@ -7,7 +7,8 @@
     ├── NotFoundError        404: unknown route or resource
     └── PayloadTooLarge      413: body over the route's limit
 
-Store errors map onto them: `store.NotFound` → 404, any other `StoreError` → 400.
+Store errors map onto them: `store.NotFound` → 404, any other `StoreError` → 400, and so
+does a definition rule's `DefinitionError` (`server/definitions.py`) → 400.
 FastAPI's default 422 never reaches a client; its errors become a 400 naming the field.
 A series engine that cannot answer (`SeriesStoreUnavailable`) gives a 503 with
 Retry-After at once, logged once a minute with the count of failures since.
@@ -27,6 +28,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from sabamon.server.definitions import DefinitionError
 from sabamon.server.store.base import NotFound, StoreError
 from sabamon.server.store.series_store import SeriesStoreUnavailable
 
@@ -127,6 +129,9 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, ApiError)
         return error_response(exc.status, exc.message)
 
+    async def on_definition_error(_: Request, exc: Exception) -> Response:
+        return error_response(400, str(exc))
+
     async def on_store_error(_: Request, exc: Exception) -> Response:
         status = 404 if isinstance(exc, NotFound) else 400
         return error_response(
@@ -163,6 +168,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StoreError, on_store_error)
+    app.add_exception_handler(DefinitionError, on_definition_error)
     app.add_exception_handler(SeriesStoreUnavailable, on_series_unavailable)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

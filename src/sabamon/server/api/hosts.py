@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
 
-from sabamon.server.api.alerting import alert_closer
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
 from sabamon.server.api.errors import BadRequest
@@ -24,6 +23,7 @@ from sabamon.server.api.models import (
     Success,
 )
 from sabamon.server.api.validation import MAX_ROLES_PER_HOST, role_fullname
+from sabamon.server.state import alert_closer
 from sabamon.server.store.base import HostFilter, HostInput, HostStatus
 
 router = APIRouter(prefix="/api/v0", tags=["hosts"], responses=ERROR_RESPONSES)

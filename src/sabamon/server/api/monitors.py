@@ -6,9 +6,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from sabamon.server.alerts.monitors import Monitor, monitor_sort_key, validate_monitor
-from sabamon.server.api.alerting import alert_closer, json_body, json_response, validated
+from sabamon.server.api.alerting import json_body, json_response
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
+from sabamon.server.definitions import checked
+from sabamon.server.state import alert_closer
 from sabamon.server.store.alerts_types import Document
 from sabamon.server.store.base import new_id
 
@@ -17,7 +19,7 @@ router = APIRouter(prefix="/api/v0/monitors", tags=["monitors"], responses=ERROR
 
 @router.post("")
 async def create_monitor(request: Request, key: WriteKey, state: State) -> Response:
-    spec = validated(validate_monitor, await json_body(request))
+    spec = checked(validate_monitor, await json_body(request))
     doc = Document(new_id(), spec)
     await state.store.put_document(key.org_id, "monitor", doc, state.now())
     return json_response(Monitor(doc.id, spec).to_json())
@@ -42,7 +44,7 @@ async def update_monitor(
 ) -> Response:
     old = await state.store.get_document(key.org_id, "monitor", monitor_id)
     body = await json_body(request)
-    spec = validated(validate_monitor, body, Monitor(old.id, old.spec))
+    spec = checked(validate_monitor, body, Monitor(old.id, old.spec))
     await state.store.put_document(key.org_id, "monitor", Document(monitor_id, spec), state.now())
     return json_response(Monitor(monitor_id, spec).to_json())
 

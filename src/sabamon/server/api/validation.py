@@ -16,6 +16,7 @@ import orjson
 
 from sabamon.server.api.errors import BadRequest
 from sabamon.server.store.base import Point
+from sabamon.server.text import sanitize as sanitize
 
 METRIC_NAME = re.compile(r"[a-zA-Z0-9._-]+")
 SERVICE_OR_ROLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,62}")
@@ -50,25 +51,6 @@ def parse_json(body: bytes) -> Any:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
-
-
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-"""Characters neither backend can keep: NUL (PostgreSQL text and jsonb refuse it) and lone
-UTF-16 surrogates (no UTF-8 encoding exists for them)."""
-REPLACEMENT = "\ufffd"
-
-
-def sanitize(value: Any) -> Any:
-    """A JSON value with every unstorable character replaced by U+FFFD in every string
-    (keys included), so a text from the field (a check's output, a plugin's JSON) is kept
-    rather than refused; the value itself when there is nothing to replace."""
-    if isinstance(value, str):
-        return UNSTORABLE.sub(REPLACEMENT, value) if UNSTORABLE.search(value) else value
-    if isinstance(value, dict):
-        return {sanitize(k): sanitize(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [sanitize(item) for item in value]
-    return value
 
 
 def is_number(value: Any) -> bool:

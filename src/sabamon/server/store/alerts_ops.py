@@ -64,6 +64,19 @@ def put_document(org_id: str, kind: DocumentKind, doc: Document, now: int) -> St
     )
 
 
+def add_document(org_id: str, kind: DocumentKind, doc: Document, now: int) -> Step[Document]:
+    """Inserts unless the id is taken (a concurrent insert of the same id waits for the
+    first to commit, then does nothing), then reads back what is stored."""
+    if kind == "monitor":
+        raise ValueError("add_document: monitors are written with put_document")
+    yield Query(
+        f"INSERT INTO {_TABLES[kind]} (id, org_id, spec, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (id) DO NOTHING",
+        (doc.id, org_id, json.dumps(doc.spec), now),
+    )
+    return (yield from get_document(org_id, kind, doc.id))
+
+
 def delete_document(org_id: str, kind: DocumentKind, doc_id: str) -> Step[Document]:
     doc = yield from get_document(org_id, kind, doc_id)
     yield Query(f"DELETE FROM {_TABLES[kind]} WHERE org_id = ? AND id = ?", (org_id, doc_id))

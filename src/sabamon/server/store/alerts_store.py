@@ -40,6 +40,11 @@ class AlertsMixin(ABC):
     async def put_document(self, org_id: str, kind: DocumentKind, doc: Document, now: int) -> None:
         await self._write(alerts_ops.put_document(org_id, kind, doc, now))
 
+    async def add_document(
+        self, org_id: str, kind: DocumentKind, doc: Document, now: int
+    ) -> Document:
+        return await self._write(alerts_ops.add_document(org_id, kind, doc, now))
+
     async def delete_document(self, org_id: str, kind: DocumentKind, doc_id: str) -> Document:
         return await self._write(alerts_ops.delete_document(org_id, kind, doc_id))
 

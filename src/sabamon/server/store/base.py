@@ -13,6 +13,7 @@ All data belongs to an organisation; every query is scoped by `org_id`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 import string
 from abc import ABC, abstractmethod
@@ -43,6 +44,17 @@ _ID_ALPHABET = string.ascii_letters + string.digits
 def new_id() -> str:
     """An opaque id in Mackerel's shape: 11 alphanumerics."""
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(11))
+
+
+def stable_id(seed: str) -> str:
+    """An id in `new_id`'s shape that is the same for the same `seed`: what two concurrent
+    creators of one thing (an organisation's default group) both write, so only one is made."""
+    digest = int.from_bytes(hashlib.sha256(seed.encode()).digest(), "big")
+    chars = []
+    for _ in range(11):
+        digest, index = divmod(digest, len(_ID_ALPHABET))
+        chars.append(_ID_ALPHABET[index])
+    return "".join(chars)
 
 
 def new_api_key() -> str:
@@ -404,6 +416,13 @@ class Store(ABC):
     @abstractmethod
     async def put_document(self, org_id: str, kind: DocumentKind, doc: Document, now: int) -> None:
         """Creates or replaces."""
+
+    @abstractmethod
+    async def add_document(
+        self, org_id: str, kind: DocumentKind, doc: Document, now: int
+    ) -> Document:
+        """Creates the document unless one with its id exists, in one transaction; returns
+        the stored one (the existing document when it was there first). Not for monitors."""
 
     @abstractmethod
     async def delete_document(self, org_id: str, kind: DocumentKind, doc_id: str) -> Document:

@@ -11,12 +11,12 @@ from markupsafe import Markup
 from starlette.responses import RedirectResponse, Response
 
 from sabamon.server.alerts.explain import alert_graph, graph_range, rule_in_words
-from sabamon.server.api.alerting import alert_closer
-from sabamon.server.api.validation import sanitize
 from sabamon.server.graphing.units import format_value, unit_of_metric
 from sabamon.server.public_url import host_url
+from sabamon.server.state import alert_closer
 from sabamon.server.store.alerts_types import AlertRecord
 from sabamon.server.store.base import NotFound
+from sabamon.server.text import sanitize
 
 from .alert_state import unreached
 from .documents import find_document

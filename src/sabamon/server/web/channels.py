@@ -12,11 +12,9 @@ import logging
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from sabamon.server.api.notification_groups import join_default_group
-from sabamon.server.notify.channels import ChannelError, validate_channel
-from sabamon.server.notify.payload import sample_body
-from sabamon.server.store.alerts_types import Document, NewDelivery
-from sabamon.server.store.base import NotFound, new_id
+from sabamon.server import definitions
+from sabamon.server.definitions import DefinitionError
+from sabamon.server.store.base import NotFound
 
 from .documents import confirm_delete_page, find_document
 from .forms import FormProblem, checked, text_fields
@@ -112,14 +110,15 @@ async def create_channel(
     if kind not in CHANNEL_FIELDS:
         return missing(request, signed_in, f"channel type {kind}")
     values = await text_fields(request)
+    join = values.get(DEFAULT_GROUP_FIELD) == "on"
     try:
-        spec = validate_channel(checked(channel_body(kind, values)))
-    except (ChannelError, FormProblem) as exc:
+        body = checked(channel_body(kind, values))
+        channel = await definitions.create_channel(
+            state, signed_in.user.org_id, body, join_default=join
+        )
+    except (DefinitionError, FormProblem) as exc:
         return await _channel_page(request, state, signed_in, kind, values, error=str(exc))
-    channel_id, org_id = new_id(), signed_in.user.org_id
-    await state.store.put_document(org_id, "channel", Document(channel_id, spec), state.now())
-    if values.get(DEFAULT_GROUP_FIELD) == "on":
-        await join_default_group(state, org_id, channel_id)
+    channel_id = channel.id
     log.info("event=channel_created channel=%s user=%s", channel_id, signed_in.user.name)
     return RedirectResponse(f"/ui/channels/{channel_id}", status_code=303)
 
@@ -151,12 +150,12 @@ async def update_channel(
     kind = doc.spec["type"]
     values = await text_fields(request)
     try:
-        spec = validate_channel(checked(channel_body(kind, values, doc.spec)), kind)
-    except (ChannelError, FormProblem) as exc:
+        body = checked(channel_body(kind, values, doc.spec))
+        await definitions.update_channel(state, org_id, channel_id, body)
+    except (DefinitionError, FormProblem) as exc:
         return await _channel_page(
             request, state, signed_in, kind, values, channel_id, error=str(exc)
         )
-    await state.store.put_document(org_id, "channel", Document(channel_id, spec), state.now())
     log.info("event=channel_updated channel=%s user=%s", channel_id, signed_in.user.name)
     return RedirectResponse(f"/ui/channels/{channel_id}", status_code=303)
 
@@ -164,13 +163,10 @@ async def update_channel(
 @router.post("/ui/channels/{channel_id}/test")
 async def send_test(channel_id: str, state: State, signed_in: FormUser) -> Response:
     """Queues the sample notification, as POST /api/v0/channels/<id>/test does."""
-    org_id = signed_in.user.org_id
     try:
-        channel = await state.store.get_document(org_id, "channel", channel_id)
+        await definitions.send_test_notification(state, signed_in.user.org_id, channel_id)
     except NotFound:
         return RedirectResponse("/ui/channels", status_code=303)
-    delivery = NewDelivery(channel_id, f"test:{new_id()}", sample_body(channel.spec["type"]))
-    await state.store.enqueue_deliveries(org_id, [delivery], state.now())
     log.info("event=channel_test_queued channel=%s user=%s", channel_id, signed_in.user.name)
     return RedirectResponse(f"/ui/channels/{channel_id}?tested=true#deliveries", status_code=303)
 
@@ -195,7 +191,7 @@ async def confirm_delete(
 @router.post("/ui/channels/{channel_id}/delete")
 async def delete_channel(channel_id: str, state: State, signed_in: FormUser) -> Response:
     try:
-        await state.store.delete_document(signed_in.user.org_id, "channel", channel_id)
+        await definitions.delete_channel(state, signed_in.user.org_id, channel_id)
     except NotFound:
         pass
     else:

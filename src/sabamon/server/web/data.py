@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from sabamon.server.api.deps import ServerState
+from sabamon.server.state import ServerState
 from sabamon.server.store.base import Host, HostFilter, HostStatus, NotFound, OwnerKind
 from sabamon.server.store.series_store import step_for_span
 

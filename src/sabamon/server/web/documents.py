@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from sabamon.server.api.deps import ServerState
+from sabamon.server.state import ServerState
 from sabamon.server.store.alerts_types import Document, DocumentKind
 from sabamon.server.store.base import NotFound
 

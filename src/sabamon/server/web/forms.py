@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from sabamon.server.api.validation import sanitize
+from sabamon.server.text import sanitize
 
 log = logging.getLogger(__name__)
 

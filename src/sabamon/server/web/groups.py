@@ -9,11 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from sabamon.server import definitions
 from sabamon.server.alerts.monitors import Monitor, monitor_sort_key
-from sabamon.server.api.notification_groups import default_group
-from sabamon.server.notify.groups import GroupError, validate_group
-from sabamon.server.store.alerts_types import Document
-from sabamon.server.store.base import NotFound, new_id
+from sabamon.server.definitions import DefinitionError
+from sabamon.server.store.base import NotFound
 
 from .documents import confirm_delete_page, find_document
 from .forms import FormProblem, checked, text_fields
@@ -46,15 +45,14 @@ async def _page(
     error: str | None = None,
 ) -> Response:
     org_id = signed_in.user.org_id
-    await default_group(state, org_id)
-    groups = await state.store.list_documents(org_id, "notification_group")
+    groups = await definitions.list_groups(state, org_id)
     choices = await _choices(state, org_id)
     names = dict(choices["channels"])
     rows: list[dict[str, Any]] = [
         {
             "id": g.id,
             "name": g.spec["name"],
-            "default": g.spec["type"] == "group-default",
+            "default": definitions.is_default_group(g),
             "level": g.spec["notificationLevel"],
             "channels": [names.get(c, c) for c in g.spec["childChannelIds"]],
             "monitors": len(g.spec["monitors"]),
@@ -85,17 +83,14 @@ async def groups_page(request: Request, state: State, signed_in: PageUser) -> Re
 
 @router.post("/ui/notification-groups")
 async def create_group(request: Request, state: State, signed_in: FormUser) -> Response:
-    org_id = signed_in.user.org_id
     values = await text_fields(request)
-    await default_group(state, org_id)
     try:
-        spec = validate_group(checked(group_body(values)))
-    except (GroupError, FormProblem) as exc:
+        group = await definitions.create_group(
+            state, signed_in.user.org_id, checked(group_body(values))
+        )
+    except (DefinitionError, FormProblem) as exc:
         return await _page(request, state, signed_in, values, error=str(exc))
-    group_id = new_id()
-    await state.store.put_document(
-        org_id, "notification_group", Document(group_id, spec), state.now()
-    )
+    group_id = group.id
     log.info("event=group_created group=%s user=%s", group_id, signed_in.user.name)
     return RedirectResponse("/ui/notification-groups", status_code=303)
 
@@ -120,12 +115,10 @@ async def update_group(
         return missing(request, signed_in, f"group {group_id}")
     values = await text_fields(request)
     try:
-        spec = validate_group(checked(group_body(values, doc.spec)), doc.spec)
-    except (GroupError, FormProblem) as exc:
+        body = checked(group_body(values, doc.spec))
+        await definitions.update_group(state, org_id, group_id, body)
+    except (DefinitionError, FormProblem) as exc:
         return await _page(request, state, signed_in, values, group_id, str(exc))
-    await state.store.put_document(
-        org_id, "notification_group", Document(group_id, spec), state.now()
-    )
     log.info("event=group_updated group=%s user=%s", group_id, signed_in.user.name)
     return RedirectResponse("/ui/notification-groups", status_code=303)
 
@@ -148,14 +141,15 @@ async def confirm_delete(
 
 
 @router.post("/ui/notification-groups/{group_id}/delete")
-async def delete_group(group_id: str, state: State, signed_in: FormUser) -> Response:
-    """Deletes a group; the default group stays, as in the API."""
-    org_id = signed_in.user.org_id
+async def delete_group(
+    request: Request, group_id: str, state: State, signed_in: FormUser
+) -> Response:
+    """Deletes a group; the default group stays, and the page says so (400)."""
     try:
-        doc = await state.store.get_document(org_id, "notification_group", group_id)
+        await definitions.delete_group(state, signed_in.user.org_id, group_id)
     except NotFound:
         return RedirectResponse("/ui/notification-groups", status_code=303)
-    if doc.spec["type"] != "group-default":
-        await state.store.delete_document(org_id, "notification_group", group_id)
-        log.info("event=group_deleted group=%s user=%s", group_id, signed_in.user.name)
+    except DefinitionError as exc:
+        return await _page(request, state, signed_in, {"notificationLevel": "all"}, error=str(exc))
+    log.info("event=group_deleted group=%s user=%s", group_id, signed_in.user.name)
     return RedirectResponse("/ui/notification-groups", status_code=303)

@@ -20,8 +20,7 @@ from sabamon.server.alerts.monitors import (
     monitor_sort_key,
     validate_monitor,
 )
-from sabamon.server.api.alerting import alert_closer
-from sabamon.server.api.deps import ServerState
+from sabamon.server.state import ServerState, alert_closer
 from sabamon.server.store.alerts_types import Document
 from sabamon.server.store.base import NotFound, new_id
 

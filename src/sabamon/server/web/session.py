@@ -13,8 +13,8 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from sabamon.server.api.deps import State as State  # the async dependency, no thread hop
-from sabamon.server.api.deps import server_state
+from sabamon.server.state import State as State  # the async dependency, no thread hop
+from sabamon.server.state import server_state
 from sabamon.server.store.web_types import User
 
 from . import auth

@@ -1,0 +1,121 @@
+"""The rules for definitions that both faces follow: the API (`api/`) and the dashboard
+(`web/`) call these functions and turn their errors into their own answers.
+
+Notification channels and groups (api.md §8): every organisation has one default group,
+created on first use with every channel in it, that cannot be deleted; a channel may join
+it when created; a test notification queues the channel's sample body.
+
+Errors: `DefinitionError` (a rule refused: the API answers 400, a page shows the message
+beside its form) and the store's `NotFound` (no such definition: 404 on either face).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+from sabamon.server.notify.channels import validate_channel
+from sabamon.server.notify.groups import validate_group
+from sabamon.server.notify.payload import sample_body
+from sabamon.server.state import ServerState
+from sabamon.server.store.alerts_types import Document, NewDelivery
+from sabamon.server.store.base import new_id, stable_id
+
+T = TypeVar("T")
+GROUP: Final = "notification_group"
+DEFAULT_GROUP_TYPE = "group-default"
+
+
+class DefinitionError(ValueError):
+    """A definition a rule refuses; the message names the field or the rule."""
+
+
+def checked(validate: Callable[..., T], *args: Any) -> T:
+    """Runs a validator; its ValueError (naming the field) becomes a DefinitionError."""
+    try:
+        return validate(*args)
+    except ValueError as exc:
+        raise DefinitionError(str(exc)) from None
+
+
+def is_default_group(group: Document) -> bool:
+    return group.spec["type"] == DEFAULT_GROUP_TYPE
+
+
+async def default_group(state: ServerState, org_id: str) -> Document:
+    """The organisation's default group, created (with every channel) on first use.
+
+    Its id derives from the organisation, so concurrent first uses (two requests, two
+    workers) insert the same row and the store keeps one (`Store.add_document`)."""
+    for group in await state.store.list_documents(org_id, GROUP):
+        if is_default_group(group):
+            return group
+    channels = await state.store.list_documents(org_id, "channel")
+    spec = validate_group({"name": "Default", "childChannelIds": [c.id for c in channels]})
+    group = Document(stable_id(f"default-group:{org_id}"), {**spec, "type": DEFAULT_GROUP_TYPE})
+    return await state.store.add_document(org_id, GROUP, group, state.now())
+
+
+async def join_default_group(state: ServerState, org_id: str, channel_id: str) -> None:
+    """Adds a channel to the default group (a default group created now has it already)."""
+    group = await default_group(state, org_id)
+    if channel_id not in group.spec["childChannelIds"]:
+        group.spec["childChannelIds"].append(channel_id)
+        await state.store.put_document(org_id, GROUP, group, state.now())
+
+
+async def list_groups(state: ServerState, org_id: str) -> list[Document]:
+    """Every group, the default one included (created if it was not yet)."""
+    await default_group(state, org_id)
+    return await state.store.list_documents(org_id, GROUP)
+
+
+async def create_group(state: ServerState, org_id: str, body: Any) -> Document:
+    await default_group(state, org_id)
+    group = Document(new_id(), checked(validate_group, body))
+    await state.store.put_document(org_id, GROUP, group, state.now())
+    return group
+
+
+async def update_group(state: ServerState, org_id: str, group_id: str, body: Any) -> Document:
+    old = await state.store.get_document(org_id, GROUP, group_id)
+    group = Document(group_id, checked(validate_group, body, old.spec))
+    await state.store.put_document(org_id, GROUP, group, state.now())
+    return group
+
+
+async def delete_group(state: ServerState, org_id: str, group_id: str) -> Document:
+    """Deletes a group and returns it; the default group stays (DefinitionError)."""
+    old = await state.store.get_document(org_id, GROUP, group_id)
+    if is_default_group(old):
+        raise DefinitionError("the default notification group cannot be deleted")
+    return await state.store.delete_document(org_id, GROUP, group_id)
+
+
+async def create_channel(
+    state: ServerState, org_id: str, body: Any, *, join_default: bool = False
+) -> Document:
+    channel = Document(new_id(), checked(validate_channel, body))
+    await state.store.put_document(org_id, "channel", channel, state.now())
+    if join_default:
+        await join_default_group(state, org_id, channel.id)
+    return channel
+
+
+async def update_channel(state: ServerState, org_id: str, channel_id: str, body: Any) -> Document:
+    """Replaces a channel's settings; its type cannot change."""
+    old = await state.store.get_document(org_id, "channel", channel_id)
+    channel = Document(channel_id, checked(validate_channel, body, old.spec["type"]))
+    await state.store.put_document(org_id, "channel", channel, state.now())
+    return channel
+
+
+async def delete_channel(state: ServerState, org_id: str, channel_id: str) -> Document:
+    return await state.store.delete_document(org_id, "channel", channel_id)
+
+
+async def send_test_notification(state: ServerState, org_id: str, channel_id: str) -> None:
+    """Queues the channel's sample notification; its delivery log shows how it went."""
+    channel = await state.store.get_document(org_id, "channel", channel_id)
+    delivery = NewDelivery(channel_id, f"test:{new_id()}", sample_body(channel.spec["type"]))
+    await state.store.enqueue_deliveries(org_id, [delivery], state.now())
