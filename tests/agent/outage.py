@@ -1,4 +1,4 @@
-"""A long outage simulated with an injected clock: the agent's collector, real subprocess
+"""A long outage simulated with an injected clock: the agent's gatherer, real subprocess
 plugins and its spool run minute after minute while the server is unreachable, then a real
 sabamon server (on loopback, its clock moved to the end of the outage) takes the backlog
 from the agent's poster. Used by the outage test and by `bench/outage.py`.
@@ -22,9 +22,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "server" / "api"))
 from api_server import free_socket, serve_in_thread
+from tests.support.clock import StepClock
 
 from sabamon.agent.api import AgentApi
-from sabamon.agent.collect import Collector
+from sabamon.agent.collect import Gatherer
 from sabamon.agent.loop import LoopTimings, MetricPoster, Shutdown
 from sabamon.agent.plugins.config import MetricPluginConfig, PluginCommand
 from sabamon.agent.plugins.metrics import MetricPluginGenerator
@@ -73,16 +74,8 @@ class Figures:
         return sum(n for minute, n in self.stored_by_time.items() if minute < at)
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def plugin(
-    name: str, shell: str, clock: Clock, runner: PluginRunner, max_values: int = 1000
+    name: str, shell: str, clock: StepClock, runner: PluginRunner, max_values: int = 1000
 ) -> MetricPluginGenerator:
     command = PluginCommand(f"plugin.metrics.{name}", shell, timeout_seconds=5)
     config = MetricPluginConfig(name, command, max_values=max_values)
@@ -102,7 +95,7 @@ def simulate(
     then let the agent's poster reach it (its clock at the end of the outage); count what
     arrived. The flooding plugin keeps `flood_cap` values a run (its `max_values`)."""
     figures = Figures(minutes, step)
-    clock = Clock(START)
+    clock = StepClock(START)
     key = asyncio.run(bootstrap(make_store(None, folder / "server")))
     assert key is not None
     app = create_app(make_store(None, folder / "server"), clock=clock, alerting=None)
@@ -114,7 +107,7 @@ def simulate(
         with httpx.Client(base_url=url, headers={"X-Api-Key": key.key}, timeout=60) as http:
             host_id = http.post("/api/v0/hosts", json={"name": "outage", "meta": {}}).json()["id"]
             collect(figures, spool, host_id, clock, flood_cap, progress)
-            clock.now = START + 60 * minutes  # the server is back; its clock too
+            clock.time = START + 60 * minutes  # the server is back; its clock too
             started = time.monotonic()
             drain(spool, AgentApi(url, key.key), clock, progress)
             figures.seconds["post"] = time.monotonic() - started
@@ -130,7 +123,7 @@ def collect(
     figures: Figures,
     spool: Spool,
     host_id: str,
-    clock: Clock,
+    clock: StepClock,
     flood_cap: int,
     progress: Callable[[str], None],
 ) -> None:
@@ -142,17 +135,17 @@ def collect(
         plugin("garbage", GARBAGE, clock, runner),
         plugin("flood", FLOOD, clock, runner, flood_cap),
     ]
-    collector = Collector(generators, {None: host_id}.get, QUICK, threading.Event())
+    gatherer = Gatherer(generators, {None: host_id}.get, QUICK, threading.Event())
     started = time.monotonic()
     spooled: dict[int, int] = {}  # seq -> points
     for minute in range(0, figures.minutes, figures.step):
-        clock.now = START + 60 * minute
-        values = collector.collect(int(clock.now))
+        clock.time = START + 60 * minute
+        values = gatherer.gather(int(clock.time))
         spooled[spool.append(BatchKind.METRICS, values)] = len(values)
         figures.collected += len(values)
         if minute % 720 == 0:
             progress(f"  minute {minute}/{figures.minutes}: spool {spool.size_bytes()} bytes")
-    collector.close()
+    gatherer.close()
     figures.seconds["collect"] = time.monotonic() - started
     live = {batch.seq for batch in spool.oldest(BatchKind.METRICS, len(spooled))}
     figures.evicted_batches = spool.evicted
@@ -160,7 +153,7 @@ def collect(
     figures.dropped_by_plugins = 5 * len(spooled)  # the five bad lines of GARBAGE a run
 
 
-def drain(spool: Spool, api: AgentApi, clock: Clock, progress: Callable[[str], None]) -> None:
+def drain(spool: Spool, api: AgentApi, clock: StepClock, progress: Callable[[str], None]) -> None:
     shutdown = Shutdown(3600.0)
     poster = MetricPoster(api, spool, QUICK, 0, shutdown, clock=clock)
     thread = threading.Thread(target=poster.run, daemon=True)

@@ -10,6 +10,7 @@ import time
 
 import pytest
 from plugin_helpers import command, script
+from tests.support.clock import StepClock
 
 from sabamon.agent.metrics.base import MetricGenerator, Value
 from sabamon.agent.plugins.config import MetricPluginConfig
@@ -27,7 +28,7 @@ def generator(
     runner: PluginRunner, name: str, cmd: str | tuple[str, ...], **options: object
 ) -> MetricPluginGenerator:
     config = MetricPluginConfig(name=name, command=command(cmd), **options)  # type: ignore[arg-type]
-    return MetricPluginGenerator(config, runner, clock=lambda: NOW)
+    return MetricPluginGenerator(config, runner, clock=StepClock(NOW))
 
 
 def test_values_from_a_real_plugin(runner: PluginRunner, caplog: pytest.LogCaptureFixture) -> None:
@@ -160,14 +161,6 @@ def test_graph_defs_run_in_parallel(runner: PluginRunner) -> None:
     assert time.monotonic() - started < 0.3 * 4
 
 
-class StepClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_what_the_api_would_refuse_is_dropped_with_one_warning_an_hour(
     runner: PluginRunner, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -180,7 +173,7 @@ def test_what_the_api_would_refuse_is_dropped_with_one_warning_an_hour(
     plugin = MetricPluginGenerator(config, runner, clock=clock)
     with caplog.at_level(logging.WARNING):
         for minute in range(61):
-            clock.now = NOW + 60 * minute
+            clock.time = NOW + 60 * minute
             assert plugin.generate(60, threading.Event()) == [Value("custom.good.one", 1.0)]
     warnings = [r.getMessage() for r in caplog.records if "value_dropped" in r.getMessage()]
     assert [w.split(" detail=")[0] for w in warnings] == [

@@ -8,11 +8,11 @@ import logging
 import math
 import re
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from sabamon.agent.clock import SYSTEM_CLOCK, Clock
 from sabamon.agent.metrics.base import Value
 from sabamon.agent.metrics.names import name_problem
 from sabamon.agent.plugins.config import MetricPluginConfig
@@ -47,12 +47,12 @@ class MetricPluginGenerator:
         self,
         config: MetricPluginConfig,
         runner: PluginRunner,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
         self._runner = runner
         self._clock = clock
-        self.problems = ProblemLog(clock)
+        self.problems = ProblemLog(clock.now)
 
     @property
     def name(self) -> str:
@@ -84,7 +84,7 @@ class MetricPluginGenerator:
         name outside [a-zA-Z0-9._-], a value that is not a finite number, a timestamp out of
         range) is dropped with a rate-limited WARNING naming the plugin and the metric; past
         `max_values` values the rest of the run is dropped the same way."""
-        now = self._clock()
+        now = self._clock.now()
         values: list[Value] = []
         for line in stdout.splitlines():
             value = self._parse_line(line, now)
