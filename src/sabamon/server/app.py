@@ -267,6 +267,8 @@ def create_app(
         status = "ok"
         if not await store_probe.answers(HEALTH_TIMEOUT):
             status = "store unreachable"
+        elif server.store.unwritable_since is not None:
+            status = "store cannot write (disk full or failing)"
         elif not await series_probe.answers(HEALTH_TIMEOUT):
             status = f"series store unreachable: {server.store.series.description}"
         body = orjson.dumps({"status": status})

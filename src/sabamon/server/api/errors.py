@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from sabamon.server.definitions import DefinitionError
-from sabamon.server.store.base import NotFound, StoreError
+from sabamon.server.store.base import NotFound, StoreError, StoreUnwritable
 from sabamon.server.store.series_store import SeriesStoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,13 @@ def install_error_handlers(app: FastAPI) -> None:
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
+    async def on_store_unwritable(_: Request, exc: Exception) -> Response:
+        """The store logged it (once a minute per kind); the connection stays open."""
+        assert isinstance(exc, StoreUnwritable)
+        response = error_response(503, "The store cannot write now; retry after a while.")
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
     async def on_validation_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return error_response(400, describe_validation_errors(exc.errors()))
@@ -170,6 +177,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StoreError, on_store_error)
     app.add_exception_handler(DefinitionError, on_definition_error)
     app.add_exception_handler(SeriesStoreUnavailable, on_series_unavailable)
+    app.add_exception_handler(StoreUnwritable, on_store_unwritable)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)

@@ -67,6 +67,13 @@ class StoreError(Exception):
     """A write that the data does not allow; the API turns it into a 4xx."""
 
 
+class StoreUnwritable(Exception):
+    """The database takes no writes now (its disk is full, or writing fails); nothing of
+    the request was kept. The API answers 503 with Retry-After; it passes by itself."""
+
+    retry_after = 30
+
+
 class NotFound(StoreError):
     """The addressed resource does not exist (404)."""
 
@@ -226,6 +233,9 @@ class Store(ABC):
     Time series are reached through `series` (`series_store.SeriesStore`), which `open`
     opens after the metadata database and `close` closes first.
     """
+
+    unwritable_since: float | None = None
+    """Monotonic time since when writes fail for want of disk (None: they do not)."""
 
     series: SeriesStore
 

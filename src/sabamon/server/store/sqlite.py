@@ -24,15 +24,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import queue
+import re
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from .base import Retention
+from .base import Retention, StoreUnwritable
 from .migrate import apply_migrations, load_migrations
 from .ops import Query, Step, run_sqlite, single
 from .series_store import SeriesStore
@@ -45,6 +48,10 @@ MAX_GROUP = 512
 """Most write requests committed in one transaction."""
 
 log = logging.getLogger(__name__)
+
+UNWRITABLE = re.compile(r"disk is full|disk I/O error")
+"""SQLite's messages for SQLITE_FULL and SQLITE_IOERR: the disk, not the data."""
+UNWRITABLE_LOG_INTERVAL = 60.0
 
 
 @dataclass
@@ -84,6 +91,10 @@ class SQLiteStore(SQLStore):
         self._reader_local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self.group_commits = 0
+        self.unwritable_since: float | None = None
+        """Monotonic time of the first of the current run of failed writes, or None."""
+        self._unwritable_log_at: dict[str, float] = {}
+        self._unwritable_held: dict[str, int] = {}
         """Transactions committed by the writer (each holds one or more write requests)."""
 
     # lifecycle -------------------------------------------------------------------
@@ -170,6 +181,21 @@ class SQLiteStore(SQLStore):
         finally:
             conn.close()
 
+    def _unwritable(self, error: BaseException) -> BaseException:
+        """`StoreUnwritable` for a full disk or a failing write (noted for /healthz and
+        logged once a minute per kind), else the error itself."""
+        if not isinstance(error, sqlite3.OperationalError) or not UNWRITABLE.search(str(error)):
+            return error
+        if self.unwritable_since is None:
+            self.unwritable_since = time.monotonic()
+        kind, now = str(error), time.monotonic()
+        held = self._unwritable_held.get(kind, 0)
+        if now >= self._unwritable_log_at.get(kind, 0.0):
+            log.error("event=store_unwritable error=%r held_back=%d", kind, held)
+            self._unwritable_log_at[kind], held = now + UNWRITABLE_LOG_INTERVAL, -1
+        self._unwritable_held[kind] = held + 1
+        return StoreUnwritable(kind)
+
     def _commit_group(self, conn: sqlite3.Connection, group: list[_WriteRequest]) -> None:
         live = [r for r in group if r.future.set_running_or_notify_cancel()]
         outcomes: list[tuple[_WriteRequest, Any, BaseException | None]] = []
@@ -182,19 +208,23 @@ class SQLiteStore(SQLStore):
                 except Exception as error:
                     conn.execute("ROLLBACK TO request")
                     self.forget_series_ids()  # ids cached by the rolled-back part
-                    outcomes.append((request, None, error))
+                    outcomes.append((request, None, self._unwritable(error)))
                 else:
                     outcomes.append((request, result, None))
                 conn.execute("RELEASE request")
             conn.execute("COMMIT")
             self.group_commits += 1
+            self.unwritable_since = None
         except sqlite3.Error as error:
-            log.error("group commit failed requests=%d error=%s", len(live), error)
+            group_failure = self._unwritable(error)
+            if not isinstance(group_failure, StoreUnwritable):
+                log.error("group commit failed requests=%d error=%s", len(live), error)
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             self.forget_series_ids()
             for request in live:
-                request.future.set_exception(error)
+                request.future.set_exception(group_failure)
             return
         for request, result, failure in outcomes:
             if failure is None:
