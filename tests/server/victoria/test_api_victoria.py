@@ -126,7 +126,8 @@ def test_victoria_down_answers_503_at_once_and_loses_nothing_acknowledged(
             started = time.monotonic()
             answer = post_minute(client, host_id, now - 600 + 60 * minute, minute)
             assert answer.status_code == 503
-            assert time.monotonic() - started < 1.5
+            # within one 0.5 s deadline and the request itself, even on a loaded machine
+            assert time.monotonic() - started < 3.0
             assert answer.headers["Retry-After"] == "10"
             assert answer.json() == {
                 "error": {"message": "The series store is unavailable; retry later."}
