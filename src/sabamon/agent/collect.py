@@ -162,7 +162,10 @@ class Ticker:
         if not self._slots.acquire(blocking=False):
             log.warning("event=tick_dropped time=%d reason=all_collections_busy", tick_time)
             return
-        self._collections.submit(self._collect, tick_time)
+        try:
+            self._collections.submit(self._collect, tick_time)
+        except RuntimeError:  # the interpreter is exiting: no new work
+            self._slots.release()
 
     def _collect(self, tick_time: int) -> None:
         try:
