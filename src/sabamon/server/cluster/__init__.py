@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sabamon.mcond.signals import WakeSignals
@@ -17,7 +18,7 @@ from sabamon.mcond.signals import WakeSignals
 if TYPE_CHECKING:
     from sabamon.server.cluster.assignment import Assignment
     from sabamon.server.cluster.membership import Member, Membership
-    from sabamon.server.cluster.node import ClusterNode, ClusterSettings
+    from sabamon.server.cluster.node import ClusterNode
     from sabamon.server.cluster.run_once import CoordinationLost, Job, JobFailed, JobRunner
 
 __all__ = [
@@ -38,11 +39,34 @@ HEARTBEAT_INTERVAL = 10.0
 """Seconds between two heartbeats of a member."""
 MEMBER_TTL = 30.0
 """Seconds after its last heartbeat that a silent member is dropped."""
+CLAIM_LEASE = 30.0
+"""Seconds a run-once claim holds unless its member renews it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    """How a member reaches Redis and its peers; intervals in seconds."""
+
+    redis_url: str
+    prefix: str = "sabamon:cluster:"
+    heartbeat_interval: float = HEARTBEAT_INTERVAL
+    member_ttl: float = MEMBER_TTL
+    claim_lease: float = CLAIM_LEASE
+    mcond_listen: str = "127.0.0.1:0"  # an address the other members can reach
+    mcond_secret: str | None = None
+    member_id: str | None = None  # default: a fresh random id per process
+
+    def __post_init__(self) -> None:
+        if not 0 < self.heartbeat_interval < self.member_ttl:
+            raise ValueError(
+                f"cluster heartbeat interval ({self.heartbeat_interval} s) must be positive "
+                f"and shorter than the member TTL ({self.member_ttl} s)"
+            )
+
 
 _HOMES = {
     "Assignment": "assignment",
     "ClusterNode": "node",
-    "ClusterSettings": "node",
     "CoordinationLost": "run_once",
     "Job": "run_once",
     "JobFailed": "run_once",

@@ -15,7 +15,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,10 +23,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
 from sabamon.mcond import AsyncMCond, MCondOption
-from sabamon.server.cluster import HEARTBEAT_INTERVAL, MEMBER_TTL
+from sabamon.server.cluster import ClusterSettings
 from sabamon.server.cluster.assignment import Assignment
 from sabamon.server.cluster.membership import Member, Membership
-from sabamon.server.cluster.run_once import CLAIM_LEASE, CoordinationLost, Job, JobRunner
+from sabamon.server.cluster.run_once import CoordinationLost, Job, JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -35,27 +34,6 @@ REDIS_TIMEOUT = 5.0
 ANNOUNCE_SPACING = 0.25
 """Seconds between two broadcasts of one topic to the peers; announces in between share
 the next one, so a burst of check reports costs each peer a few calls a second."""
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterSettings:
-    """How a member reaches Redis and its peers; intervals in seconds."""
-
-    redis_url: str
-    prefix: str = "sabamon:cluster:"
-    heartbeat_interval: float = HEARTBEAT_INTERVAL
-    member_ttl: float = MEMBER_TTL
-    claim_lease: float = CLAIM_LEASE
-    mcond_listen: str = "127.0.0.1:0"  # an address the other members can reach
-    mcond_secret: str | None = None
-    member_id: str | None = None  # default: a fresh random id per process
-
-    def __post_init__(self) -> None:
-        if not 0 < self.heartbeat_interval < self.member_ttl:
-            raise ValueError(
-                f"cluster heartbeat interval ({self.heartbeat_interval} s) must be positive "
-                f"and shorter than the member TTL ({self.member_ttl} s)"
-            )
 
 
 def mcond_option(settings: ClusterSettings) -> MCondOption:

@@ -24,12 +24,12 @@ import redis.asyncio
 
 from sabamon.mcond import AsyncMCond, MCondStateError
 from sabamon.mcond.state import complete_key
+from sabamon.server.cluster import CLAIM_LEASE
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[Any]]
 
-CLAIM_LEASE = 30.0
 RESULT_TTL = 3600.0
 
 # Extend the lease only while we still hold it.

@@ -15,7 +15,13 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sabamon.server.cluster import HEARTBEAT_INTERVAL, MEMBER_TTL, Coordinator, SoloNode
+from sabamon.server.cluster import (
+    HEARTBEAT_INTERVAL,
+    MEMBER_TTL,
+    ClusterSettings,
+    Coordinator,
+    SoloNode,
+)
 
 if TYPE_CHECKING:
     from sabamon.server.store.base import Store
@@ -51,7 +57,7 @@ def export_cluster_arguments(
         environ.pop(REDIS_ENV, None)
         return
     from sabamon.mcond.option import split_host_port
-    from sabamon.server.cluster.node import ClusterSettings, mcond_option
+    from sabamon.server.cluster.node import mcond_option
 
     try:
         settings = ClusterSettings(
@@ -78,7 +84,7 @@ def coordinator_from_environment(environ: Mapping[str, str]) -> Coordinator:
     redis_url = environ.get(REDIS_ENV)
     if not redis_url:
         return SoloNode()
-    from sabamon.server.cluster.node import ClusterNode, ClusterSettings
+    from sabamon.server.cluster.node import ClusterNode
 
     return ClusterNode(
         ClusterSettings(
