@@ -68,6 +68,8 @@ def test_bad_ranges_and_unknown_graphs_are_clear_4xx(dashboard: Dashboard) -> No
         unknown_graph = graph(client, host_id, "nope", now - 60, now)
         unknown_host = graph(client, "xxxxxxxxxxx", "cpu", now - 60, now)
         missing = client.get(f"/ui/data/host/{host_id}/graph/cpu?from=1")
+        huge = graph(client, host_id, "cpu", 2**70, 2**70 + 60)
+    assert huge.status_code == 400 and "epoch seconds" in huge.json()["error"]["message"]
     assert backwards.status_code == 400
     assert "must be after `from`" in backwards.json()["error"]["message"]
     assert unknown_graph.status_code == 404 and "'nope'" in unknown_graph.json()["error"]["message"]

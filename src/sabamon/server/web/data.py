@@ -111,6 +111,8 @@ async def graph_response(
 
 
 def check_range(frm: int, to: int) -> str | None:
+    if not (0 <= frm < 2**40 and 0 <= to < 2**40):
+        return "`from` and `to` must be epoch seconds from 0 to 2^40"
     if to <= frm:
         return f"`to` ({to}) must be after `from` ({frm})"
     if to - frm > MAX_SPAN:
