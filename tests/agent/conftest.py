@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -9,21 +8,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agent_process import SERVER_API_KEY, stop, wait_for
+from agent_process import SERVER_API_KEY, stop
 from fault_server import FaultServer
+from tests.support.waiting import free_port, wait_until
 
 
 @pytest.fixture
 def server() -> Iterator[FaultServer]:
     with FaultServer() as peer:
         yield peer
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -49,7 +42,7 @@ def sabamon_server(tmp_path: Path) -> Iterator[str]:
             return False
 
     try:
-        wait_for(healthy, timeout=30)
+        wait_until(healthy, timeout=30)
         yield url
     finally:
         stop(process)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from agent_process import agent_log, start_agent, stop, wait_for, write_config
+from agent_process import agent_log, start_agent, stop, write_config
 from fault_server import Fault, FaultServer
+from tests.support.waiting import wait_until
 
 from sabamon.agent.spool import BatchKind, Spool
 
@@ -29,7 +30,7 @@ def refuse_tsdb(server: FaultServer) -> Fault:
 def test_registers_posts_and_stops_cleanly(server: FaultServer, tmp_path: Path) -> None:
     conf = write_config(tmp_path, server.url, '[host_status]\non_stop = "standby"')
     agent = start_agent(conf, tmp_path / "root")
-    wait_for(lambda: len(counter_points(server)) >= 2)
+    wait_until(lambda: len(counter_points(server)) >= 2)
     assert stop(agent) == 0
     assert (tmp_path / "root" / "id").read_text() == server.host_id
     create = server.calls("POST", "/api/v0/hosts")[0]
@@ -46,7 +47,7 @@ def test_registers_posts_and_stops_cleanly(server: FaultServer, tmp_path: Path) 
 def test_term_drains_the_spool(server: FaultServer, tmp_path: Path) -> None:
     fault = refuse_tsdb(server)
     agent = start_agent(write_config(tmp_path, server.url), tmp_path / "root")
-    wait_for(lambda: len(refused_counter_values(server)) >= 2)
+    wait_until(lambda: len(refused_counter_values(server)) >= 2)
     server.clear_faults()
     fault.times = 0
     assert stop(agent) == 0
@@ -58,9 +59,9 @@ def test_term_drains_the_spool(server: FaultServer, tmp_path: Path) -> None:
 def test_second_signal_forces_the_exit(server: FaultServer, tmp_path: Path) -> None:
     refuse_tsdb(server)
     agent = start_agent(write_config(tmp_path, server.url), tmp_path / "root")
-    wait_for(lambda: len(server.calls("POST", "/api/v0/tsdb")) >= 2)
+    wait_until(lambda: len(server.calls("POST", "/api/v0/tsdb")) >= 2)
     agent.send_signal(signal.SIGTERM)
-    wait_for(lambda: len(server.calls("POST", "/api/v0/tsdb")) >= 4)
+    wait_until(lambda: len(server.calls("POST", "/api/v0/tsdb")) >= 4)
     assert stop(agent, signal.SIGTERM) == 1
     assert Spool(tmp_path / "root" / "spool").count(BatchKind.METRICS) > 0  # kept for later
 
@@ -68,9 +69,9 @@ def test_second_signal_forces_the_exit(server: FaultServer, tmp_path: Path) -> N
 def test_hup_puts_the_specs(server: FaultServer, tmp_path: Path) -> None:
     agent = start_agent(write_config(tmp_path, server.url), tmp_path / "root")
     path = f"/api/v0/hosts/{server.host_id}"
-    wait_for(lambda: len(server.calls("PUT", path)) == 1 and len(server.stored) > 0)
+    wait_until(lambda: len(server.calls("PUT", path)) == 1 and len(server.stored) > 0)
     agent.send_signal(signal.SIGHUP)
-    wait_for(lambda: len(server.calls("PUT", path)) == 2)
+    wait_until(lambda: len(server.calls("PUT", path)) == 2)
     assert stop(agent) == 0
 
 
@@ -78,7 +79,7 @@ def test_kill_9_then_restart_loses_nothing(server: FaultServer, tmp_path: Path) 
     refuse_tsdb(server)
     conf, root = write_config(tmp_path, server.url), tmp_path / "root"
     agent = start_agent(conf, root)
-    wait_for(lambda: len(refused_counter_values(server)) >= 2)
+    wait_until(lambda: len(refused_counter_values(server)) >= 2)
     stop(agent, signal.SIGKILL)
     spooled = Spool(root / "spool")
     pending = spooled.oldest(BatchKind.METRICS, 10_000)
@@ -87,7 +88,7 @@ def test_kill_9_then_restart_loses_nothing(server: FaultServer, tmp_path: Path) 
     assert len(expected) >= 2
     server.clear_faults()
     agent = start_agent(conf, root)
-    wait_for(lambda: expected <= set(counter_points(server)))
+    wait_until(lambda: expected <= set(counter_points(server)))
     assert stop(agent) == 0
     points = counter_points(server)
     assert len(points) == len(set(points)), "a point was posted twice"

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agent_process import wait_for
 from fault_server import Fault, FaultServer, Recorded
+from tests.support.waiting import wait_until
 
 from sabamon.agent.api import AgentApi
 from sabamon.agent.loop import CheckReportPoster, LoopTimings, Shutdown
@@ -79,7 +79,7 @@ def test_server_error_is_retried_until_accepted(server: FaultServer, spool: Spoo
     running = Running(server, spool, retry_delay=0.2)
     spool.append(BatchKind.CHECK_REPORTS, [report("ssh")])
     server.wait_until(lambda: len(running.posts()) == 3)
-    wait_for(lambda: spool.count(BatchKind.CHECK_REPORTS) == 0, timeout=5)
+    wait_until(lambda: spool.count(BatchKind.CHECK_REPORTS) == 0, timeout=5)
     running.stop()
     posts = running.posts()
     assert len(posts) == 3 and all(p.body == {"reports": [report("ssh")]} for p in posts)

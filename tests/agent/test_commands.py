@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import httpx
-from agent_process import SERVER_API_KEY, start_agent, stop, wait_for, write_config
+from agent_process import SERVER_API_KEY, start_agent, stop, write_config
 from fault_server import FaultServer
+from tests.support.waiting import wait_until
 
 AGENT = [sys.executable, "-m", "sabamon.cli", "agent"]
 
@@ -92,7 +93,7 @@ def test_retire_without_id_file_says_so(tmp_path: Path) -> None:
 def test_diagnostic_adds_the_agent_metrics(server: FaultServer, tmp_path: Path) -> None:
     agent = start_agent(write_config(tmp_path, server.url, "diagnostic = true"), tmp_path / "root")
     wanted = {"custom.agent.memory.rss", "custom.agent.cpu.seconds", "custom.agent.spool.batches"}
-    wait_for(lambda: wanted <= {v["name"] for v in server.stored})
+    wait_until(lambda: wanted <= {v["name"] for v in server.stored})
     assert stop(agent) == 0
     rss = [v["value"] for v in server.stored if v["name"] == "custom.agent.memory.rss"]
     assert 5 * 2**20 < rss[0] < 200 * 2**20
@@ -104,6 +105,6 @@ def test_diagnostic_adds_the_agent_metrics(server: FaultServer, tmp_path: Path) 
 
 def test_without_diagnostic_no_agent_metrics(server: FaultServer, tmp_path: Path) -> None:
     agent = start_agent(write_config(tmp_path, server.url), tmp_path / "root")
-    wait_for(lambda: len({v["time"] for v in server.stored}) >= 2)
+    wait_until(lambda: len({v["time"] for v in server.stored}) >= 2)
     assert stop(agent) == 0
     assert not [v for v in server.stored if v["name"].startswith("custom.agent.")]

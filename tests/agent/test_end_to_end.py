@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 import httpx
-from agent_process import SERVER_API_KEY, start_agent, stop, wait_for, write_config
+from agent_process import SERVER_API_KEY, start_agent, stop, write_config
+from tests.support.waiting import wait_until
 
 LINUX_METRICS = ("loadavg1", "cpu.user.percentage", "memory.total", "memory.used")
 
@@ -27,10 +28,10 @@ def test_agent_against_sabamon_server(
     conf.write_text(conf.read_text().replace("test-key", SERVER_API_KEY))
     agent = start_agent(conf, tmp_path / "root")
     try:
-        wait_for(lambda: (tmp_path / "root" / "id").exists())
+        wait_until(lambda: (tmp_path / "root" / "id").exists())
         host_id = (tmp_path / "root" / "id").read_text()
         names = (*LINUX_METRICS, "custom.counter")
-        wait_for(lambda: all(stored(server_client, host_id, name) for name in names), timeout=30)
+        wait_until(lambda: all(stored(server_client, host_id, name) for name in names), timeout=30)
         assert stop(agent) == 0
     finally:
         stop(agent)

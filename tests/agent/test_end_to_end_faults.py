@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 import httpx
-from agent_process import SERVER_API_KEY, agent_log, start_agent, stop, wait_for, write_config
+from agent_process import SERVER_API_KEY, agent_log, start_agent, stop, write_config
+from tests.support.waiting import wait_until
 
 STORM = (
     "printf 'storm.acker.verify:__ack\\t12\\t%s\\nses.bounces\\tint\\t0\\n"
@@ -52,17 +53,17 @@ def test_a_bad_plugin_line_costs_only_itself_and_leftovers_end_with_the_agent(
     conf.write_text(conf.read_text().replace("test-key", SERVER_API_KEY))
     agent = start_agent(conf, tmp_path / "root")
     try:
-        wait_for(lambda: (tmp_path / "root" / "id").exists())
+        wait_until(lambda: (tmp_path / "root" / "id").exists())
         host_id = (tmp_path / "root" / "id").read_text()
         names = ("loadavg1", "memory.used", "custom.counter", "custom.storm.ok")
-        wait_for(lambda: all(stored(server_client, host_id, name) for name in names), timeout=30)
+        wait_until(lambda: all(stored(server_client, host_id, name) for name in names), timeout=30)
 
         def statuses() -> list[dict[str, object]]:
             path = f"/api/v0/hosts/{host_id}/monitored-statuses"
             found: list[dict[str, object]] = server_client.get(path).json()["monitoredStatuses"]
             return found
 
-        wait_for(lambda: bool(statuses()), timeout=30)
+        wait_until(lambda: bool(statuses()), timeout=30)
         assert stop(agent) == 0
     finally:
         stop(agent)
@@ -81,4 +82,4 @@ def test_a_bad_plugin_line_costs_only_itself_and_leftovers_end_with_the_agent(
     # every setsid'd grandchild the spawn plugin left ended with the agent
     children = [int(line) for line in pids.read_text().split()]
     assert len(children) >= 10
-    wait_for(lambda: not any(alive(pid) for pid in children), timeout=10)
+    wait_until(lambda: not any(alive(pid) for pid in children), timeout=10)

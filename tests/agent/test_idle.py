@@ -7,8 +7,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from agent_process import start_agent, stop, wait_for, write_config
+from agent_process import start_agent, stop, write_config
 from fault_server import FaultServer
+from tests.support.waiting import wait_until
 
 from sabamon.agent.loop import host_delay_seconds
 
@@ -52,7 +53,7 @@ def test_an_idle_agent_does_not_wake(tmp_path: Path) -> None:
                 snapshots.append(voluntary_switches(agent.pid))
                 return snapshots[-1] == snapshots[-2]
 
-            wait_for(settled)
+            wait_until(settled)
             before = snapshots[-1]
             time.sleep(WINDOW_SECONDS)  # the measuring window itself
             after = voluntary_switches(agent.pid)

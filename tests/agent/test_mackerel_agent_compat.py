@@ -14,8 +14,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from agent_process import FAST_TIMINGS, stop, wait_for, write_config
+from agent_process import FAST_TIMINGS, stop, write_config
 from fault_server import FaultServer
+from tests.support.waiting import wait_until
 
 from sabamon.agent.cli import parse_args
 from sabamon.agent.config_keys import unexpected_keys
@@ -252,8 +253,8 @@ def test_supervise_holds_the_pidfile_as_mackerel_agents_init_scripts_expect(
                "-conf", str(conf), "-timings", FAST_TIMINGS]  # fmt: skip
     supervisor = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: pidfile.exists() and pidfile.read_text() == str(supervisor.pid))
-        wait_for(lambda: len(server.stored) > 0)  # its child runs the agent
+        wait_until(lambda: pidfile.exists() and pidfile.read_text() == str(supervisor.pid))
+        wait_until(lambda: len(server.stored) > 0)  # its child runs the agent
     finally:
         assert stop(supervisor) == 0
     assert not pidfile.exists()

@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import psutil
-from agent_process import FAST_TIMINGS, stop, wait_for, write_config
+from agent_process import FAST_TIMINGS, stop, write_config
 from fault_server import FaultServer
+from tests.support.waiting import wait_until
 
 
 def supervise(conf: Path, root: Path, launch_window: str) -> subprocess.Popen[bytes]:
@@ -29,17 +30,19 @@ def test_crash_restarts_and_hup_reloads(server: FaultServer, tmp_path: Path) -> 
     supervisor = supervise(write_config(tmp_path, server.url), tmp_path / "root", "0.5")
     finds = f"/api/v0/hosts/{server.host_id}"
     try:
-        wait_for(lambda: len(server.calls("GET", finds)) == 1 and len(child_pids(supervisor)) == 1)
+        wait_until(
+            lambda: len(server.calls("GET", finds)) == 1 and len(child_pids(supervisor)) == 1
+        )
         first = child_pids(supervisor)[0]
         seen = time.monotonic()
         # a crash, not a launch failure: the child has lived past the 0.5 s launch window
-        wait_for(lambda: len(server.stored) > 0 and time.monotonic() - seen > 1.0)
+        wait_until(lambda: len(server.stored) > 0 and time.monotonic() - seen > 1.0)
         os.kill(first, signal.SIGKILL)
-        wait_for(lambda: len(server.calls("GET", finds)) == 2)
+        wait_until(lambda: len(server.calls("GET", finds)) == 2)
         second = child_pids(supervisor)
         assert second and second[0] != first
         supervisor.send_signal(signal.SIGHUP)
-        wait_for(lambda: len(server.calls("GET", finds)) == 3)
+        wait_until(lambda: len(server.calls("GET", finds)) == 3)
     finally:
         assert stop(supervisor) == 0
 

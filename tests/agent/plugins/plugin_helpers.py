@@ -4,9 +4,9 @@ moves by hand."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from tests.support.waiting import wait_until
 
 from sabamon.agent.plugins.config import PluginCommand
 
@@ -21,15 +21,6 @@ def command(
     cmd: str | tuple[str, ...], *, env: dict[str, str] | None = None, timeout: float = 10
 ) -> PluginCommand:
     return PluginCommand(key="plugin.test.x", command=cmd, env=env or {}, timeout_seconds=timeout)
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    """Poll `condition` until it is true, failing after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.005)
 
 
 class FakeClock:
@@ -63,7 +54,7 @@ class FakeClock:
 
     def wait_until_sleeping(self, *deadlines: float) -> None:
         """Block until the loops wait for exactly these deadlines (in any order)."""
-        wait_for(lambda: sorted(self._snapshot()) == sorted(deadlines))
+        wait_until(lambda: sorted(self._snapshot()) == sorted(deadlines))
 
     def _snapshot(self) -> list[float]:
         with self._changed:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugin_helpers import FakeClock, command, script, wait_for
+from plugin_helpers import FakeClock, command, script
+from tests.support.waiting import wait_until
 
 from sabamon.agent.plugins.checks import CheckLoop, CheckStatus, check_result
 from sabamon.agent.plugins.config import CheckPluginConfig, PluginCommand
@@ -127,7 +128,7 @@ def test_reporting_rules(
         clock.wait_until_sleeping(START + 60, START + 60)
         assert reports.batches == []
         clock.advance(60)  # flush of the first OK; the second OK (unchanged) is skipped
-        wait_for(lambda: len(reports.batches) == 1)
+        wait_until(lambda: len(reports.batches) == 1)
         clock.wait_until_sleeping(START + 120, START + 120)
         assert reports.batches == [
             [
@@ -144,14 +145,14 @@ def test_reporting_rules(
         ]
         exit_file.write_text("2")
         clock.advance(60)  # CRITICAL: a change, flushed without waiting for the minute
-        wait_for(lambda: len(reports.batches) == 2)
+        wait_until(lambda: len(reports.batches) == 2)
         assert [(r["status"], r["occurredAt"]) for r in reports.batches[1]] == [
             ("CRITICAL", int(START + 120))
         ]
         clock.wait_until_sleeping(START + 180, START + 180)
         exit_file.write_text("0")
         clock.advance(60)  # back to OK: a change, flushed at once
-        wait_for(lambda: len(reports.batches) == 3)
+        wait_until(lambda: len(reports.batches) == 3)
         assert reports.batches[2][0]["status"] == "OK"
 
 
@@ -169,7 +170,7 @@ def test_prevent_alert_auto_close_never_sends_ok(
         clock=clock,
     )
     with running(loop, stop):
-        wait_for(lambda: len(reports.batches) == 1)  # WARNING right away
+        wait_until(lambda: len(reports.batches) == 1)  # WARNING right away
         clock.wait_until_sleeping(START + 60, START + 60)
         exit_file.write_text("0")
         clock.advance(60)
@@ -188,12 +189,12 @@ def test_custom_identifier_hosts_and_batches_of_20(
     with running(CheckLoop(checks, runner, reports, resolve, clock=clock), stop):
         clock.wait_until_sleeping(*[START + 60] * 28)  # 27 first OKs wait for the minute flush
         clock.advance(60)
-        wait_for(lambda: len(reports.batches) == 1)
+        wait_until(lambda: len(reports.batches) == 1)
         clock.wait_until_sleeping(*[START + 120] * 27, START + 61)  # 1 s pause between batches
         clock.advance(1)
-        wait_for(lambda: len(reports.batches) == 2)
+        wait_until(lambda: len(reports.batches) == 2)
         clock.advance(1)
-        wait_for(lambda: len(reports.batches) == 3)
+        wait_until(lambda: len(reports.batches) == 3)
     sizes_hosts = [(len(b), {r["source"]["hostId"] for r in b}) for b in reports.batches]
     assert sizes_hosts == [(20, {"host-self"}), (5, {"host-self"}), (1, {"host-db"})]
     assert "lost" not in {r["name"] for r in reports.all()}
@@ -214,11 +215,11 @@ def test_action_gets_status_variables(
     )
     with running(loop, stop):
         # The message keeps the plugin's newline, so each record is followed by an empty line.
-        wait_for(lambda: action_log.exists() and action_log.read_text().count("|status") == 1)
+        wait_until(lambda: action_log.exists() and action_log.read_text().count("|status") == 1)
         exit_file.write_text("2")
         clock.wait_until_sleeping(START + 60, START + 60)
         clock.advance(60)
-        wait_for(lambda: action_log.read_text().count("|status") == 2)
+        wait_until(lambda: action_log.read_text().count("|status") == 2)
     assert action_log.read_text() == "WARNING||status 1\n\nCRITICAL|WARNING|status 2\n\n"
 
 
@@ -241,10 +242,10 @@ def test_cadence_does_not_drift(
         for slot, late_by in enumerate((7.0, 0.5, 100.0, 0.0), start=1):
             due = START + 120 * slot
             # The checker sleeps to its slot on the two-minute grid; the machine wakes it late.
-            wait_for(lambda: due in clock.waiting)  # noqa: B023 - called before `due` moves on
+            wait_until(lambda: due in clock.waiting)  # noqa: B023 - called before `due` moves on
             clock.advance(due + late_by - clock.now())
             runs.append(due + late_by)
-        wait_for(lambda: START + 120 * 5 in clock.waiting)
+        wait_until(lambda: START + 120 * 5 in clock.waiting)
     assert [r["occurredAt"] for r in reports.all()] == [int(t) for t in runs]
 
 
@@ -273,11 +274,11 @@ def test_reports_kept_when_the_spool_refuses(
     with running(
         CheckLoop([check("w", env={"CHECK_EXIT": "1"})], runner, submit, resolve, clock=clock), stop
     ):
-        wait_for(refused.is_set)  # the immediate flush of the WARNING failed
+        wait_until(refused.is_set)  # the immediate flush of the WARNING failed
         clock.wait_until_sleeping(START + 60, START + 60)
         assert accepted == []
         clock.advance(60)
-        wait_for(lambda: len(accepted) >= 1)  # kept, and sent with the minute's flush
+        wait_until(lambda: len(accepted) >= 1)  # kept, and sent with the minute's flush
         clock.wait_until_sleeping(START + 120, START + 120)  # the second run's report is queued
     # The refused report first, then the second run's WARNING (sent then or on stop).
     assert [r["occurredAt"] for r in accepted] == [int(START), int(START + 60)]

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plugin_helpers import FakeClock, script, wait_for
+from plugin_helpers import FakeClock, script
+from tests.support.waiting import wait_until
 
 from sabamon.agent.api import ApiError
 from sabamon.agent.plugins.config import MetadataPluginConfig, PluginCommand
@@ -64,25 +65,25 @@ def test_put_only_on_change_with_cache(
     thread.start()
     clock.wait_until_sleeping(START + 10, START + 60)  # first run after 10 s
     clock.advance(10)
-    wait_for(lambda: runs(tmp_path) == 1)
+    wait_until(lambda: runs(tmp_path) == 1)
     clock.wait_until_sleeping(START + 610, START + 60)
     clock.advance(50)  # the minute's PUT
-    wait_for(lambda: len(server.puts) == 1)
+    wait_until(lambda: len(server.puts) == 1)
     assert server.puts == [("host-1", "inventory", {"rack": "A1", "slots": [1, 2]})]
     cache = tmp_path / "root" / "metadata" / "inventory"
-    wait_for(cache.exists)  # written once the PUT returned
+    wait_until(cache.exists)  # written once the PUT returned
     assert json.loads(cache.read_text()) == {"rack": "A1", "slots": [1, 2]}
     # Same value ten minutes later: no PUT. A changed value: one PUT.
     clock.wait_until_sleeping(START + 610, START + 120)
     clock.advance(550)
-    wait_for(lambda: runs(tmp_path) == 2)
+    wait_until(lambda: runs(tmp_path) == 2)
     (tmp_path / "value.json").write_text('{"rack": "B2"}')
     clock.wait_until_sleeping(START + 1210, START + 660)
     clock.advance(600)
-    wait_for(lambda: runs(tmp_path) == 3)
+    wait_until(lambda: runs(tmp_path) == 3)
     clock.wait_until_sleeping(START + 1810, START + 1260)
     clock.advance(50)
-    wait_for(lambda: len(server.puts) == 2)
+    wait_until(lambda: len(server.puts) == 2)
     stop.set()
     thread.join(5)
     assert [value for _, _, value in server.puts] == [

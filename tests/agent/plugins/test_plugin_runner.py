@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from plugin_helpers import command, script, wait_for
+from plugin_helpers import command, script
+from tests.support.waiting import wait_until
 
 from sabamon.agent.plugins.config import PluginCommand
 from sabamon.agent.plugins.environment import PLUGIN_BIN_DIR
@@ -69,7 +70,7 @@ def test_timeout_terminates_the_whole_group(runner: PluginRunner, tmp_path: Path
     assert result.stdout == "partial output\n"
     assert 0.3 <= elapsed < 0.3 + 0.5  # TERM was enough: no wait for the KILL
     child = int(child_pid_file.read_text())
-    wait_for(lambda: not _alive(child), timeout=5)
+    wait_until(lambda: not _alive(child), timeout=5)
 
 
 def test_plugin_ignoring_term_is_killed_after_grace(runner: PluginRunner) -> None:
@@ -151,7 +152,7 @@ def test_descendants_that_called_setsid_end_on_timeout(
     assert result.timed_out
     children = [int(line) for line in pids.read_text().split()]
     assert len(children) == 10
-    wait_for(lambda: not any(_alive(pid) for pid in children), timeout=5)
+    wait_until(lambda: not any(_alive(pid) for pid in children), timeout=5)
 
 
 def test_descendants_left_behind_end_when_the_agent_closes_the_runner(
@@ -163,4 +164,4 @@ def test_descendants_left_behind_end_when_the_agent_closes_the_runner(
     children = [int(line) for line in pids.read_text().split()]
     assert all(_alive(pid) for pid in children)  # a normal exit leaves them to the plugin
     runner.close()
-    wait_for(lambda: not any(_alive(pid) for pid in children), timeout=5)
+    wait_until(lambda: not any(_alive(pid) for pid in children), timeout=5)

@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 from agent_process import SERVER_API_KEY
-from plugin_helpers import FakeClock, script, wait_for
+from plugin_helpers import FakeClock, script
+from tests.support.waiting import wait_until
 
 from sabamon.agent.api import AgentApi
 from sabamon.agent.plugins import Plugins, parse_plugins
@@ -61,7 +62,7 @@ env = {{ METADATA_FILE = "{tmp_path / "value.json"}" }}
             found: list[dict[str, Any]] = answer.get("monitoredStatuses", [])
             return found
 
-        wait_for(lambda: any(s["status"] == "CRITICAL" for s in statuses()))
+        wait_until(lambda: any(s["status"] == "CRITICAL" for s in statuses()))
         (status,) = statuses()
         assert status["detail"]["message"].strip() == "disk full"
 

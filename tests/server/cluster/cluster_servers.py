@@ -5,35 +5,20 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from tests.support.waiting import free_port, wait_until
 
 API_KEY = "cluster-test-key"
 CLOCK_SCALE = 20  # one clock minute every 3 s
 EVALUATED = re.compile(r"event=monitor_evaluated monitor=(\S+) minute=(\d+)")
 JOB_RAN = re.compile(r"event=job_ran job=(\S+) member=(\S+)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass
@@ -86,7 +71,7 @@ class Cluster:
             process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
         server = Server(name, f"http://127.0.0.1:{port}", log_path, process)
         self.servers.append(server)
-        wait_for(server.healthy, 30, f"{name} to answer /healthz")
+        wait_until(server.healthy, 30, f"{name} to answer /healthz")
         return server
 
     def clock(self) -> float:

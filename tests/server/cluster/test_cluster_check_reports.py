@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cluster_servers import API_KEY, Cluster, wait_for
+from cluster_servers import API_KEY, Cluster
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(90)]
 
@@ -32,7 +33,7 @@ def cluster(
 def test_a_report_to_one_member_alerts_on_the_owner_within_seconds(cluster: Cluster) -> None:
     receiving, other = cluster.start("a"), cluster.start("b")
     both = re.compile(r"event=cluster_members_changed member=\S+ members=\S+,\S+")
-    wait_for(lambda: all(both.search(s.log()) for s in (receiving, other)), 20, "two members")
+    wait_until(lambda: all(both.search(s.log()) for s in (receiving, other)), 20, "two members")
     with httpx.Client(base_url=receiving.url, headers={"X-Api-Key": API_KEY}) as http:
         hosts = [
             http.post("/api/v0/hosts", json={"name": f"web{i}", "meta": {}}).json()["id"]
@@ -48,7 +49,7 @@ def test_a_report_to_one_member_alerts_on_the_owner_within_seconds(cluster: Clus
             alerts = http.get("/api/v0/alerts").json()["alerts"]
             return len([a for a in alerts if a["type"] == "check"]) == HOSTS
 
-        wait_for(opened, 15, "every check alert")
+        wait_until(opened, 15, "every check alert")
     assert time.monotonic() - started < 15
     assert COMMITTED.search(other.log()), "the member that received nothing evaluated its share"
     assert COMMITTED.search(receiving.log())

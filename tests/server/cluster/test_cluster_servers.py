@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cluster_servers import Cluster, wait_for
+from cluster_servers import Cluster
+from tests.support.waiting import wait_until
 
 from sabamon.server.alerts.monitors import validate_monitor
 from sabamon.server.store.alerts_types import Document
@@ -68,7 +69,7 @@ def test_monitors_evaluated_once_each_minute_and_taken_over_after_kill(
     victim = cluster.start("s3")
     joined = cluster.clock() + 60  # one minute for every member to see the others
 
-    wait_for(lambda: len(minutes_after(cluster, joined)) >= 3, 40, "three shared minutes")
+    wait_until(lambda: len(minutes_after(cluster, joined)) >= 3, 40, "three shared minutes")
     counts = cluster.evaluations()
     for minute in minutes_after(cluster, joined)[:3]:
         assert [counts[(m, minute)] for m in monitors] == [1] * MONITORS, f"minute {minute}"
@@ -84,10 +85,12 @@ def test_monitors_evaluated_once_each_minute_and_taken_over_after_kill(
         seen = {m for s in survivors for m, minute in s.evaluations() if minute >= killed_clock}
         return owned <= seen
 
-    wait_for(taken_over, 20, "the killed member's monitors to move")
+    wait_until(taken_over, 20, "the killed member's monitors to move")
     takeover_seconds = time.monotonic() - killed_at
     print(f"takeover after kill -9: {takeover_seconds:.2f} s real")
-    wait_for(lambda: len(minutes_after(cluster, killed_clock + 120)) >= 2, 30, "two later minutes")
+    wait_until(
+        lambda: len(minutes_after(cluster, killed_clock + 120)) >= 2, 30, "two later minutes"
+    )
     counts = cluster.evaluations()
     for minute in minutes_after(cluster, killed_clock + 120)[:2]:
         assert [counts[(m, minute)] for m in monitors] == [1] * MONITORS, f"minute {minute}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -11,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from tests.support.waiting import free_port
 
 from sabamon.server.notify.email import SmtpSettings, send_mail
 from sabamon.server.notify.webhook import SendError
@@ -25,17 +25,11 @@ class Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(params=["plain", "starttls"])
 def smtp(
     request: pytest.FixtureRequest, certificate: tuple[Path, Path]
 ) -> Iterator[tuple[Inbox, SmtpSettings]]:
-    inbox, port = Inbox(), _free_port()
+    inbox, port = Inbox(), free_port()
     options: dict[str, Any] = {}
     settings = SmtpSettings(host="127.0.0.1", port=port, sender="alerts@sabamon.test")
     if request.param == "starttls":
@@ -83,4 +77,4 @@ async def test_the_graph_travels_in_an_html_part(smtp: tuple[Inbox, SmtpSettings
 
 async def test_unreachable_server_is_a_send_error() -> None:
     with pytest.raises(SendError, match="ConnectionRefusedError"):
-        await send_mail(SmtpSettings(port=_free_port(), timeout=2), ["a@b.c"], "s", "t")
+        await send_mail(SmtpSettings(port=free_port(), timeout=2), ["a@b.c"], "s", "t")

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.agent.agent_process import agent_log, start_agent, stop, wait_for, write_config
+from tests.agent.agent_process import agent_log, start_agent, stop, write_config
 from tests.support.server import API_KEY, running_server
+from tests.support.waiting import wait_until
 
 from sabamon.bench.victoria import VictoriaProcess
 from sabamon.server.victoria.labels import point_second
@@ -47,14 +48,14 @@ def test_an_outage_costs_the_agent_a_wait_not_a_point(
         conf.write_text(conf.read_text().replace("test-key", API_KEY))
         agent = start_agent(conf, tmp_path / "root")
         try:
-            wait_for(lambda: len(counter_values(own_victoria)) >= 2, timeout=30)
+            wait_until(lambda: len(counter_values(own_victoria)) >= 2, timeout=30)
             own_victoria.stop()
             # the agent is refused (503) at least twice and keeps those batches
-            wait_for(lambda: agent_log(conf).count("event=post_failed will_retry=true") >= 2)
+            wait_until(lambda: agent_log(conf).count("event=post_failed will_retry=true") >= 2)
             assert "503" in agent_log(conf)
             own_victoria.start()
             seen = counter_values(own_victoria)[-1]
-            wait_for(lambda: counter_values(own_victoria)[-1] >= seen + 3, timeout=30)
+            wait_until(lambda: counter_values(own_victoria)[-1] >= seen + 3, timeout=30)
             assert stop(agent) == 0
         finally:
             stop(agent)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 import httpx
 from tests.server.notify.receiver import Receiver
+from tests.support.waiting import free_port
 
 ADMIN_PASSWORD = "correct horse battery"
 API_KEY = "test-key-0123456789abcdef0123456789abcdef"
@@ -68,13 +68,6 @@ def sign_in(
         "/ui/login",
         data={"username": user, "password": password, "csrf": login_csrf(page.text), "next": next_},
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager
