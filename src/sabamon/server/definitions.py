@@ -1,7 +1,10 @@
 """The rules for definitions that both faces follow: the API (`api/`) and the dashboard
 (`web/`) call these functions and turn their errors into their own answers.
 
-Notification channels and groups (api.md §8): every organisation has one default group,
+Monitors (api.md §6): validated by `validate_monitor` (its type cannot change); deleting
+one closes its open alerts (`Closer.delete_monitor`). Downtimes (api.md §9): validated by
+`validate_downtime`. Notification channels and groups (api.md §8): every organisation has
+one default group,
 created on first use with every channel in it, that cannot be deleted; a channel may join
 it when created; a test notification queues the channel's sample body.
 
@@ -14,6 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
+from sabamon.server.alerts.closing import Closer
+from sabamon.server.alerts.downtimes import validate_downtime
+from sabamon.server.alerts.monitors import Monitor, validate_monitor
 from sabamon.server.notify.channels import validate_channel
 from sabamon.server.notify.groups import validate_group
 from sabamon.server.notify.payload import sample_body
@@ -119,3 +125,44 @@ async def send_test_notification(state: ServerState, org_id: str, channel_id: st
     channel = await state.store.get_document(org_id, "channel", channel_id)
     delivery = NewDelivery(channel_id, f"test:{new_id()}", sample_body(channel.spec["type"]))
     await state.store.enqueue_deliveries(org_id, [delivery], state.now())
+
+
+async def create_monitor(state: ServerState, org_id: str, body: Any) -> Monitor:
+    monitor = Monitor(new_id(), checked(validate_monitor, body))
+    await state.store.put_document(
+        org_id, "monitor", Document(monitor.id, monitor.spec), state.now()
+    )
+    return monitor
+
+
+async def update_monitor(state: ServerState, org_id: str, monitor_id: str, body: Any) -> Monitor:
+    """Replaces a monitor's definition; its type cannot change."""
+    old = await state.store.get_document(org_id, "monitor", monitor_id)
+    spec = checked(validate_monitor, body, Monitor(old.id, old.spec))
+    await state.store.put_document(org_id, "monitor", Document(monitor_id, spec), state.now())
+    return Monitor(monitor_id, spec)
+
+
+async def delete_monitor(
+    state: ServerState, closer: Closer, org_id: str, monitor_id: str
+) -> Monitor:
+    """Deletes the monitor and closes its open alerts (trigger `monitorDelete`), notified."""
+    doc = await closer.delete_monitor(org_id, monitor_id, state.now())
+    return Monitor(doc.id, doc.spec)
+
+
+async def create_downtime(state: ServerState, org_id: str, body: Any) -> Document:
+    downtime = Document(new_id(), checked(validate_downtime, body))
+    await state.store.put_document(org_id, "downtime", downtime, state.now())
+    return downtime
+
+
+async def update_downtime(state: ServerState, org_id: str, downtime_id: str, body: Any) -> Document:
+    await state.store.get_document(org_id, "downtime", downtime_id)
+    downtime = Document(downtime_id, checked(validate_downtime, body))
+    await state.store.put_document(org_id, "downtime", downtime, state.now())
+    return downtime
+
+
+async def delete_downtime(state: ServerState, org_id: str, downtime_id: str) -> Document:
+    return await state.store.delete_document(org_id, "downtime", downtime_id)

@@ -5,13 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from sabamon.server.alerts.downtimes import validate_downtime
+from sabamon.server import definitions
 from sabamon.server.api.alerting import json_body, json_response
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
-from sabamon.server.definitions import checked
-from sabamon.server.store.alerts_types import Document
-from sabamon.server.store.base import new_id
 
 router = APIRouter(prefix="/api/v0/downtimes", tags=["downtimes"], responses=ERROR_RESPONSES)
 
@@ -24,8 +21,7 @@ async def list_downtimes(key: ReadKey, state: State) -> Response:
 
 @router.post("")
 async def create_downtime(request: Request, key: WriteKey, state: State) -> Response:
-    doc = Document(new_id(), checked(validate_downtime, await json_body(request)))
-    await state.store.put_document(key.org_id, "downtime", doc, state.now())
+    doc = await definitions.create_downtime(state, key.org_id, await json_body(request))
     return json_response(doc.to_json())
 
 
@@ -33,13 +29,12 @@ async def create_downtime(request: Request, key: WriteKey, state: State) -> Resp
 async def update_downtime(
     downtime_id: str, request: Request, key: WriteKey, state: State
 ) -> Response:
-    await state.store.get_document(key.org_id, "downtime", downtime_id)
-    doc = Document(downtime_id, checked(validate_downtime, await json_body(request)))
-    await state.store.put_document(key.org_id, "downtime", doc, state.now())
+    body = await json_body(request)
+    doc = await definitions.update_downtime(state, key.org_id, downtime_id, body)
     return json_response(doc.to_json())
 
 
 @router.delete("/{downtime_id}")
 async def delete_downtime(downtime_id: str, key: WriteKey, state: State) -> Response:
-    old = await state.store.delete_document(key.org_id, "downtime", downtime_id)
+    old = await definitions.delete_downtime(state, key.org_id, downtime_id)
     return json_response(old.to_json())

@@ -5,24 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from sabamon.server.alerts.monitors import Monitor, monitor_sort_key, validate_monitor
+from sabamon.server import definitions
+from sabamon.server.alerts.monitors import Monitor, monitor_sort_key
 from sabamon.server.api.alerting import json_body, json_response
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
-from sabamon.server.definitions import checked
 from sabamon.server.state import alert_closer
-from sabamon.server.store.alerts_types import Document
-from sabamon.server.store.base import new_id
 
 router = APIRouter(prefix="/api/v0/monitors", tags=["monitors"], responses=ERROR_RESPONSES)
 
 
 @router.post("")
 async def create_monitor(request: Request, key: WriteKey, state: State) -> Response:
-    spec = checked(validate_monitor, await json_body(request))
-    doc = Document(new_id(), spec)
-    await state.store.put_document(key.org_id, "monitor", doc, state.now())
-    return json_response(Monitor(doc.id, spec).to_json())
+    monitor = await definitions.create_monitor(state, key.org_id, await json_body(request))
+    return json_response(monitor.to_json())
 
 
 @router.get("")
@@ -42,11 +38,9 @@ async def get_monitor(monitor_id: str, key: ReadKey, state: State) -> Response:
 async def update_monitor(
     monitor_id: str, request: Request, key: WriteKey, state: State
 ) -> Response:
-    old = await state.store.get_document(key.org_id, "monitor", monitor_id)
     body = await json_body(request)
-    spec = checked(validate_monitor, body, Monitor(old.id, old.spec))
-    await state.store.put_document(key.org_id, "monitor", Document(monitor_id, spec), state.now())
-    return json_response(Monitor(monitor_id, spec).to_json())
+    monitor = await definitions.update_monitor(state, key.org_id, monitor_id, body)
+    return json_response(monitor.to_json())
 
 
 @router.delete("/{monitor_id}")
@@ -55,5 +49,5 @@ async def delete_monitor(
 ) -> Response:
     """Deletes the monitor and closes its open alerts (trigger `monitorDelete`), notified."""
     closer = await alert_closer(request, state)
-    doc = await closer.delete_monitor(key.org_id, monitor_id, state.now())
-    return json_response(Monitor(doc.id, doc.spec).to_json())
+    monitor = await definitions.delete_monitor(state, closer, key.org_id, monitor_id)
+    return json_response(monitor.to_json())

@@ -1,7 +1,7 @@
 """Monitors in the dashboard: the list, a form per type, a JSON editor, delete.
 
-Definitions go through the API's validator (`validate_monitor`), so a form shows the
-same message as the API's 400, next to the field it names. Check monitors come from the
+Definitions go through the rules the API uses (`server/definitions.py`), so a form shows
+the same message as the API's 400, next to the field it names. Check monitors come from the
 agents' check reports and are listed read-only.
 """
 
@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from sabamon.server import definitions
 from sabamon.server.alerts.monitors import (
     Monitor,
-    MonitorError,
     monitor_sort_key,
-    validate_monitor,
 )
-from sabamon.server.state import ServerState, alert_closer
-from sabamon.server.store.alerts_types import Document
-from sabamon.server.store.base import NotFound, new_id
+from sabamon.server.definitions import DefinitionError
+from sabamon.server.state import alert_closer
+from sabamon.server.store.base import NotFound
 
 from .alert_state import summarise
 from .documents import confirm_delete_page, find_document
@@ -100,10 +98,6 @@ def _form_page(
     )
 
 
-async def _save(state: ServerState, org_id: str, monitor_id: str, spec: dict[str, Any]) -> None:
-    await state.store.put_document(org_id, "monitor", Document(monitor_id, spec), state.now())
-
-
 @router.get("/ui/monitors/new/{kind}")
 async def new_monitor_form(
     request: Request, kind: str, signed_in: PageUser, state: State
@@ -121,11 +115,11 @@ async def create_monitor(
         return missing(request, signed_in, f"type {kind}")
     values = await text_fields(request)
     try:
-        spec = validate_monitor(checked(form_to_body(kind, values)))
-    except (MonitorError, FormProblem) as exc:
+        body = checked(form_to_body(kind, values))
+        monitor = await definitions.create_monitor(state, signed_in.user.org_id, body)
+    except (DefinitionError, FormProblem) as exc:
         return _form_page(request, signed_in, kind, values, error=str(exc))
-    monitor_id = new_id()
-    await _save(state, signed_in.user.org_id, monitor_id, spec)
+    monitor_id = monitor.id
     log.info("event=monitor_created monitor=%s user=%s", monitor_id, signed_in.user.name)
     return RedirectResponse("/ui/monitors", status_code=303)
 
@@ -150,20 +144,18 @@ async def save_json(request: Request, state: State, signed_in: FormUser) -> Resp
     text = (await text_fields(request)).get("json", "")
     try:
         body = parse_json_text(text)
-        previous = None
         if isinstance(body, dict) and isinstance(body.get("id"), str):
             try:
-                doc = await state.store.get_document(org_id, "monitor", body["id"])
+                monitor = await definitions.update_monitor(state, org_id, body["id"], body)
             except NotFound:
                 raise FormProblem(f"id: no monitor {body['id']}") from None
-            previous = Monitor(doc.id, doc.spec)
-        spec = validate_monitor(body, previous)
-    except (MonitorError, FormProblem) as exc:
+        else:
+            monitor = await definitions.create_monitor(state, org_id, body)
+    except (DefinitionError, FormProblem) as exc:
         return render(
             request, "monitor_json.html", signed_in, status_code=400, text=text, error=str(exc)
         )
-    monitor_id = previous.id if previous else new_id()
-    await _save(state, org_id, monitor_id, spec)
+    monitor_id = monitor.id
     log.info("event=monitor_saved monitor=%s user=%s", monitor_id, signed_in.user.name)
     return RedirectResponse("/ui/monitors", status_code=303)
 
@@ -190,10 +182,9 @@ async def update_monitor(
     values = await text_fields(request)
     try:
         body = checked(form_to_body(kind, values, doc.spec))
-        spec = validate_monitor(body, Monitor(doc.id, doc.spec))
-    except (MonitorError, FormProblem) as exc:
+        await definitions.update_monitor(state, org_id, monitor_id, body)
+    except (DefinitionError, FormProblem) as exc:
         return _form_page(request, signed_in, kind, values, monitor_id, str(exc))
-    await _save(state, org_id, monitor_id, spec)
     log.info("event=monitor_updated monitor=%s user=%s", monitor_id, signed_in.user.name)
     return RedirectResponse("/ui/monitors", status_code=303)
 
@@ -223,7 +214,7 @@ async def delete_monitor(
     org_id = signed_in.user.org_id
     closer = await alert_closer(request, state)
     try:
-        await closer.delete_monitor(org_id, monitor_id, state.now())
+        await definitions.delete_monitor(state, closer, org_id, monitor_id)
     except NotFound:
         return RedirectResponse("/ui/monitors", status_code=303)
     log.info("event=monitor_deleted monitor=%s user=%s", monitor_id, signed_in.user.name)
