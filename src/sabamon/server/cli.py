@@ -42,6 +42,7 @@ from sabamon.server.public_url import (
 from sabamon.server.shedding import MAX_IN_FLIGHT_ENV, MAX_WAIT_ENV, SheddingLimits
 from sabamon.server.store import open_series_store, open_store
 from sabamon.server.store.base import ApiKey, Retention, Store
+from sabamon.server.store.series import DEFAULT_MAX_SERIES, MAX_SERIES_ENV
 from sabamon.server.telemetry import MULTIPROCESS_DIR_ENV
 from sabamon.server.web.users import BOOTSTRAP_PASSWORD_ENV, ensure_admin, run_user
 
@@ -200,6 +201,12 @@ def run_server(argv: list[str]) -> int:
         default=OutboundPolicy().text(),
         help="CIDR networks webhooks and external monitors may connect to, comma-separated",
     )
+    parser.add_argument(
+        "--max-series-per-org",
+        type=int,
+        default=DEFAULT_MAX_SERIES,
+        help="series one organisation may have; points of further new series get 400",
+    )
     add_cluster_arguments(parser)
     add_smtp_arguments(parser)
     args = parser.parse_args(argv)
@@ -234,6 +241,9 @@ def run_server(argv: list[str]) -> int:
         outbound = OutboundPolicy.parse(args.outbound_networks)
     except ValueError as exc:
         parser.error(f"--outbound-networks: {exc}")
+    if args.max_series_per_org < 1:
+        parser.error("--max-series-per-org: must be at least 1")
+    os.environ[MAX_SERIES_ENV] = str(args.max_series_per_org)
     setup_logging(args.log_level.upper())
     data_dir: Path = args.data.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -82,6 +82,15 @@ async def commit_points(
     telemetry.write_latency.observe(time.perf_counter() - started)
     telemetry.points.labels("accepted").inc(result.accepted)
     telemetry.points.labels("dropped_out_of_window").inc(result.dropped_out_of_window)
+    if result.over_series_limit:
+        reason = (
+            f"a new series would take the organisation past its limit of "
+            f"{result.series_limit} series (--max-series-per-org)"
+        )
+        parsed.refused.extend(
+            Refused(parsed.indexes[at], "name", reason) for at in result.over_series_limit
+        )
+        parsed.refused.sort(key=lambda refused: refused.index)
     if not parsed.refused:
         return Response(SUCCESS_BODY, media_type="application/json")
     for refused in parsed.refused:
@@ -110,17 +119,17 @@ async def post_host_metrics(request: Request, key: WriteKey, state: State) -> Re
         state.telemetry.rejected_batches.inc()
         raise
     live: dict[str, bool] = {}
-    kept = []
+    kept = ParsedPoints(refused=parsed.refused)
     for index, point in zip(parsed.indexes, parsed.points, strict=True):
         owner = point.owner_id
         if owner not in live:
             live[owner] = await is_live_host(state, key.org_id, owner)
         if live[owner]:
-            kept.append(point)
+            kept.keep(index, point)
         else:
             parsed.refused.append(Refused(index, "hostId", f"unknown or retired host {owner!r}"))
-    if len(kept) < len(parsed.points):
-        parsed.points = kept
+    if len(kept.points) < len(parsed.points):
+        parsed = kept
         parsed.refused.sort(key=lambda refused: refused.index)
     return await commit_points(state, key.org_id, "host", parsed, write_window(request, state))
 

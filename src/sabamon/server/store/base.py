@@ -167,6 +167,11 @@ class Point:
 class WriteResult:
     accepted: int
     dropped_out_of_window: int
+    over_series_limit: tuple[int, ...] = ()
+    """Positions in the batch of the points refused because their series would take the
+    organisation past `series_limit`."""
+    series_limit: int = field(default=0, compare=False)
+    """The limit in force, to name in the answer."""
 
 
 @dataclass

@@ -7,6 +7,7 @@ windows into compressed chunks and `series_read.py` reads both.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -23,8 +24,24 @@ SERIES_TABLES = (
 """Every table holding a series' data, by `series_id` (the rollup tables and dirty marks
 are the layout before sealed chunks: read, expired, never written)."""
 
+
+DEFAULT_MAX_SERIES = 1_000_000
+"""Series one organisation may have (`--max-series-per-org`): a burst of new metric names
+(a bug or an attack) stops there instead of filling the database."""
+MAX_SERIES_ENV = "SABAMON_MAX_SERIES_PER_ORG"
+
+
+def max_series_from_environment() -> int:
+    """The `--max-series-per-org` the server's parent process passed to its workers."""
+    return int(os.environ.get(MAX_SERIES_ENV) or DEFAULT_MAX_SERIES)
+
+
 SeriesKey = tuple[str, str, str, str]  # (org_id, kind, owner, name)
 SeriesCache = dict[SeriesKey, int]
+
+
+NAMES_PER_QUERY = 500
+"""Names looked up per statement (well under SQLite's 32,766 bound parameters)."""
 
 
 def series_ids(
@@ -33,10 +50,14 @@ def series_ids(
     keys: Iterable[tuple[str, str]],
     cache: SeriesCache,
     created: SeriesCache,
+    max_series: int,
 ) -> Step[dict[tuple[str, str], int]]:
-    """Ids of the (owner, name) series, created when missing. Ids found in the database are
-    put in `created`, not in `cache`: the caller adds them to the cache once the
-    transaction has committed, so a rollback leaves no id that names no row."""
+    """Ids of the (owner, name) series, created when missing while the organisation has
+    fewer than `max_series`; series that would take it past the limit are left out of the
+    answer. The count is the `series_counts` row the triggers on `series` keep, so the
+    check reads one row, not a count. Ids found in the database are put in
+    `created`, not in `cache`: the caller adds them to the cache once the transaction has
+    committed, so a rollback leaves no id that names no row."""
     found: dict[tuple[str, str], int] = {}
     missing: list[tuple[str, str]] = []
     for owner, name in keys:
@@ -50,22 +71,51 @@ def series_ids(
             found[(owner, name)] = sid
     if not missing:
         return found
-    yield Upsert(
-        "series",
-        ("org_id", "kind", "owner", "name"),
-        ("text", "text", "text", "text"),
-        "(org_id, kind, owner, name) DO NOTHING",
-        sorted((org_id, kind, owner, name) for owner, name in missing),
+    missing.sort()
+    yield from _lookup(org_id, kind, missing, found, created)
+    new = [key for key in missing if key not in found]
+    if not new:
+        return found
+    rows = yield Query(
+        "SELECT series FROM series_counts WHERE org_id = ?", (org_id,), lock_rows=True
     )
-    for owner in sorted({owner for owner, _ in missing}):
-        rows = yield Query(
-            "SELECT name, id FROM series WHERE org_id = ? AND kind = ? AND owner = ?",
-            (org_id, kind, owner),
+    room = max(0, max_series - (int(rows[0][0]) if rows else 0))
+    allowed = new[:room]
+    if allowed:
+        yield Upsert(
+            "series",
+            ("org_id", "kind", "owner", "name"),
+            ("text", "text", "text", "text"),
+            "(org_id, kind, owner, name) DO NOTHING",
+            [(org_id, kind, owner, name) for owner, name in allowed],
         )
-        for name, sid in rows:
-            created[(org_id, kind, owner, name)] = sid
-    found.update({key: created[(org_id, kind, *key)] for key in missing})
+        yield from _lookup(org_id, kind, allowed, found, created)
     return found
+
+
+def _lookup(
+    org_id: str,
+    kind: OwnerKind,
+    keys: Sequence[tuple[str, str]],
+    found: dict[tuple[str, str], int],
+    created: SeriesCache,
+) -> Step[None]:
+    """Puts the ids of those of the sorted `keys` that exist into `found` and `created`,
+    reading only the names asked for (never every series of an owner)."""
+    by_owner: dict[str, list[str]] = {}
+    for owner, name in keys:
+        by_owner.setdefault(owner, []).append(name)
+    for owner, names in by_owner.items():
+        for at in range(0, len(names), NAMES_PER_QUERY):
+            part = names[at : at + NAMES_PER_QUERY]
+            rows = yield Query(
+                "SELECT name, id FROM series WHERE org_id = ? AND kind = ? AND owner = ? "
+                f"AND name IN ({', '.join('?' for _ in part)})",
+                (org_id, kind, owner, *part),
+            )
+            for name, sid in rows:
+                created[(org_id, kind, owner, name)] = sid
+                found[(owner, name)] = sid
 
 
 @dataclass(frozen=True)
@@ -78,6 +128,8 @@ class PointBatch:
     now: int
     earliest: int
     """Points before this are dropped (`now - WRITE_WINDOW` unless replaying a backlog)."""
+    max_series: int = DEFAULT_MAX_SERIES
+    """The organisation's series limit: points of series beyond it are refused."""
 
 
 def write_point_batches(
@@ -93,12 +145,26 @@ def write_point_batches(
         low, high = batch.earliest, now + WRITE_WINDOW
         kept = [p for p in batch.points if low <= p.time <= high]
         ids = yield from series_ids(
-            batch.org_id, batch.kind, {(p.owner_id, p.name) for p in kept}, cache, created
+            batch.org_id,
+            batch.kind,
+            {(p.owner_id, p.name) for p in kept},
+            cache,
+            created,
+            batch.max_series,
         )
         newest: dict[str, int] = {}
-        for p in kept:
+        refused: list[int] = []
+        stored = 0
+        for position, p in enumerate(batch.points):
+            if not low <= p.time <= high:
+                continue
+            sid = ids.get((p.owner_id, p.name))
+            if sid is None:
+                refused.append(position)
+                continue
+            stored += 1
             at = int(p.time)
-            values[(ids[(p.owner_id, p.name)], at)] = float(p.value)
+            values[(sid, at)] = float(p.value)
             if newest.get(p.owner_id, -1) < at:
                 newest[p.owner_id] = at
         if batch.kind == "host":
@@ -106,7 +172,9 @@ def write_point_batches(
                 key, at = (batch.org_id, host_id), min(at, now)
                 if seen.get(key, -1) < at:
                     seen[key] = at
-        results.append(WriteResult(len(kept), len(batch.points) - len(kept)))
+        results.append(
+            WriteResult(stored, len(batch.points) - len(kept), tuple(refused), batch.max_series)
+        )
     if not values:
         return results
     yield from _mark_hosts_seen(seen)

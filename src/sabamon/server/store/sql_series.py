@@ -39,9 +39,17 @@ class SQLSeriesStore(SeriesStore):
     `host_last_seen` of the database that `read` and `write` run steps on."""
 
     def __init__(
-        self, read: RunStep, write: RunStep, retention: Retention, *, flushers: int
+        self,
+        read: RunStep,
+        write: RunStep,
+        retention: Retention,
+        *,
+        flushers: int,
+        max_series_per_org: int = series.DEFAULT_MAX_SERIES,
     ) -> None:
         self._read = read
+        self.max_series_per_org = max_series_per_org
+        """Series one organisation may have; points that would create more are refused."""
         self._write = write
         self.retention = retention
         self.cache: series.SeriesCache = {}
@@ -67,7 +75,9 @@ class SQLSeriesStore(SeriesStore):
     ) -> WriteResult:
         """Queued and committed together with the batches of concurrent callers."""
         low = now - WRITE_WINDOW if earliest is None else earliest
-        return await self._point_writes.write(series.PointBatch(org_id, kind, points, now, low))
+        return await self._point_writes.write(
+            series.PointBatch(org_id, kind, points, now, low, self.max_series_per_org)
+        )
 
     async def read_points(
         self, org_id: str, kind: OwnerKind, owner: str, name: str, frm: int, to: int

@@ -42,6 +42,7 @@ from .base import (
     Store,
 )
 from .ops import Step
+from .series import max_series_from_environment
 from .series_store import SeriesStore
 from .sql_series import SQLSeriesStore
 from .web_store import WebAccountsMixin
@@ -69,7 +70,11 @@ class SQLStore(AlertsMixin, WebAccountsMixin, Store):
         self.retention = retention
         self.clock = clock
         self.sql_series = SQLSeriesStore(
-            self._read, self._write, retention, flushers=self.point_flushers
+            self._read,
+            self._write,
+            retention,
+            flushers=self.point_flushers,
+            max_series_per_org=max_series_from_environment(),
         )
         self.series = series_store or self.sql_series
 
