@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,27 @@ def test_random_damage_loses_exactly_the_damaged_records(
         # adjacent damaged records are skipped as one stretch
         assert (reopened.corrupt > 0) == bool(hit) and reopened.corrupt <= len(hit)
         reopened.close()
+
+
+def test_an_append_wakes_only_the_waiters_of_its_kind(tmp_path: Path) -> None:
+    """The check-report poster sleeps through the metric batch of each minute: only a check
+    batch or a terminate (`wake_waiters`) makes it look again."""
+    spool = Spool(tmp_path)
+    looks: list[threading.Event] = [threading.Event() for _ in range(3)]
+    done = threading.Event()
+
+    def until() -> bool:  # evaluated once on entry, then once per wake-up
+        next(event for event in looks if not event.is_set()).set()
+        return done.is_set()
+
+    waiter = threading.Thread(
+        target=lambda: spool.wait_for(BatchKind.CHECK_REPORTS, timeout=30, until=until)
+    )
+    waiter.start()
+    assert looks[0].wait(10)
+    spool.append(M, [{"value": 1}])
+    assert not looks[1].wait(0.2)  # a woken waiter looks within microseconds
+    done.set()
+    spool.wake_waiters()
+    waiter.join(10)
+    assert looks[1].is_set() and not looks[2].is_set() and not waiter.is_alive()

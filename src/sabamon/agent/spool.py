@@ -169,7 +169,10 @@ class Spool:
         self._index: dict[int, _Entry] = {}
         self._segment_sizes: dict[int, int] = {}
         self._next_seq = 1
-        self._changed = threading.Condition()
+        self._lock = threading.RLock()
+        # One condition per kind on the same lock: an append wakes only the poster of its
+        # kind (a metric batch a minute would otherwise wake the idle check-report poster).
+        self._appended = {kind: threading.Condition(self._lock) for kind in BatchKind}
         folder.mkdir(parents=True, exist_ok=True)
         self._recover()
         self._current = max(self._segment_sizes, default=0) + 1
@@ -262,7 +265,7 @@ class Spool:
     # -- queue ---------------------------------------------------------------------------
     def append(self, kind: BatchKind, body: Any) -> int:
         """Write one batch durably and return its sequence number."""
-        with self._changed:
+        with self._lock:
             seq = self._next_seq
             self._next_seq += 1
             if self._segment_sizes[self._current] >= self.segment_bytes:
@@ -275,12 +278,12 @@ class Spool:
             self._segment_sizes[self._current] += len(data)
             self._index[seq] = _Entry(kind, self._current, offset)
             self._evict_over_capacity()
-            self._changed.notify_all()
+            self._appended[kind].notify_all()
             return seq
 
     def oldest(self, kind: BatchKind, limit: int) -> list[Batch]:
         """Up to `limit` pending batches of `kind`, oldest first, bodies read from disk."""
-        with self._changed:
+        with self._lock:
             picked: list[Batch] = []
             damaged: list[int] = []
             for seq, entry in self._index.items():  # insertion order is seq order
@@ -305,7 +308,7 @@ class Spool:
             return picked
 
     def count(self, kind: BatchKind | None = None) -> int:
-        with self._changed:
+        with self._lock:
             return sum(1 for e in self._index.values() if kind is None or e.kind is kind)
 
     def wait_for(
@@ -316,22 +319,24 @@ class Spool:
     ) -> bool:
         """Sleep until a batch of `kind` is pending (True), `until()` holds after a
         `wake_waiters` or `timeout` seconds passed (False when nothing is pending)."""
-        with self._changed:
-            return self._changed.wait_for(lambda: self._has(kind) or until(), timeout) and (
+        with self._lock:
+            appended = self._appended[kind]
+            return appended.wait_for(lambda: self._has(kind) or until(), timeout) and (
                 self._has(kind)
             )
 
     def wake_waiters(self) -> None:
         """Make every `wait_for` look at its `until` again (a terminate was requested)."""
-        with self._changed:
-            self._changed.notify_all()
+        with self._lock:
+            for appended in self._appended.values():
+                appended.notify_all()
 
     def _has(self, kind: BatchKind) -> bool:
         return any(e.kind is kind for e in self._index.values())
 
     def ack(self, seqs: list[int]) -> None:
         """Forget batches the server acknowledged or the poster gave up on."""
-        with self._changed:
+        with self._lock:
             gone = [seq for seq in seqs if self._index.pop(seq, None) is not None]
             if not gone:
                 return
@@ -342,11 +347,11 @@ class Spool:
             self._delete_finished_segments()
 
     def size_bytes(self) -> int:
-        with self._changed:
+        with self._lock:
             return sum(self._segment_sizes.values())
 
     def close(self) -> None:
-        with self._changed:
+        with self._lock:
             self._writer.close()
 
     # -- housekeeping (lock held) --------------------------------------------------------

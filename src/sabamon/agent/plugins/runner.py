@@ -178,7 +178,7 @@ class PluginRunner:
         assert process.stdout is not None and process.stderr is not None
         stdout, stderr = _CappedBuffer(self.output_cap), _CappedBuffer(self.output_cap)
         buffers = {process.stdout.fileno(): stdout, process.stderr.fileno(): stderr}
-        with selectors.DefaultSelector() as selector:
+        with selectors.PollSelector() as selector:  # no epoll descriptor to open and close per run
             for fd in buffers:
                 selector.register(fd, selectors.EVENT_READ)
             while selector.get_map():
