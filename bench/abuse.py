@@ -211,11 +211,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--rate", type=float, default=100, help="good posts per second")
+    parser.add_argument(
+        "--attack", action="append", choices=list(ATTACKS), help="run only these (repeatable)"
+    )
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     print(f"{'attack':40} {'good posts':>12} {'ok %':>7} {'p99 ms':>8} {'RSS MiB':>15}")
     for name, attack in ATTACKS.items():
+        if args.attack and name not in args.attack:
+            continue
         with tempfile.TemporaryDirectory() as data:
             server, port = start_server(Path(data))
             try:

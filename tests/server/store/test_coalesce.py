@@ -4,6 +4,7 @@ written, and no series id from the rolled-back transaction stays in the cache.""
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import pytest
@@ -71,7 +72,7 @@ async def test_the_series_id_cache_stays_bounded_under_a_burst_of_names(
     store: Store, org_id: str
 ) -> None:
     assert isinstance(store, SQLStore)
-    cache: coalesce.SeriesCache = {}
+    cache: coalesce.SeriesCache = OrderedDict()
     queue = coalesce.PointWriteQueue(
         store._write, cache, flushers=1, max_points=10_000, max_cached=100
     )
@@ -82,6 +83,12 @@ async def test_the_series_id_cache_stays_bounded_under_a_burst_of_names(
             result = await queue.write(PointBatch(org_id, "host", points, NOW, NOW - 86400))
             assert result == WriteResult(60, 0)
             assert len(cache) <= 100
+            recent = [Point("h1", "burst0.m0", NOW, 0.0)]  # written in every burst
+            assert await queue.write(PointBatch(org_id, "host", recent, NOW, NOW - 86400)) == (
+                WriteResult(1, 0)
+            )
+            assert (org_id, "host", "h1", "burst0.m0") in cache  # the recently used stay
+        assert next(iter(cache))[3].startswith("burst3.")  # the least recently used go first
         again = [Point("h1", "burst0.m1", NOW + 60, 5.0)]  # an id no longer cached
         assert await queue.write(PointBatch(org_id, "host", again, NOW, NOW - 86400)) == (
             WriteResult(1, 0)

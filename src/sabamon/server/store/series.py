@@ -8,6 +8,7 @@ windows into compressed chunks and `series_read.py` reads both.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -37,7 +38,9 @@ def max_series_from_environment() -> int:
 
 
 SeriesKey = tuple[str, str, str, str]  # (org_id, kind, owner, name)
-SeriesCache = dict[SeriesKey, int]
+SeriesIds = dict[SeriesKey, int]
+SeriesCache = OrderedDict[SeriesKey, int]
+"""Series ids, least recently used first (`coalesce.py` evicts from the front)."""
 
 
 NAMES_PER_QUERY = 500
@@ -49,7 +52,7 @@ def series_ids(
     kind: OwnerKind,
     keys: Iterable[tuple[str, str]],
     cache: SeriesCache,
-    created: SeriesCache,
+    created: SeriesIds,
     max_series: int,
 ) -> Step[dict[tuple[str, str], int]]:
     """Ids of the (owner, name) series, created when missing while the organisation has
@@ -63,7 +66,9 @@ def series_ids(
     for owner, name in keys:
         key = (org_id, kind, owner, name)
         sid = cache.get(key)
-        if sid is None:
+        if sid is not None:
+            cache.move_to_end(key)
+        else:
             sid = created.get(key)
         if sid is None:
             missing.append((owner, name))
@@ -98,7 +103,7 @@ def _lookup(
     kind: OwnerKind,
     keys: Sequence[tuple[str, str]],
     found: dict[tuple[str, str], int],
-    created: SeriesCache,
+    created: SeriesIds,
 ) -> Step[None]:
     """Puts the ids of those of the sorted `keys` that exist into `found` and `created`,
     reading only the names asked for (never every series of an owner)."""
@@ -133,7 +138,7 @@ class PointBatch:
 
 
 def write_point_batches(
-    batches: Sequence[PointBatch], cache: SeriesCache, created: SeriesCache
+    batches: Sequence[PointBatch], cache: SeriesCache, created: SeriesIds
 ) -> Step[list[WriteResult]]:
     """Writes several batches with one upsert per table; a later batch wins on a duplicate.
     Series it creates go into `created` (see `series_ids`)."""

@@ -10,6 +10,7 @@ transaction, so commit cost is paid once per group.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -52,7 +53,7 @@ class SQLSeriesStore(SeriesStore):
         """Series one organisation may have; points that would create more are refused."""
         self._write = write
         self.retention = retention
-        self.cache: series.SeriesCache = {}
+        self.cache: series.SeriesCache = OrderedDict()
         """Series ids by (org, kind, owner, name); the backend clears it on a rollback."""
         self._point_writes = PointWriteQueue(
             write, self.cache, flushers=flushers, max_points=MAX_COALESCED_POINTS
