@@ -189,6 +189,7 @@ def create_app(
         telemetry=telemetry,
         keys=TtlCache(time.monotonic, key_cache_ttl),
         live_hosts=TtlCache(time.monotonic, cache_ttl),
+        outbound=(alerting or DEFAULT_ALERTING).outbound,
     )
 
     @contextlib.asynccontextmanager

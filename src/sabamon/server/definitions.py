@@ -44,6 +44,16 @@ def checked(validate: Callable[..., T], *args: Any) -> T:
         raise DefinitionError(str(exc)) from None
 
 
+def reachable(state: ServerState, spec: dict[str, Any]) -> dict[str, Any]:
+    """The channel or monitor spec, unless its `url` is a literal address outside the
+    outbound networks (DefinitionError naming the field)."""
+    url = spec.get("url")
+    refusal = state.outbound.refusal("url", url) if isinstance(url, str) else None
+    if refusal:
+        raise DefinitionError(refusal)
+    return spec
+
+
 def is_default_group(group: Document) -> bool:
     return group.spec["type"] == DEFAULT_GROUP_TYPE
 
@@ -101,7 +111,7 @@ async def delete_group(state: ServerState, org_id: str, group_id: str) -> Docume
 async def create_channel(
     state: ServerState, org_id: str, body: Any, *, join_default: bool = False
 ) -> Document:
-    channel = Document(new_id(), checked(validate_channel, body))
+    channel = Document(new_id(), reachable(state, checked(validate_channel, body)))
     await state.store.put_document(org_id, "channel", channel, state.now())
     if join_default:
         await join_default_group(state, org_id, channel.id)
@@ -111,7 +121,8 @@ async def create_channel(
 async def update_channel(state: ServerState, org_id: str, channel_id: str, body: Any) -> Document:
     """Replaces a channel's settings; its type cannot change."""
     old = await state.store.get_document(org_id, "channel", channel_id)
-    channel = Document(channel_id, checked(validate_channel, body, old.spec["type"]))
+    spec = reachable(state, checked(validate_channel, body, old.spec["type"]))
+    channel = Document(channel_id, spec)
     await state.store.put_document(org_id, "channel", channel, state.now())
     return channel
 
@@ -128,7 +139,7 @@ async def send_test_notification(state: ServerState, org_id: str, channel_id: st
 
 
 async def create_monitor(state: ServerState, org_id: str, body: Any) -> Monitor:
-    monitor = Monitor(new_id(), checked(validate_monitor, body))
+    monitor = Monitor(new_id(), reachable(state, checked(validate_monitor, body)))
     await state.store.put_document(
         org_id, "monitor", Document(monitor.id, monitor.spec), state.now()
     )
@@ -138,7 +149,7 @@ async def create_monitor(state: ServerState, org_id: str, body: Any) -> Monitor:
 async def update_monitor(state: ServerState, org_id: str, monitor_id: str, body: Any) -> Monitor:
     """Replaces a monitor's definition; its type cannot change."""
     old = await state.store.get_document(org_id, "monitor", monitor_id)
-    spec = checked(validate_monitor, body, Monitor(old.id, old.spec))
+    spec = reachable(state, checked(validate_monitor, body, Monitor(old.id, old.spec)))
     await state.store.put_document(org_id, "monitor", Document(monitor_id, spec), state.now())
     return Monitor(monitor_id, spec)
 

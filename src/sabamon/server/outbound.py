@@ -21,6 +21,7 @@ import os
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -55,6 +56,22 @@ class OutboundPolicy:
 
     def text(self) -> str:
         return ",".join(str(n) for n in self.networks)
+
+    def refusal(self, field: str, url: str) -> str | None:
+        """Why a definition may not name `url`, or None: its host is a literal address
+        outside the networks. A host name passes here and is checked against the networks
+        each time it is resolved to connect (`GuardedBackend`)."""
+        host = urlsplit(url).hostname or ""
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return None
+        if self.allows(host):
+            return None
+        return (
+            f"{field}: {host} is outside the networks outbound requests may reach"
+            f" ({self.text()}; see --outbound-networks)"
+        )
 
     def allows(self, address: str) -> bool:
         ip = ipaddress.ip_address(address.split("%", 1)[0])

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from sabamon.server.alerts.closing import Closer
 from sabamon.server.alerts.scheduler import AlertingOptions
+from sabamon.server.outbound import OutboundPolicy
 from sabamon.server.store.base import ApiKey, Store
 from sabamon.server.telemetry import Telemetry
 
@@ -50,6 +51,9 @@ class ServerState:
     telemetry: Telemetry
     keys: TtlCache[str, ApiKey | None]
     live_hosts: TtlCache[tuple[str, str], bool]
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    """Where webhooks, Slack channels and external monitors may point (literal addresses
+    are checked when a definition is saved, names when they are resolved)."""
 
     def now(self) -> int:
         return int(self.clock())

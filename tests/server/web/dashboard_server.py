@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,11 +72,15 @@ def sign_in(
 
 @contextmanager
 def running_server(
-    data_dir: Path, clock_scale: float = 1.0, public_host: str = "127.0.0.1"
+    data_dir: Path,
+    clock_scale: float = 1.0,
+    public_host: str = "127.0.0.1",
+    options: Sequence[str] = (),
 ) -> Iterator[Dashboard]:
     """The server; with `clock_scale` 60 its minutes last a second, so the alert engine
     evaluates (and the delivery worker sends) within seconds. Its `--public-url` names
-    `public_host` (the notifications' links), which `url` uses too."""
+    `public_host` (the notifications' links), which `url` uses too; `options` are further
+    command-line options."""
     port = free_port()
     anchor = time.time()
     env = {
@@ -100,6 +104,7 @@ def running_server(
             "warning",
             "--public-url",
             f"http://{public_host}:{port}/",
+            *options,
         ],
         env=env,
         stdout=subprocess.DEVNULL,
