@@ -113,3 +113,18 @@ def test_id_file_of_an_unknown_host_stops_with_a_hint(server: FaultServer, tmp_p
     agent = start_agent(conf, root)
     assert agent.wait(20) == 1
     assert "to register anew" in agent_log(conf)
+
+
+def test_a_check_report_pending_at_the_stop_is_kept(server: FaultServer, tmp_path: Path) -> None:
+    """An OK report waits for the flush interval; a stop spools it before the spool closes."""
+    ran = tmp_path / "ran"
+    check = f"[plugin.checks.ok]\ncommand = '''touch {ran}; echo fine'''\n"
+    conf = write_config(tmp_path, server.url, check)
+    agent = start_agent(conf, tmp_path / "root")
+    wait_until(lambda: ran.exists() and len(counter_points(server)) >= 1)
+    assert stop(agent) == 0
+    assert "check_reports_not_queued" not in agent_log(conf)
+    posted = [r for call in server.calls("POST", "/api/v0/monitoring/checks/report")
+              for r in call.body["reports"]]  # fmt: skip
+    spooled = Spool(tmp_path / "root" / "spool").count(BatchKind.CHECK_REPORTS)
+    assert posted or spooled, agent_log(conf)

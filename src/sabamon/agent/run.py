@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from sabamon.agent.spool import BatchKind, Spool
 log = logging.getLogger(__name__)
 
 TERMINATE_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)
+PLUGIN_LOOPS_EXIT_SECONDS = 5.0  # how long the exit waits for the check loop's last flush
 
 
 @dataclass
@@ -154,13 +156,16 @@ def run_agent(settings: RunSettings) -> int:
     host_delay = host_delay_seconds(host_id, int(timings.post_interval) or 1)
     with SignalPipe((*TERMINATE_SIGNALS, signal.SIGHUP)) as signals:
         outcome: list[BaseException | None] = []
+        plugin_loops: list[threading.Thread] = []
 
         def post_loop() -> None:
             try:
                 if shutdown.wait(host_delay / 2) and shutdown.terminating:
                     outcome.append(None)
                     return
-                _start_plugin_loops(api, plugins, spool, host_ids, stop, config.diagnostic)
+                plugin_loops.extend(
+                    _start_plugin_loops(api, plugins, spool, host_ids, stop, config.diagnostic)
+                )
                 _thread(CheckReportPoster(api, spool, timings, shutdown).run, "check-reports")
                 MetricPoster(api, spool, timings, host_delay, shutdown).run()
                 outcome.append(None)
@@ -173,7 +178,9 @@ def run_agent(settings: RunSettings) -> int:
         log.info("event=agent_started host_id=%s post_second=%d", host_id, host_delay)
         _main_loop(signals, shutdown, hup, stop, spool, outcome)
         try:
-            return _finish(api, config, host_id, spool, gatherer, shutdown, stop, outcome)
+            return _finish(
+                api, config, host_id, spool, gatherer, shutdown, stop, outcome, plugin_loops
+            )
         finally:
             plugins.runner.close()  # what plugins left behind ends with the agent
 
@@ -208,10 +215,16 @@ def _finish(
     shutdown: Shutdown,
     stop: threading.Event,
     outcome: list[BaseException | None],
+    plugin_loops: list[threading.Thread],
 ) -> int:
     stop.set()
     shutdown.cancel_timers()
     gatherer.close()
+    # The check loop spools its pending reports once more when it stops: the spool closes only
+    # after that (bounded, so a plugin that never ends cannot hold the exit).
+    deadline = time.monotonic() + PLUGIN_LOOPS_EXIT_SECONDS
+    for loop in plugin_loops:
+        loop.join(max(0.0, deadline - time.monotonic()))
     error = outcome[0]
     if isinstance(error, ForcedExit):
         log.error("event=forced_exit pending_batches=%d", spool.count())
@@ -237,8 +250,9 @@ def _start_plugin_loops(
     host_ids: dict[str | None, str],
     stop: threading.Event,
     diagnostic: bool,
-) -> None:
-    """After the initial delay: graph defs once, then the check and metadata loops."""
+) -> list[threading.Thread]:
+    """After the initial delay: graph defs once, then the check and metadata loops, whose
+    threads are returned so the exit can wait for their last flush."""
     defs = plugins.graph_defs()
     if diagnostic:
         from sabamon.agent.diagnostic import GRAPH_DEFS
@@ -253,9 +267,11 @@ def _start_plugin_loops(
     def submit_reports(reports: list[dict[str, Any]]) -> None:
         spool.append(BatchKind.CHECK_REPORTS, reports)
 
+    loops = []
     checks = plugins.check_loop(submit_reports, host_ids.get)
     if checks is not None:
-        _thread(lambda: checks.run(stop), "checks")
+        loops.append(_thread(lambda: checks.run(stop), "checks"))
     metadata = plugins.metadata_loop(api.put_metadata, host_ids.get)
     if metadata is not None:
         _thread(lambda: metadata.run(stop), "metadata")
+    return loops
