@@ -33,7 +33,6 @@ def silencing_proxy(
     silent, stop = threading.Event(), threading.Event()
 
     def pump(source: socket.socket, sink: socket.socket) -> None:
-        source.settimeout(0.1)
         while not stop.is_set():
             try:
                 data = source.recv(65536)
@@ -58,6 +57,9 @@ def silencing_proxy(
             except TimeoutError:
                 continue
             upstream = socket.create_connection(target)
+            # Set before either pump starts: the first pump to end closes both sockets.
+            client.settimeout(0.1)
+            upstream.settimeout(0.1)
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=pump, args=(source, sink), daemon=True).start()
 
