@@ -21,10 +21,8 @@ parser and measured ingest (bench/ingest.py, README "Performance").
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import math
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -37,10 +35,6 @@ from sabamon.server.api.limits import BODY_TIMEOUT
 
 log = logging.getLogger(__name__)
 
-HEADER_TIMEOUT_ENV = "SABAMON_HEADER_TIMEOUT"
-BODY_TIMEOUT_ENV = "SABAMON_BODY_TIMEOUT"
-MAX_HEADER_BYTES_ENV = "SABAMON_MAX_HEADER_BYTES"
-MAX_PER_ADDRESS_ENV = "SABAMON_MAX_CONNECTIONS_PER_ADDRESS"
 LOG_EVERY_SECONDS = 10.0
 
 
@@ -59,28 +53,6 @@ class ConnectionLimits:
             raise ValueError("header_timeout and body_timeout: must be above 0 seconds")
         if self.max_header_bytes < 1024 or self.max_per_address < 1:
             raise ValueError("max_header_bytes: at least 1024; max_per_address: at least 1")
-
-    @classmethod
-    def from_environment(cls) -> ConnectionLimits:
-        """The limits `sabamon server` passes to its worker processes."""
-        defaults = cls()
-        return cls(
-            header_timeout=float(os.environ.get(HEADER_TIMEOUT_ENV) or defaults.header_timeout),
-            body_timeout=float(os.environ.get(BODY_TIMEOUT_ENV) or defaults.body_timeout),
-            max_header_bytes=int(os.environ.get(MAX_HEADER_BYTES_ENV) or defaults.max_header_bytes),
-            max_per_address=int(os.environ.get(MAX_PER_ADDRESS_ENV) or defaults.max_per_address),
-        )
-
-    def export(self, environ: dict[str, str] | os._Environ[str]) -> None:
-        environ[HEADER_TIMEOUT_ENV] = str(self.header_timeout)
-        environ[BODY_TIMEOUT_ENV] = str(self.body_timeout)
-        environ[MAX_HEADER_BYTES_ENV] = str(self.max_header_bytes)
-        environ[MAX_PER_ADDRESS_ENV] = str(self.max_per_address)
-
-
-@functools.cache
-def process_limits() -> ConnectionLimits:
-    return ConnectionLimits.from_environment()
 
 
 def raw_response(status: str, message: str, *extra: bytes) -> bytes:
@@ -132,13 +104,15 @@ class RefusalLog:
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with `ConnectionLimits` (see the module docstring)."""
 
+    limits: ClassVar[ConnectionLimits] = ConnectionLimits()
+    """This process's limits: the app factory sets them from the server's settings
+    (uvicorn makes one protocol object per connection and passes it nothing)."""
     open_per_address: ClassVar[Counter[str]] = Counter()
     """Open connections per client address in this worker process."""
     refusals = RefusalLog()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.limits = process_limits()
         self.header_timer: asyncio.TimerHandle | None = None
         self.header_bytes = 0
         self.in_headers = True

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-OUTBOUND_NETWORKS_ENV = "SABAMON_OUTBOUND_NETWORKS"
 EVERY_NETWORK = ("0.0.0.0/0", "::/0")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -48,11 +46,6 @@ class OutboundPolicy:
             except ValueError:
                 raise ValueError(f"{entry!r} is not a network (CIDR) or an address") from None
         return cls(tuple(networks))
-
-    @classmethod
-    def from_environment(cls) -> OutboundPolicy:
-        text = os.environ.get(OUTBOUND_NETWORKS_ENV)
-        return cls() if text is None else cls.parse(text)
 
     def text(self) -> str:
         return ",".join(str(n) for n in self.networks)

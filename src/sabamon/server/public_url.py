@@ -1,6 +1,6 @@
 """The address people reach the dashboard at, for the links in notifications.
 
-`sabamon server --public-url https://mon.example.com` (or `SABAMON_PUBLIC_URL`) sets it;
+`sabamon server --public-url https://mon.example.com` (see `settings.py`) sets it;
 without it the links use the `--listen` address, which only works on that machine. Every
 link a notification, an email or the API's alert `url` fields carry is built here, so they
 all open the dashboard's own pages (`/ui/alerts/<id>`, `/ui/hosts/<id>`).
@@ -8,10 +8,7 @@ all open the dashboard's own pages (`/ui/alerts/<id>`, `/ui/hosts/<id>`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
-
-PUBLIC_URL_ENV = "SABAMON_PUBLIC_URL"
 
 
 def parse_public_url(value: str) -> str:
@@ -31,11 +28,6 @@ def listen_url(host: str, port: int) -> str:
     if ":" in shown and not shown.startswith("["):
         shown = f"[{shown}]"
     return f"http://{shown}:{port}"
-
-
-def public_url_from_environment(environ: Mapping[str, str], default: str) -> str:
-    value = environ.get(PUBLIC_URL_ENV)
-    return parse_public_url(value) if value else default
 
 
 def alert_url(base: str, alert_id: str) -> str:

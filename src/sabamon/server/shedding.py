@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -34,8 +33,6 @@ from sabamon.server.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT_ENV = "SABAMON_SHED_MAX_IN_FLIGHT"
-MAX_WAIT_ENV = "SABAMON_SHED_MAX_WAIT"
 SHED_PATH_PREFIX = "/api/"
 LOG_EVERY_SECONDS = 1.0
 
@@ -52,15 +49,6 @@ class SheddingLimits:
             raise ValueError(f"max_in_flight: must be at least 1, got {self.max_in_flight}")
         if not self.max_wait > 0:
             raise ValueError(f"max_wait: must be above 0 seconds, got {self.max_wait}")
-
-    @classmethod
-    def from_environment(cls) -> SheddingLimits:
-        """The limits `sabamon server` passes to its worker processes."""
-        defaults = cls()
-        return cls(
-            max_in_flight=int(os.environ.get(MAX_IN_FLIGHT_ENV) or defaults.max_in_flight),
-            max_wait=float(os.environ.get(MAX_WAIT_ENV) or defaults.max_wait),
-        )
 
 
 class LoadShedder:

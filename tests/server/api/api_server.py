@@ -14,6 +14,7 @@ import uvicorn
 
 from sabamon.server.cli import make_store
 from sabamon.server.store.base import Store
+from sabamon.server.store.series import DEFAULT_MAX_SERIES
 
 
 @dataclass
@@ -22,8 +23,8 @@ class Backend:
     db_url: str | None
     data_dir: Path
 
-    def store(self) -> Store:
-        return make_store(self.db_url, self.data_dir)
+    def store(self, max_series_per_org: int = DEFAULT_MAX_SERIES) -> Store:
+        return make_store(self.db_url, self.data_dir, max_series_per_org=max_series_per_org)
 
 
 class ManualClock:

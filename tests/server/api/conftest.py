@@ -24,6 +24,7 @@ from server_process import ServerProcess
 from sabamon.server.app import create_app
 from sabamon.server.cli import ORG_NAME, bootstrap, make_store
 from sabamon.server.store.base import Store
+from sabamon.server.store.series import DEFAULT_MAX_SERIES
 
 PG_ADMIN_DSN = os.environ.get("SABAMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -103,11 +104,12 @@ def start_api(backend: Backend) -> Iterator[Callable[..., RunningApi]]:
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
     keys: list[tuple[str, str]] = []
 
-    def start(**app_options: object) -> RunningApi:
+    def start(max_series_per_org: int = DEFAULT_MAX_SERIES, **app_options: object) -> RunningApi:
         if not keys:
             keys.append(asyncio.run(create_keys(backend.store())))
         clock = ManualClock()
-        app = create_app(backend.store(), clock=clock, **app_options)  # type: ignore[arg-type]
+        store = backend.store(max_series_per_org)
+        app = create_app(store, clock=clock, **app_options)  # type: ignore[arg-type]
         sock = free_socket()
         port = sock.getsockname()[1]
         running.append(serve_in_thread(app, sock))

@@ -13,15 +13,12 @@ import pytest
 from api_helpers import error, ok, register, series
 from api_server import RunningApi
 
-from sabamon.server.store.series import MAX_SERIES_ENV
-
 LIMIT = 5
 
 
 @pytest.fixture
-def limited(monkeypatch: pytest.MonkeyPatch, start_api: Callable[..., RunningApi]) -> RunningApi:
-    monkeypatch.setenv(MAX_SERIES_ENV, str(LIMIT))
-    return start_api()
+def limited(start_api: Callable[..., RunningApi]) -> RunningApi:
+    return start_api(max_series_per_org=LIMIT)
 
 
 def points(host_id: str, names: list[str], at: int) -> list[dict[str, object]]:

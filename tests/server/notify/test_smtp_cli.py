@@ -1,11 +1,11 @@
 """SMTP settings from `sabamon server --smtp-*` and SABAMON_SMTP_PASSWORD: a real server
-process sends an email channel's test notification to a real SMTP server on loopback."""
+process sends an email channel's test notification to a real SMTP server on loopback
+(the variables themselves: tests/server/test_settings.py)."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,27 +15,9 @@ from pathlib import Path
 import httpx
 from aiosmtpd.controller import Controller
 from tests.server.notify.test_email import Inbox
-
-from sabamon.server.notify.email import SmtpSettings, smtp_from_environment
+from tests.support.waiting import free_port
 
 SABAMON = [sys.executable, "-m", "sabamon.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def test_settings_from_the_environment() -> None:
-    env = {"SABAMON_SMTP_HOST": "127.0.0.1", "SABAMON_SMTP_PORT": "2525",
-           "SABAMON_SMTP_FROM": "a@b.c", "SABAMON_SMTP_STARTTLS": "true",
-           "SABAMON_SMTP_USER": "alerts", "SABAMON_SMTP_PASSWORD": "s3cret"}  # fmt: skip
-    assert smtp_from_environment(env) == SmtpSettings(
-        host="127.0.0.1", port=2525, sender="a@b.c", starttls=True, username="alerts",
-        password="s3cret",
-    )  # fmt: skip
-    assert smtp_from_environment({}) == SmtpSettings()
 
 
 def test_bad_port_is_refused_naming_the_variable(tmp_path: Path) -> None:
@@ -48,7 +30,7 @@ def test_bad_port_is_refused_naming_the_variable(tmp_path: Path) -> None:
 
 
 def test_server_flags_reach_the_email_channel(tmp_path: Path) -> None:
-    inbox, smtp_port, port = Inbox(), _free_port(), _free_port()
+    inbox, smtp_port, port = Inbox(), free_port(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     key = "k" * 32

@@ -35,6 +35,7 @@ from .base import (
     WriteResult,
     new_id,
 )
+from .series import DEFAULT_MAX_SERIES
 from .series_store import SeriesStore
 from .sql_store import DEFAULT_RETENTION
 
@@ -104,19 +105,28 @@ def open_store(
     data_dir: Path,
     retention: Retention = DEFAULT_RETENTION,
     series_store: SeriesStore | None = None,
+    max_series_per_org: int = DEFAULT_MAX_SERIES,
 ) -> Store:
     """The store for `db_url` (no URL: SQLite at `data_dir/sabamon.db`), not yet opened,
-    with its series in `series_store` (None: beside the metadata).
+    with its series in `series_store` (None: beside the metadata, at most
+    `max_series_per_org` series per organisation).
 
     Raises ValueError naming the scheme if it is not one of the supported ones.
     """
     if not db_url:
         sqlite_store = _backend("sabamon.server.store.sqlite:SQLiteStore")
-        return sqlite_store(Path(data_dir) / "sabamon.db", retention, series_store=series_store)
+        return sqlite_store(
+            Path(data_dir) / "sabamon.db",
+            retention,
+            series_store=series_store,
+            max_series_per_org=max_series_per_org,
+        )
     scheme = urlsplit(db_url).scheme
     if scheme not in _BACKENDS:
         raise ValueError(
             f"database URL {db_url.split('@')[-1]!r}: unsupported scheme {scheme!r} "
             f"(expected one of {', '.join(sorted(_BACKENDS))}, or no URL for SQLite)"
         )
-    return _backend(_BACKENDS[scheme])(db_url, retention, series_store=series_store)
+    return _backend(_BACKENDS[scheme])(
+        db_url, retention, series_store=series_store, max_series_per_org=max_series_per_org
+    )

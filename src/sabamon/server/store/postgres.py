@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 from .base import Retention
 from .migrate import apply_migrations, load_migrations
 from .ops import Many, Op, Query, Step, single
+from .series import DEFAULT_MAX_SERIES
 from .series_store import SeriesStore
 from .sql_store import DEFAULT_RETENTION, Clock, SQLStore, wall_clock
 
@@ -64,8 +65,9 @@ class PostgresStore(SQLStore):
         pool_size: int = 8,
         clock: Clock = wall_clock,
         series_store: SeriesStore | None = None,
+        max_series_per_org: int = DEFAULT_MAX_SERIES,
     ) -> None:
-        super().__init__(retention, clock, series_store)
+        super().__init__(retention, clock, series_store, max_series_per_org)
         self.dsn = dsn
         self.schema = schema
         self.pool_size = pool_size

@@ -7,7 +7,6 @@ windows into compressed chunks and `series_read.py` reads both.
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,12 +28,6 @@ are the layout before sealed chunks: read, expired, never written)."""
 DEFAULT_MAX_SERIES = 1_000_000
 """Series one organisation may have (`--max-series-per-org`): a burst of new metric names
 (a bug or an attack) stops there instead of filling the database."""
-MAX_SERIES_ENV = "SABAMON_MAX_SERIES_PER_ORG"
-
-
-def max_series_from_environment() -> int:
-    """The `--max-series-per-org` the server's parent process passed to its workers."""
-    return int(os.environ.get(MAX_SERIES_ENV) or DEFAULT_MAX_SERIES)
 
 
 SeriesKey = tuple[str, str, str, str]  # (org_id, kind, owner, name)

@@ -42,7 +42,7 @@ from .base import (
     Store,
 )
 from .ops import Step
-from .series import max_series_from_environment
+from .series import DEFAULT_MAX_SERIES
 from .series_store import SeriesStore
 from .sql_series import SQLSeriesStore
 from .web_store import WebAccountsMixin
@@ -64,9 +64,14 @@ class SQLStore(AlertsMixin, WebAccountsMixin, Store):
     """Coalesced point writes in flight at once (see `coalesce.py`)."""
 
     def __init__(
-        self, retention: Retention, clock: Clock, series_store: SeriesStore | None = None
+        self,
+        retention: Retention,
+        clock: Clock,
+        series_store: SeriesStore | None = None,
+        max_series_per_org: int = DEFAULT_MAX_SERIES,
     ) -> None:
-        """`series_store`: where time series live; by default the tables of this database."""
+        """`series_store`: where time series live; by default the tables of this database,
+        where one organisation may have at most `max_series_per_org` series."""
         self.retention = retention
         self.clock = clock
         self.sql_series = SQLSeriesStore(
@@ -74,7 +79,7 @@ class SQLStore(AlertsMixin, WebAccountsMixin, Store):
             self._write,
             retention,
             flushers=self.point_flushers,
-            max_series_per_org=max_series_from_environment(),
+            max_series_per_org=max_series_per_org,
         )
         self.series = series_store or self.sql_series
 

@@ -38,6 +38,7 @@ from typing import Any, Literal, TypeVar
 from .base import Retention, StoreUnwritable
 from .migrate import apply_migrations, load_migrations
 from .ops import Query, Step, run_sqlite, single
+from .series import DEFAULT_MAX_SERIES
 from .series_store import SeriesStore
 from .sql_store import DEFAULT_RETENTION, Clock, SQLStore, wall_clock
 
@@ -80,8 +81,9 @@ class SQLiteStore(SQLStore):
         readers: int = 4,
         clock: Clock = wall_clock,
         series_store: SeriesStore | None = None,
+        max_series_per_org: int = DEFAULT_MAX_SERIES,
     ) -> None:
-        super().__init__(retention, clock, series_store)
+        super().__init__(retention, clock, series_store, max_series_per_org)
         self.path = Path(path)
         self.synchronous = synchronous
         self._reader_count = readers
