@@ -30,8 +30,18 @@ def test_host_meta_and_interfaces_past_the_limits_are_400(client: httpx.Client) 
     assert "meta: must be at most" in error(client.post("/api/v0/hosts", json=big), 400)
     interfaces = {"name": "h", "interfaces": [nested(MAX_DOCUMENT_DEPTH)]}
     assert "interfaces" in error(client.post("/api/v0/hosts", json=interfaces), 400)
-    register(client, "fine", meta=nested(MAX_DOCUMENT_DEPTH - 1))
-    assert len(ok(client.get("/api/v0/hosts"))["hosts"]) == 1  # the organisation reads back
+    for huge in (2**64, -(2**63) - 1, 10**30):
+        host = {"name": "h", "meta": {"n": [huge]}}
+        assert "meta: integers must fit in 64 bits" in error(
+            client.post("/api/v0/hosts", json=host), 400
+        )
+    register(client, "fine", meta={"deep": nested(MAX_DOCUMENT_DEPTH - 1), "n": 2**64 - 1})
+    fine = ok(client.get("/api/v0/hosts"))["hosts"]
+    assert len(fine) == 1  # the organisation reads back
+    update = {"name": "fine", "meta": {"n": 2**70}}
+    message = error(client.put(f"/api/v0/hosts/{fine[0]['id']}", json=update), 400)
+    assert "meta: integers must fit in 64 bits" in message
+    ok(client.get("/api/v0/hosts"))
 
 
 def test_metadata_and_monitors_past_the_limits_are_400(client: httpx.Client) -> None:

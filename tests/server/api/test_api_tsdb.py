@@ -262,3 +262,21 @@ def test_background_expiry_runs_off_the_request_path(start_api) -> None:  # type
         while series(http, host_id, "m", t - 3600, t + 3600):
             assert time.monotonic() < deadline, "expired points were never deleted"
             time.sleep(0.05)
+
+
+def test_an_integer_too_large_for_a_float_costs_only_its_point(client: httpx.Client) -> None:
+    """A 400-digit value or time makes orjson give up; the stdlib reading keeps the good point
+    and refuses the bad ones by index, never a 500."""
+    host_id = register(client, "a")
+    t = minute(-1)
+    huge = "1" + "0" * 400
+    body = (
+        f'[{{"hostId": "{host_id}", "name": "m", "time": {t}, "value": 1}},'
+        f'{{"hostId": "{host_id}", "name": "m", "time": {t}, "value": {huge}}},'
+        f'{{"hostId": "{host_id}", "name": "n", "time": {huge}, "value": 1}}]'
+    )
+    answer = client.post("/api/v0/tsdb", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    refused = answer.json()["error"]["refused"]
+    assert [(r["index"], r["field"]) for r in refused] == [(1, "value"), (2, "time")]
+    assert series(client, host_id, "m", t - 60, t + 60) == [{"time": t, "value": 1.0}]

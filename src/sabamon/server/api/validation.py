@@ -24,12 +24,21 @@ NAMESPACE = re.compile(r"[-a-zA-Z0-9_]+")
 CHECK_NAME = re.compile(r"[a-zA-Z0-9_-]+")
 MAX_METRIC_NAME = 255
 MAX_BATCH = 100_000
+MIN_DOCUMENT_INT = -(2**63)  # a document's integers: orjson writes signed and unsigned 64 bits
+MAX_DOCUMENT_INT = 2**64 - 1
 MAX_DOCUMENT_DEPTH = 32
 """Nesting of a stored JSON document (host meta and interfaces, metadata, monitors): deep
 enough for any cloud's instance metadata, far below where parsers and serialisers fail."""
 MAX_DOCUMENT_BYTES = 1024 * 1024
 """Size of one stored JSON document (host meta, interfaces, metadata) as compact JSON."""
 MAX_ROLES_PER_HOST = 100
+
+
+def _json_int(text: str) -> int | float:
+    """An integer literal as orjson reads it: past 64 bits it is a float (inf when too large),
+    so no caller meets an integer that `float()` or the JSON encoder cannot take."""
+    value = int(text)
+    return value if MIN_DOCUMENT_INT <= value <= MAX_DOCUMENT_INT else float(text)
 
 
 def parse_json(body: bytes) -> Any:
@@ -43,7 +52,11 @@ def parse_json(body: bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         try:
             return sanitize(
-                json.loads(body.decode("utf-8", errors="replace"), parse_constant=_no_constant)
+                json.loads(
+                    body.decode("utf-8", errors="replace"),
+                    parse_constant=_no_constant,
+                    parse_int=_json_int,
+                )
             )
         except (ValueError, RecursionError):
             raise BadRequest(f"body: malformed JSON ({exc})") from exc
@@ -174,11 +187,14 @@ def point_from(parsed: ParsedPoints, index: int, item: Any, owner_field: str | N
 
 
 def document_problem(value: Any, max_bytes: int = MAX_DOCUMENT_BYTES) -> str | None:
-    """Why `value` cannot be stored as a document (too deep, too large), or None. Walks
-    the value without recursion, so a hostile depth costs no stack."""
+    """Why `value` cannot be stored as a document (too deep, too large, an integer past
+    64 bits, which the JSON encoder cannot write back), or None. Walks the value without
+    recursion, so a hostile depth costs no stack."""
     pending: list[tuple[Any, int]] = [(value, 1)]
     while pending:
         item, depth = pending.pop()
+        if isinstance(item, int) and not MIN_DOCUMENT_INT <= item <= MAX_DOCUMENT_INT:
+            return "integers must fit in 64 bits (use a string for larger numbers)"
         if isinstance(item, dict | list):
             if depth > MAX_DOCUMENT_DEPTH:
                 return f"must nest at most {MAX_DOCUMENT_DEPTH} levels deep"
