@@ -91,3 +91,14 @@ def test_good_hosts_post_alongside(api: RunningApi) -> None:
         register(http, "ok", meta={"cloud": {"provider": "ec2", "tags": ["a", "b"]}},
                  roleFullnames=["web:app"])  # fmt: skip
         assert ok(http.get("/api/v0/services"))["services"][0]["name"] == "web"
+
+
+def test_lone_surrogates_in_host_documents_are_replaced_not_a_500(client: httpx.Client) -> None:
+    body = '{"name": "s", "meta": {"\\ud800": "a\\ud800"}, "interfaces": [{"name": "\\ud800"}]}'
+    answer = client.post(
+        "/api/v0/hosts", content=body, headers={"Content-Type": "application/json"}
+    )
+    host_id = ok(answer)["id"]
+    host = ok(client.get(f"/api/v0/hosts/{host_id}"))["host"]
+    assert host["meta"] == {"\ufffd": "a\ufffd"}
+    assert host["interfaces"][0]["name"] == "\ufffd"

@@ -79,8 +79,15 @@ class HostIn(Wire):
     @field_validator("meta", "interfaces", mode="before")
     @classmethod
     def bounded(cls, value: Any) -> Any:
-        """Depth and size limits of a stored document (`validation.document_problem`)."""
-        problem = document_problem(value)
+        """Depth and size limits of a stored document (`validation.document_problem`), after
+        unstorable characters (NUL, lone surrogates) become U+FFFD as in every other text."""
+        try:  # the walk refuses a hostile depth before `sanitize` recurses into it
+            problem = document_problem(value)
+        except TypeError:  # a lone surrogate, which the JSON encoder cannot write
+            problem = None
+        if problem is None:
+            value = sanitize(value)
+            problem = document_problem(value)
         if problem is not None:
             raise PydanticCustomError("document", problem)
         return value
