@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import httpx
-from tests.server.alerts.test_alerts_api import FAST
 from tests.server.api.api_server import Backend, ManualClock, free_socket, serve_in_thread
+from tests.server.api.test_api_alerts import FAST
 from tests.server.notify.receiver import receiving
 
 from sabamon.server.app import create_app
