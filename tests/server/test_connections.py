@@ -156,3 +156,39 @@ def test_headers_over_the_size_limit_are_431(server: ServerProcess) -> None:
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:100]
     sock.close()
     assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "fields"),
+    [
+        (b"", [b"X-Filler: " + b"a" * 100_000]),
+        (b"", [b"X-Filler-%d: %s" % (index, b"a" * 90) for index in range(1_000)]),
+        (b"?q=" + b"a" * 100_000, []),
+    ],
+    ids=["one 100 KB field", "1,000 fields of 100 bytes", "a 100 KB target"],
+)
+def test_headers_over_the_size_limit_in_one_read_are_431(
+    server: ServerProcess, query: bytes, fields: list[bytes]
+) -> None:
+    """The whole header block, and the body behind it, reach the server in one read."""
+    body = b'{"name": "oversized", "meta": {}}'
+    head = b"POST /api/v0/hosts%s HTTP/1.1\r\nHost: x\r\nX-Api-Key: " % query
+    head += server.apikey.encode()
+    head += b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+    sock = connect_from("127.0.0.1", server)
+    sock.sendall(head + b"".join(field + b"\r\n" for field in fields) + b"\r\n" + body)
+    answer = read_response(sock, 5)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:100]
+    assert b"request headers are too large" in answer
+    with server.client() as http:
+        assert http.get("/api/v0/hosts").json()["hosts"] == []  # the request never ran
+
+
+def test_headers_just_under_the_size_limit_are_served(server: ServerProcess) -> None:
+    sock = connect_from("127.0.0.1", server)
+    filler = b"X-Filler: " + b"a" * (64 * 1024 - 200) + b"\r\n"
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + filler + b"\r\n")
+    answer = read_response(sock, 5)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:100]

@@ -9,7 +9,12 @@ protocol class as a setting, so `GuardedHttpToolsProtocol` extends the stock one
   starts its next request) the request line and headers must be complete within
   `header_timeout` seconds, else 408 and the connection is closed; trickling bytes does
   not extend it;
-- a header size limit: more than `max_header_bytes` before the headers end → 431, closed;
+- a header size limit: more than `max_header_bytes` before the headers end → 431, closed.
+  It is measured twice: on the bytes received while the headers are still arriving (so a
+  header block trickled in pieces never grows past it in the parser's buffer), and on the
+  parsed request line and fields once they are complete (so a block that arrives in one
+  read, with or without its body behind it, is measured too); the request never reaches
+  the app;
 - a cap per client address: a connection beyond `max_per_address` open from the same
   address is answered 503 + Retry-After and closed before anything is read.
 
@@ -77,6 +82,14 @@ TOO_MANY_CONNECTIONS = raw_response(
     "Too many connections from this address; retry after a while.",
     b"retry-after: 5",
 )
+
+
+def parsed_header_bytes(target: bytes, fields: list[tuple[bytes, bytes]]) -> int:
+    """The size in bytes of a request line with `target` and of its header `fields` as
+    written on the wire with single spaces (`GET <target> HTTP/1.1`, `name: value`, CRLFs),
+    the method counted at its longest standard length (7, OPTIONS/CONNECT)."""
+    request_line = len(b"OPTIONS  HTTP/1.1\r\n") + len(target)
+    return request_line + sum(len(name) + len(value) + 4 for name, value in fields) + 2
 
 
 class RefusalLog:
@@ -151,9 +164,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self.in_headers = False
         self.cancel_header_timer()
+        if self.transport.is_closing():
+            return  # refused earlier in this read; later pipelined requests are not run
+        if parsed_header_bytes(self.url, self.headers) > self.limits.max_header_bytes:
+            self.refusals.note("header_size", self.address)
+            self.refuse(HEADERS_TOO_LARGE)
+            return
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if not self.transport.is_closing():
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self.transport.is_closing():
+            return
         super().on_message_complete()
         self.in_headers = True
         self.header_bytes = 0
