@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page
 from tests.agent.agent_process import start_agent, stop, write_config
@@ -143,6 +144,8 @@ def test_3_an_alert_from_a_real_agent_reaches_the_webhook_with_links_and_a_graph
     with dashboard.api() as api:
         listed = api.get(f"/api/v0/alerts/{alert['id']}").json()
     assert listed["url"] == alert["url"]
+    image = httpx.get(body["imageUrl"], timeout=10)  # no session: as Slack fetches it
+    assert image.status_code == 200 and image.content.startswith(b"\x89PNG\r\n\x1a\n")
     svg = ET.fromstring(body["graphSvg"])
     classes = [e.get("class") for e in svg.iter() if e.get("class")]
     assert "series" in classes and "threshold warning" in classes

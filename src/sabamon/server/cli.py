@@ -79,6 +79,7 @@ def app_from_settings() -> FastAPI:
         alerting=AlertingOptions(
             org_name=settings.org_name,
             base_url=settings.public_url,
+            graph_images=settings.public_url_given,
             smtp=settings.smtp,
             outbound=settings.outbound,
         ),

@@ -72,6 +72,9 @@ class ServerSettings:
     log_level: str = "info"
     public_url: str = "http://127.0.0.1:8080"
     """The dashboard's address for the links in notifications, without a trailing slash."""
+    public_url_given: bool = False
+    """Whether `public_url` was given (else it is the listen address): only then are
+    notifications' graph images published at it (notify/images.py)."""
     org_name: str = "default"
     max_series_per_org: int = DEFAULT_MAX_SERIES
     """Series one organisation may have; points of further new series are refused."""
@@ -229,6 +232,7 @@ class ServerSettings:
             workers=args.workers,
             log_level=args.log_level,
             public_url=parse_public_url(given_url or listen_url(*args.listen)),
+            public_url_given=bool(given_url),
             max_series_per_org=args.max_series_per_org,
             shedding=shedding,
             connections=connections,
@@ -322,6 +326,7 @@ def _to_json(settings: ServerSettings) -> dict[str, Any]:
         "workers": settings.workers,
         "log_level": settings.log_level,
         "public_url": settings.public_url,
+        "public_url_given": settings.public_url_given,
         "org_name": settings.org_name,
         "max_series_per_org": settings.max_series_per_org,
         "shedding": [settings.shedding.max_in_flight, settings.shedding.max_wait],
@@ -357,6 +362,7 @@ def _from_json(data: dict[str, Any]) -> ServerSettings:
         workers=data["workers"],
         log_level=data["log_level"],
         public_url=data["public_url"],
+        public_url_given=data["public_url_given"],
         org_name=data["org_name"],
         max_series_per_org=data["max_series_per_org"],
         shedding=SheddingLimits(*data["shedding"]),

@@ -77,4 +77,4 @@ async def alert_closer(request: Request, state: ServerState) -> Closer:
     """Closes alerts with the notification, linking where the engine's notifications do."""
     options = getattr(request.app.state, "alerting", None) or AlertingOptions()
     org, _ = await state.store.ensure_org(options.org_name)
-    return Closer(state.store, org.name, options.base_url)
+    return Closer(state.store, org.name, options.base_url, options.graph_images)

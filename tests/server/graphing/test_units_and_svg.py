@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from sabamon.server.alerts.explain import graph_range, rule_in_words
-from sabamon.server.graphing.svg import Threshold, render_svg, sparkline
+from sabamon.server.graphing.chart import Chart, Threshold
+from sabamon.server.graphing.svg import render_svg, sparkline
 from sabamon.server.graphing.units import format_value, nice_ticks, unit_of_metric
 
 GIB = 1024**3
@@ -55,10 +56,10 @@ def test_metric_units() -> None:
 
 def test_the_svg_draws_the_series_thresholds_and_open_time() -> None:
     points = [(600 + 60 * i, 0.5 + i / 10) for i in range(10)] + [(1800, 2.5)]  # a gap
-    svg = render_svg(
-        points, frm=600, to=1900, unit="float", title="loadavg5 · <web-1>",
-        thresholds=[Threshold("warning", 1.0), Threshold("critical", 2.0)], mark=1200,
-    )  # fmt: skip
+    svg = render_svg(Chart(
+        points, 600, 1900, "float", "loadavg5 · <web-1>",
+        [Threshold("warning", 1.0), Threshold("critical", 2.0)], mark=1200,
+    ))  # fmt: skip
     root = ET.fromstring(svg)  # well-formed, the hostile name escaped
     assert root.find(f"{SVG}text") is not None and "<web-1>" in root.find(f"{SVG}text").text  # type: ignore[union-attr]
     lines = [e.get("class", "") for e in root.iter(f"{SVG}line")]

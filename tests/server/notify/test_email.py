@@ -75,6 +75,32 @@ async def test_the_graph_travels_in_an_html_part(smtp: tuple[Inbox, SmtpSettings
     assert "<polyline" in rich.get_payload(decode=True).decode()
 
 
+async def test_the_graph_png_travels_inline_beside_the_html(
+    smtp: tuple[Inbox, SmtpSettings],
+) -> None:
+    """An image given with the HTML part becomes a related part its `cid:` address shows."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    from sabamon.server.graphing.chart import Chart
+    from sabamon.server.graphing.png import render_png
+
+    inbox, settings = smtp
+    png = render_png(Chart([(0, 1.0), (60, 2.0)], 0, 120, "float", "loadavg5"))
+    html = '<p>load</p><img src="cid:graph@sabamon">'
+    await send_mail(settings, ["ops@example.org"], "[test] load", "text\n", html,
+                    {"graph@sabamon": png})  # fmt: skip
+    [(_, content)] = inbox.messages
+    mail = message_from_bytes(content)
+    _, related = mail.get_payload()
+    assert related.get_content_type() == "multipart/related"
+    rich, image = related.get_payload()
+    assert 'src="cid:graph@sabamon"' in rich.get_payload(decode=True).decode()
+    assert image["Content-ID"] == "<graph@sabamon>" and image.get_content_type() == "image/png"
+    assert Image.open(BytesIO(image.get_payload(decode=True))).size == (960, 360)
+
+
 async def test_unreachable_server_is_a_send_error() -> None:
     with pytest.raises(SendError, match="ConnectionRefusedError"):
         await send_mail(SmtpSettings(port=free_port(), timeout=2), ["a@b.c"], "s", "t")

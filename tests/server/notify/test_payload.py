@@ -20,7 +20,7 @@ EVENT = AlertEvent(
 
 
 def test_slack_message_with_mention() -> None:
-    body = slack_body(EVENT, {"critical": "<!channel>"})
+    body = slack_body(EVENT, {"mentions": {"critical": "<!channel>"}})
     assert body["text"] == "<!channel> [acme] CRITICAL: load web1"
     [attachment] = body["attachments"]
     assert (
@@ -68,12 +68,14 @@ def test_links_open_the_dashboard_pages_and_the_graph_travels_along() -> None:
     import xml.etree.ElementTree as ET
 
     from sabamon.server.alerts.explain import AlertGraph
+    from sabamon.server.graphing.chart import Chart
     from sabamon.server.graphing.svg import render_svg
     from sabamon.server.notify.payload import webhook_body
 
     points = [(60 * i, float(i)) for i in range(10)]
-    svg = render_svg(points, frm=0, to=600, unit="float", title="loadavg5")
-    graph = AlertGraph(svg, "▁▂▃", "loadavg5", "float", 0, 600)
+    chart = Chart(points, 0, 600, "float", "loadavg5")
+    svg = render_svg(chart)
+    graph = AlertGraph(chart, "loadavg5", svg, "▁▂▃")
     event = dataclasses.replace(
         EVENT, host={**(EVENT.host or {}), "roles": {"shop": ["web"]}}, graph=graph
     )
@@ -90,7 +92,37 @@ def test_links_open_the_dashboard_pages_and_the_graph_travels_along() -> None:
     mail = email_body(event)
     assert "loadavg5, last 10 min: ▁▂▃" in mail["text"]
     assert "Host: http://s.test/ui/hosts/h1#from=0&to=600" in mail["text"]
-    assert svg in mail["html"]
+    assert "graphPng" not in mail and "<img" not in mail["html"]  # no PNG drawn: no image
+
+
+def test_the_png_graph_travels_by_address_and_in_the_mail() -> None:
+    """With a published image, Slack and webhook channels that enable graph images get its
+    address (Slack instead of the block characters), and the mail carries the PNG itself."""
+    import base64
+    import dataclasses
+
+    from sabamon.server.alerts.explain import AlertGraph
+    from sabamon.server.graphing.chart import Chart
+    from sabamon.server.notify.payload import GRAPH_CID, render
+
+    url = "http://s.test/graphs/" + "t" * 43 + ".png"
+    chart = Chart([(0, 1.0), (60, 2.0)], 0, 600, "float", "loadavg5 · web1")
+    graph = AlertGraph(chart, "loadavg5", "<svg/>", "▁█", png=b"\x89PNG...", image_url=url)
+    event = dataclasses.replace(EVENT, graph=graph)
+    on = {"enabledGraphImage": True}
+    assert render({"type": "webhook", **on}, event)["imageUrl"] == url
+    assert render({"type": "webhook"}, event)["imageUrl"] is None  # the channel's choice
+    [attachment] = render({"type": "slack", **on}, event)["attachments"]
+    assert attachment["image_url"] == url and "Graph" not in str(attachment["fields"])
+    [attachment] = render({"type": "slack"}, event)["attachments"]
+    assert "image_url" not in attachment and "▁█" in str(attachment["fields"])
+    mail = render({"type": "email"}, event)
+    assert base64.b64decode(mail["graphPng"]) == b"\x89PNG..."
+    assert f'src="cid:{GRAPH_CID}"' in mail["html"] and "▁█" in mail["text"]
+    unpublished = dataclasses.replace(event, graph=dataclasses.replace(graph, image_url=None))
+    assert render({"type": "webhook", **on}, unpublished)["imageUrl"] is None
+    [attachment] = render({"type": "slack", **on}, unpublished)["attachments"]
+    assert "image_url" not in attachment and "▁█" in str(attachment["fields"])
 
 
 def test_the_public_url_option() -> None:

@@ -39,3 +39,15 @@ async def test_users_and_sessions(store: Store) -> None:
     assert (await store.get_user("admin")).password_hash == "hash-3"  # type: ignore[union-attr]
     with pytest.raises(NotFound):
         await store.set_user_password("nobody", "x")
+
+
+async def test_graph_images_last_until_they_expire(store: Store) -> None:
+    org, _ = await store.ensure_org("default")
+    await store.put_graph_image(org.id, "digest-a", b"\x89PNG a", 200, 100)
+    await store.put_graph_image(org.id, "digest-b", b"\x89PNG b", 300, 100)
+    assert await store.graph_image("digest-a", 199) == b"\x89PNG a"
+    assert await store.graph_image("digest-a", 200) is None  # expired
+    assert await store.graph_image("digest-x", 100) is None  # unknown
+    await store.put_graph_image(org.id, "digest-c", b"\x89PNG c", 400, 250)  # sweeps digest-a
+    assert await store.graph_image("digest-a", 0) is None
+    assert await store.graph_image("digest-b", 250) == b"\x89PNG b"

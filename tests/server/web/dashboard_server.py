@@ -76,13 +76,15 @@ def running_server(
     clock_scale: float = 1.0,
     public_host: str = "127.0.0.1",
     options: Sequence[str] = (),
+    clock_anchor: float | None = None,
 ) -> Iterator[Dashboard]:
     """The server; with `clock_scale` 60 its minutes last a second, so the alert engine
-    evaluates (and the delivery worker sends) within seconds. Its `--public-url` names
-    `public_host` (the notifications' links), which `url` uses too; `options` are further
-    command-line options."""
+    evaluates (and the delivery worker sends) within seconds; an earlier `clock_anchor`
+    (default: now) starts its clock (clock_scale − 1) × (now − anchor) ahead. Its
+    `--public-url` names `public_host` (the notifications' links), which `url` uses too;
+    `options` are further command-line options."""
     port = free_port()
-    anchor = time.time()
+    anchor = time.time() if clock_anchor is None else clock_anchor
     env = {
         **os.environ,
         "SABAMON_BOOTSTRAP_PASSWORD": ADMIN_PASSWORD,

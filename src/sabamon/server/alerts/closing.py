@@ -22,11 +22,13 @@ REASONS = {"monitorDelete": "monitor deleted", "hostRetire": "host retired"}
 
 @dataclass(frozen=True)
 class Closer:
-    """Where the notifications link to and the organisation name they show."""
+    """Where the notifications link to, the organisation name they show, and whether
+    their graph images are published (see `notify/images.py`)."""
 
     store: Store
     org_name: str
     base_url: str
+    graph_images: bool = False
 
     async def close(
         self,
@@ -66,7 +68,7 @@ class Closer:
                 host=notices.host_json(host) if host is not None else None,
                 service=monitor.get("service"),
             )
-            event = await notices.with_graph(self.store, org_id, event)
+            event = await notices.with_graph(self.store, org_id, event, self.graph_images)
             queued += notices.deliveries(event, monitor, host, "close", alert.status, defs)
         return await self.store.close_alerts(org_id, open_alerts, reason, trigger, now, queued)
 

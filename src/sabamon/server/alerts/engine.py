@@ -74,10 +74,12 @@ class Engine:
         *,
         clock: Callable[[], float],
         base_url: str = "http://127.0.0.1:8080",
+        graph_images: bool = False,
         owns: Callable[[str], bool] = lambda monitor_id: True,
         outbound: OutboundPolicy | None = None,
     ) -> None:
         self.store, self.org, self.clock, self.base_url = store, org, clock, base_url
+        self.graph_images = graph_images  # publish graph images (a --public-url is set)
         self.outbound = outbound or OutboundPolicy()  # where external checks may connect
         self.owns = owns  # in a cluster, whether this member evaluates a monitor
         self.evaluated_through = -1  # the newest minute fully evaluated by this process
@@ -458,7 +460,7 @@ class Engine:
         for index, item in enumerate(pending):
             event = item.event
             if index < GRAPHS_PER_CYCLE:
-                event = await notices.with_graph(self.store, self.org.id, event)
+                event = await notices.with_graph(self.store, self.org.id, event, self.graph_images)
             item.write.deliveries += notices.deliveries(
                 event, item.monitor, item.host, item.change, item.previous_status, item.defs
             )
@@ -472,7 +474,7 @@ class Engine:
             if a.host_id and a.host_id not in snap.hosts and self.owns(a.monitor_id)
         ]
         if gone:
-            closer = Closer(self.store, self.org.name, self.base_url)
+            closer = Closer(self.store, self.org.name, self.base_url, self.graph_images)
             await closer.close(self.org.id, gone, REASONS["hostRetire"], "hostRetire", minute)
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sabamon.server.alerts.computed import filesystems_by_host, host_series, metric_names
-from sabamon.server.graphing.svg import Threshold, render_svg, sparkline
+from sabamon.server.graphing.chart import Chart, Threshold
+from sabamon.server.graphing.svg import render_svg, sparkline
 from sabamon.server.graphing.units import format_value, unit_of_metric
 from sabamon.server.store.base import Store
 
@@ -26,15 +27,26 @@ MAX_SPAN = 86400
 
 @dataclass(frozen=True)
 class AlertGraph:
-    """The graph of an alert: `svg` (an <svg> element, 480×180), `spark` (one line of
-    block characters), the metric, its unit and the range in epoch seconds."""
+    """The graph of an alert: what it shows (`chart`: the metric's points, unit, range in
+    epoch seconds and thresholds), drawn as `svg` (an <svg> element, 480×180) and `spark`
+    (one line of block characters)."""
 
+    chart: Chart
+    metric: str
     svg: str
     spark: str
-    metric: str
-    unit: str
-    frm: int
-    to: int
+    png: bytes | None = None
+    """The same graph as PNG (notifications only, `notices.with_graph`)."""
+    image_url: str | None = None
+    """Where the PNG is published without sign-in (`notify/images.py`), if it is."""
+
+    @property
+    def frm(self) -> int:
+        return self.chart.frm
+
+    @property
+    def to(self) -> int:
+        return self.chart.to
 
 
 def rule_in_words(spec: Mapping[str, Any]) -> str:
@@ -110,8 +122,5 @@ async def alert_graph(
         series = list(points.get((service, metric), []))
     unit = unit_of_metric(metric)
     title = f"{metric} · {where}" if where else metric
-    svg = render_svg(
-        series, frm=frm, to=to, unit=unit, title=title, thresholds=thresholds(spec),
-        mark=opened_at,
-    )  # fmt: skip
-    return AlertGraph(svg, sparkline(series), metric, unit, frm, to)
+    chart = Chart(series, frm, to, unit, title, thresholds(spec), mark=opened_at)
+    return AlertGraph(chart, metric, render_svg(chart), sparkline(series))

@@ -4,6 +4,7 @@ outside it (by hand, by deleting the monitor, by retiring the host)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, replace
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 from sabamon.server.alerts.downtimes import covers, is_active
 from sabamon.server.alerts.explain import alert_graph
 from sabamon.server.alerts.monitors import Monitor
+from sabamon.server.graphing.png import render_png
+from sabamon.server.notify import images
 from sabamon.server.notify.events import AlertEvent
 from sabamon.server.notify.groups import route
 from sabamon.server.notify.payload import render
@@ -98,15 +101,25 @@ def deliveries(
     ]
 
 
-async def with_graph(store: Store, org_id: str, event: AlertEvent) -> AlertEvent:
-    """`event` with the graph of its alert up to the end of the changed minute; a graph
-    that cannot be read is logged and left out, never holding the notification back."""
+async def with_graph(
+    store: Store, org_id: str, event: AlertEvent, publish_image: bool = False
+) -> AlertEvent:
+    """`event` with the graph of its alert up to the end of the changed minute, drawn as
+    SVG and PNG; with `publish_image` (the server has a `--public-url`) the PNG is also
+    published at an unguessable address under it. A graph that cannot be read or drawn is
+    logged and left out, never holding the notification back."""
     host = event.host["name"] if event.host else (event.service or "")
     try:
         graph = await alert_graph(
             store, org_id, event.monitor, event.alert.get("hostId"),
             int(event.alert["openedAt"]), event.changed_at + 60, host,
         )  # fmt: skip
+        if graph is not None:
+            png = await asyncio.to_thread(render_png, graph.chart)  # ~10 ms off the loop
+            url = None
+            if publish_image:
+                url = await images.publish(store, org_id, png, event.base_url, event.changed_at)
+            graph = replace(graph, png=png, image_url=url)
     except Exception as exc:
         log.warning("event=alert_graph_failed alert=%s error=%r", event.alert["id"], exc)
         return event

@@ -98,6 +98,8 @@ async def _wait_any(stop: asyncio.Event, report: asyncio.Event | None, timeout: 
 class AlertingOptions:
     org_name: str = "default"
     base_url: str = "http://127.0.0.1:8080"  # for links in notifications
+    graph_images: bool = False
+    """Publish notifications' graph images under `base_url`: a --public-url was given."""
     grace: float = GRACE
     poll_interval: float = 1.0
     delivery_poll_interval: float = 5.0
@@ -120,8 +122,9 @@ async def run_alerting_service(
     deliveries are counted in `telemetry`."""
     org, _ = await store.ensure_org(options.org_name)
     engine = Engine(
-        store, org, clock=clock, base_url=options.base_url, owns=owns, outbound=options.outbound
-    )
+        store, org, clock=clock, base_url=options.base_url, graph_images=options.graph_images,
+        owns=owns, outbound=options.outbound,
+    )  # fmt: skip
     worker = DeliveryWorker(
         store, clock, options.smtp, telemetry=telemetry, outbound=options.outbound
     )

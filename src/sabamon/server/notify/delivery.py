@@ -17,6 +17,7 @@ worker that died mid-send runs out and the delivery is due again.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from typing import Any
 import httpx
 
 from sabamon.server.notify.email import SmtpSettings, send_mail
+from sabamon.server.notify.payload import GRAPH_CID
 from sabamon.server.notify.webhook import SendError, post_json
 from sabamon.server.outbound import OutboundPolicy, outbound_client
 from sabamon.server.store.alerts_types import Delivery
@@ -59,8 +61,10 @@ async def send(
         async with asyncio.timeout(deadline):
             if channel["type"] == "email":
                 emails = channel.get("emails", [])
+                graph = payload.get("graphPng")
+                images = {GRAPH_CID: base64.b64decode(graph)} if graph else None
                 await send_mail(
-                    smtp, emails, payload["subject"], payload["text"], payload.get("html")
+                    smtp, emails, payload["subject"], payload["text"], payload.get("html"), images
                 )
             else:
                 await post_json(client, channel["url"], payload)

@@ -11,6 +11,7 @@ import contextlib
 import smtplib
 import socket
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -43,9 +44,16 @@ def _send(settings: SmtpSettings, message: EmailMessage, opened: list[smtplib.SM
 
 
 async def send_mail(
-    settings: SmtpSettings, to: list[str], subject: str, text: str, html: str | None = None
+    settings: SmtpSettings,
+    to: list[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    images: Mapping[str, bytes] | None = None,
 ) -> None:
-    """Plain text, with `html` as the alternative part when given."""
+    """Plain text, with `html` as the alternative part when given; `images` (Content-ID →
+    PNG bytes) travel beside the HTML part (multipart/related), which shows them as
+    `<img src="cid:…">`."""
     if not to:
         raise SendError("email channel has no addresses")
     message = EmailMessage()
@@ -53,6 +61,10 @@ async def send_mail(
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
+        html_part = message.get_body(("html",))
+        assert html_part is not None  # just added
+        for cid, png in (images or {}).items():
+            html_part.add_related(png, "image", "png", cid=f"<{cid}>", disposition="inline")
     opened: list[smtplib.SMTP] = []
     try:
         await asyncio.to_thread(_send, settings, message, opened)

@@ -3,13 +3,19 @@ message and the email, each built from an `AlertEvent` alone.
 
 Every link opens the dashboard at the server's public URL (`--public-url`): the alert's
 page, and the host's page on the range around the alert. The graph of the alerting metric
-travels with the notification, so the person paged sees its shape without signing in: the
-webhook body carries the SVG (`graphSvg`), the mail an HTML part with it, and Slack a line
-of block characters.
+travels with the notification, so the person paged sees its shape without signing in:
+
+- Slack: the attachment's `image_url`, the PNG's address (`notify/images.py`); without one
+  (no `--public-url`, or the channel's `enabledGraphImage` off) a line of block characters;
+- webhook: `imageUrl` the same address (else null, as Mackerel sends it) and `graphSvg`;
+- mail: the PNG inline in the HTML part (`cid:` GRAPH_CID, sent as a related part by
+  `email.py`, carried base64 in the stored payload's `graphPng`), and the block characters
+  in the text part. PNG rather than the SVG: Gmail and Outlook show no inline SVG.
 """
 
 from __future__ import annotations
 
+import base64
 from html import escape
 from typing import Any
 
@@ -18,6 +24,8 @@ from sabamon.server.public_url import alert_url, host_url, service_url
 
 SAMPLE_MESSAGE = "Sample Notification from Mackerel"
 SLACK_COLORS = {"OK": "good", "WARNING": "warning", "CRITICAL": "danger", "UNKNOWN": "#aaaaaa"}
+GRAPH_CID = "graph@sabamon"
+"""The Content-ID of the mail's graph image."""
 
 
 def _host_block(event: AlertEvent, host: dict[str, Any]) -> dict[str, Any]:
@@ -71,14 +79,21 @@ def _alert_block(event: AlertEvent) -> dict[str, Any]:
     return block
 
 
-def webhook_body(event: AlertEvent) -> dict[str, Any]:
+def _image_url(event: AlertEvent, channel: dict[str, Any]) -> str | None:
+    """The graph image's address, for a channel with `enabledGraphImage` on."""
+    if event.graph is None or not channel.get("enabledGraphImage"):
+        return None
+    return event.graph.image_url
+
+
+def webhook_body(event: AlertEvent, channel: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "orgName": event.org_name,
         "event": "alert",
         "type": event.monitor.get("type"),
         "message": event.message,
         "memo": event.monitor.get("memo", ""),
-        "imageUrl": None,
+        "imageUrl": _image_url(event, channel or {}),
     }
     if event.graph is not None:
         body["graphSvg"] = event.graph.svg
@@ -122,8 +137,9 @@ def _graph_line(event: AlertEvent) -> str | None:
     return f"{graph.metric}, last {(graph.to - graph.frm) // 60} min: {graph.spark}"
 
 
-def slack_body(event: AlertEvent, mentions: dict[str, str] | None = None) -> dict[str, Any]:
-    mention = (mentions or {}).get(event.status.lower(), "")
+def slack_body(event: AlertEvent, channel: dict[str, Any] | None = None) -> dict[str, Any]:
+    channel = channel or {}
+    mention = (channel.get("mentions") or {}).get(event.status.lower(), "")
     attachment: dict[str, Any] = {
         "color": SLACK_COLORS.get(event.status, "#aaaaaa"),
         "title": _title(event),
@@ -133,7 +149,9 @@ def slack_body(event: AlertEvent, mentions: dict[str, str] | None = None) -> dic
         "fields": [],
         "mrkdwn_in": ["fields"],
     }
-    if line := _graph_line(event):
+    if image := _image_url(event, channel):
+        attachment["image_url"] = image
+    elif line := _graph_line(event):
         attachment["fields"].append({"title": "Graph", "value": f"`{line}`", "short": False})
     if link := host_link(event):
         attachment["fields"].append(
@@ -144,7 +162,8 @@ def slack_body(event: AlertEvent, mentions: dict[str, str] | None = None) -> dic
 
 
 def email_body(event: AlertEvent) -> dict[str, str]:
-    """{"subject", "text", "html"} of the mail; the HTML part holds the graph's SVG."""
+    """{"subject", "text", "html"} of the mail, and "graphPng" (base64) when the alert has
+    a graph, which the HTML part shows."""
     link = alert_url(event.base_url, event.alert["id"])
     lines = [
         _title(event),
@@ -159,18 +178,25 @@ def email_body(event: AlertEvent) -> dict[str, str]:
         lines.append(f"Host: {host}")
     if line := _graph_line(event):
         lines += ["", line]
+    graph = event.graph
     html = [
         f"<p><strong>{escape(_title(event))}</strong></p>",
         f"<p>{escape(event.message)}</p>",
-        event.graph.svg if event.graph else "",
+        f'<p><img src="cid:{GRAPH_CID}" width="480" height="180"'
+        f' alt="{escape(graph.chart.title)}"></p>'
+        if graph and graph.png
+        else "",
         f'<p><a href="{escape(link)}">Open the alert</a>',
         f' · <a href="{escape(host)}">the host at that time</a></p>' if host else "</p>",
     ]
-    return {
+    body = {
         "subject": _title(event),
         "text": "\n".join(lines) + "\n",
         "html": "<!doctype html><html><body>" + "".join(html) + "</body></html>",
     }
+    if graph and graph.png:
+        body["graphPng"] = base64.b64encode(graph.png).decode()
+    return body
 
 
 def sample_body(channel_type: str) -> dict[str, Any]:
@@ -186,7 +212,7 @@ def render(channel: dict[str, Any], event: AlertEvent) -> dict[str, Any]:
     """The stored payload of a delivery of `event` to `channel`."""
     kind = channel["type"]
     if kind == "slack":
-        return slack_body(event, channel.get("mentions"))
+        return slack_body(event, channel)
     if kind == "email":
         return email_body(event)
-    return webhook_body(event)
+    return webhook_body(event, channel)

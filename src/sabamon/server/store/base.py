@@ -419,6 +419,17 @@ class Store(ABC):
     async def delete_session(self, token_digest: str, now: int) -> None:
         """Deletes the session and every expired one."""
 
+    @abstractmethod
+    async def put_graph_image(
+        self, org_id: str, token_digest: str, png: bytes, expires_at: int, now: int
+    ) -> None:
+        """Keeps a notification's graph image until `expires_at`, under the SHA-256 of its
+        token; deletes every expired one."""
+
+    @abstractmethod
+    async def graph_image(self, token_digest: str, now: int) -> bytes | None:
+        """The PNG of an unexpired graph image."""
+
     # monitors, alerts and notifications (alerts_store.py) -------------------------------
     @abstractmethod
     async def list_documents(self, org_id: str, kind: DocumentKind) -> list[Document]:

@@ -1,4 +1,5 @@
-"""Store steps for dashboard users and sessions, run by either backend (see `ops.py`)."""
+"""Store steps for dashboard users, sessions and shared graph images, run by either backend
+(see `ops.py`)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,22 @@ def delete_session(token_digest: str, now: int) -> Step[None]:
     yield Query(
         "DELETE FROM web_sessions WHERE token_digest = ? OR expires_at <= ?", (token_digest, now)
     )
+
+
+def put_graph_image(
+    org_id: str, token_digest: str, png: bytes, expires_at: int, now: int
+) -> Step[None]:
+    """Stores the image and deletes the expired ones."""
+    yield Query("DELETE FROM graph_images WHERE expires_at <= ?", (now,))
+    yield Query(
+        "INSERT INTO graph_images (token_digest, org_id, png, expires_at) VALUES (?, ?, ?, ?)",
+        (token_digest, org_id, png, expires_at),
+    )
+
+
+def graph_image(token_digest: str, now: int) -> Step[bytes | None]:
+    rows = yield Query(
+        "SELECT png FROM graph_images WHERE token_digest = ? AND expires_at > ?",
+        (token_digest, now),
+    )
+    return bytes(rows[0][0]) if rows else None

@@ -1,4 +1,5 @@
-"""The dashboard's users and sessions for the SQL backends, on their `_read`/`_write`."""
+"""The dashboard's users, sessions and shared graph images for the SQL backends, on their
+`_read`/`_write`."""
 
 from __future__ import annotations
 
@@ -39,3 +40,11 @@ class WebAccountsMixin(ABC):
 
     async def delete_session(self, token_digest: str, now: int) -> None:
         await self._write(web_ops.delete_session(token_digest, now))
+
+    async def put_graph_image(
+        self, org_id: str, token_digest: str, png: bytes, expires_at: int, now: int
+    ) -> None:
+        await self._write(web_ops.put_graph_image(org_id, token_digest, png, expires_at, now))
+
+    async def graph_image(self, token_digest: str, now: int) -> bytes | None:
+        return await self._read(web_ops.graph_image(token_digest, now))

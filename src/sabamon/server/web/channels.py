@@ -22,6 +22,7 @@ from .monitor_fields import error_field
 from .notify_fields import (
     CHANNEL_FIELDS,
     CHANNEL_LABELS,
+    GRAPH_IMAGE,
     channel_body,
     channel_form,
     channel_target,
@@ -99,7 +100,7 @@ async def new_channel_form(
 ) -> Response:
     if kind not in CHANNEL_FIELDS:
         return missing(request, signed_in, f"channel type {kind}")
-    values = {"events": "alert", DEFAULT_GROUP_FIELD: "on"}
+    values = {"events": "alert", DEFAULT_GROUP_FIELD: "on", GRAPH_IMAGE.key: "on"}
     return await _channel_page(request, state, signed_in, kind, values)
 
 

@@ -16,13 +16,15 @@ from .monitor_fields import Field
 CHANNEL_LABELS = {"webhook": "Webhook", "slack": "Slack", "email": "Email"}
 MENTION_LEVELS = ("ok", "warning", "critical")
 EVENTS = Field("events", "Events", "multi", CHANNEL_EVENTS)
+GRAPH_IMAGE = Field("enabledGraphImage", "Attach graph image", "bool")
+"""Slack's `image_url` and the webhook's `imageUrl` (ticked at first in the new-channel form)."""
 CHANNEL_FIELDS: dict[str, tuple[Field, ...]] = {
-    "webhook": (Field("name", "Name"), Field("url", "URL"), EVENTS),
+    "webhook": (Field("name", "Name"), Field("url", "URL"), GRAPH_IMAGE, EVENTS),
     "slack": (
         Field("name", "Name"),
         Field("url", "Incoming webhook URL"),
         *(Field(f"mentions.{level}", f"Mention on {level.upper()}") for level in MENTION_LEVELS),
-        Field("enabledGraphImage", "Attach graph image", "bool"),
+        GRAPH_IMAGE,
         EVENTS,
     ),
     "email": (

@@ -25,6 +25,7 @@ from sabamon.server.alerts.computed import (
 from sabamon.server.alerts.evaluators import monitored_hosts
 from sabamon.server.alerts.explain import thresholds
 from sabamon.server.alerts.monitors import Monitor
+from sabamon.server.graphing.chart import Chart
 from sabamon.server.graphing.svg import render_svg
 from sabamon.server.graphing.units import unit_of_metric
 from sabamon.server.store.base import HostFilter
@@ -103,9 +104,6 @@ async def monitor_preview(
     svg = None
     if metric:
         title = f"{metric} · {owner}, last 6 h" if owner else f"{metric}: no host in scope"
-        svg = render_svg(
-            series, frm=frm, to=now, unit=unit_of_metric(metric), title=title,
-            thresholds=thresholds(spec),
-        )  # fmt: skip
+        svg = render_svg(Chart(series, frm, now, unit_of_metric(metric), title, thresholds(spec)))
     body = {"metrics": names[:MAX_NAMES], "svg": svg, "owner": owner}
     return Response(orjson.dumps(body), media_type="application/json")
