@@ -9,15 +9,15 @@ from fastapi import Request
 from starlette.responses import Response
 
 from sabamon.server.api.errors import BadRequest
-from sabamon.server.api.validation import check_document, parse_json, sanitize
+from sabamon.server.api.validation import parse_document
 
 PAGE_LIMIT = 100
 
 
 async def json_body(request: Request) -> Any:
     """The body's JSON with unstorable characters replaced (see `validation.sanitize`),
-    within the limits of a stored document (`validation.document_problem`)."""
-    return sanitize(check_document(parse_json(await request.body()), "body"))
+    within the limits of a stored document (`validation.parse_document`)."""
+    return parse_document(await request.body())
 
 
 def json_response(body: Any) -> Response:

@@ -92,7 +92,7 @@ def describe_location(loc: Sequence[int | str]) -> str:
 def describe_validation_errors(errors: Sequence[Any]) -> str:
     messages = []
     for error in errors[:5]:
-        where = describe_location(error.get("loc", ()))
+        where = describe_location(error.get("loc", ())) + error.get("ctx", {}).get("path", "")
         what = str(error.get("msg", "is invalid"))
         if error.get("type") == "json_invalid":
             messages.append(f"body: malformed JSON ({error.get('ctx', {}).get('error', what)})")

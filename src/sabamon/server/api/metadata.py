@@ -13,7 +13,7 @@ from sabamon.server.api.deps import ReadKey, ServerState, State, WriteKey
 from sabamon.server.api.errors import BadRequest, NotFoundError, PayloadTooLarge
 from sabamon.server.api.models import MetadataListOut, NamespaceOut, Success
 from sabamon.server.api.services import require_service
-from sabamon.server.api.validation import check_document, check_namespace, parse_json, sanitize
+from sabamon.server.api.validation import check_namespace, parse_document
 from sabamon.server.store.base import MetadataOwner
 
 router = APIRouter(prefix="/api/v0", tags=["metadata"], responses=ERROR_RESPONSES)
@@ -90,7 +90,7 @@ def add_routes(prefix: str, for_read: OwnerDependency, for_write: OwnerDependenc
         body = await request.body()
         if len(body) > MAX_METADATA_BYTES:
             raise PayloadTooLarge(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
-        value = sanitize(check_document(parse_json(body), "body"))
+        value = parse_document(body)
         existing = await state.store.list_metadata(key.org_id, owner)
         if namespace not in existing and len(existing) >= MAX_NAMESPACES:
             raise BadRequest(f"namespace: at most {MAX_NAMESPACES} namespaces per owner")

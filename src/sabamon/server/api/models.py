@@ -8,7 +8,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from sabamon.server.api.validation import document_problem, sanitize
+from sabamon.server.api.validation import sanitize, storable_document
 from sabamon.server.store.base import CheckStatus, Host, HostStatus
 
 T = TypeVar("T")
@@ -79,17 +79,12 @@ class HostIn(Wire):
     @field_validator("meta", "interfaces", mode="before")
     @classmethod
     def bounded(cls, value: Any) -> Any:
-        """Depth and size limits of a stored document (`validation.document_problem`), after
-        unstorable characters (NUL, lone surrogates) become U+FFFD as in every other text."""
-        try:  # the walk refuses a hostile depth before `sanitize` recurses into it
-            problem = document_problem(value)
-        except TypeError:  # a lone surrogate, which the JSON encoder cannot write
-            problem = None
-        if problem is None:
-            value = sanitize(value)
-            problem = document_problem(value)
+        """A stored document's limits (`validation.storable_document`). The place of a
+        fault inside the document goes in the error's `path`, which the 400 appends to the
+        field's name (`errors.describe_validation_errors`)."""
+        value, problem = storable_document(value)
         if problem is not None:
-            raise PydanticCustomError("document", problem)
+            raise PydanticCustomError("document", problem.reason, {"path": problem.path})
         return value
 
 

@@ -66,6 +66,24 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def parse_document(body: bytes, where: str = "body") -> Any:
+    """A JSON document to store (metadata, monitors, channels ...) as `check_document`
+    must see it: read by the stdlib parser, which keeps integers exact (orjson turns one
+    past 64 bits into a float) and reads `NaN`, `Infinity` and `1e400` as floats, so the
+    check names where they stand instead of a character offset. Invalid UTF-8 and lone
+    surrogates become U+FFFD, as in `parse_json`; BadRequest naming `where` when the text
+    is not JSON at all."""
+    if not body.strip():
+        raise BadRequest(f"{where}: a JSON body is required")
+    try:
+        value = json.loads(body.decode("utf-8", errors="replace"))
+    except RecursionError:
+        raise BadRequest(f"{where}: must nest at most {MAX_DOCUMENT_DEPTH} levels deep") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer of over 4,300 digits
+        raise BadRequest(f"{where}: malformed JSON ({exc})") from None
+    return check_document(value, where)
+
+
 def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -186,30 +204,78 @@ def point_from(parsed: ParsedPoints, index: int, item: Any, owner_field: str | N
     parsed.keep(index, Point(owner, name, int(at), float(value)))
 
 
-def document_problem(value: Any, max_bytes: int = MAX_DOCUMENT_BYTES) -> str | None:
-    """Why `value` cannot be stored as a document (too deep, too large, an integer past
-    64 bits, which the JSON encoder cannot write back), or None. Walks the value without
-    recursion, so a hostile depth costs no stack."""
-    pending: list[tuple[Any, int]] = [(value, 1)]
+@dataclass(frozen=True)
+class DocumentProblem:
+    """Why a document cannot be stored: `path` inside it (`.a[2].b`, empty for the whole
+    document) and the reason."""
+
+    path: str
+    reason: str
+
+
+PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+PathNode = tuple["PathNode", str | int] | None
+"""A place inside a document as (parent's place, key or index); None is the document."""
+
+
+def describe_path(node: PathNode) -> str:
+    """(((None, "a"), 2), "b c") → '.a[2]["b c"]'."""
+    parts: list[str] = []
+    while node is not None:
+        node, key = node
+        if isinstance(key, int):
+            parts.append(f"[{key}]")
+        elif PLAIN_KEY.fullmatch(key):
+            parts.append(f".{key}")
+        else:
+            parts.append(f"[{orjson.dumps(key).decode()}]")
+    return "".join(reversed(parts))
+
+
+def document_problem(value: Any) -> DocumentProblem | None:
+    """Why `value` cannot be stored as a document (too deep, too large, a number the JSON
+    encoder cannot write back: an integer past 64 bits, NaN or an infinity, which the
+    stdlib parser reads from `NaN`, `Infinity` or `1e400` and orjson would store as null),
+    or None. Walks the value without recursion, so a hostile depth costs no stack."""
+    pending: list[tuple[Any, int, PathNode]] = [(value, 1, None)]
     while pending:
-        item, depth = pending.pop()
+        item, depth, node = pending.pop()
         if isinstance(item, int) and not MIN_DOCUMENT_INT <= item <= MAX_DOCUMENT_INT:
-            return "integers must fit in 64 bits (use a string for larger numbers)"
+            reason = "integers must fit in 64 bits (use a string for larger numbers)"
+            return DocumentProblem(describe_path(node), reason)
+        if isinstance(item, float) and not math.isfinite(item):
+            reason = "must be a finite number (NaN, Infinity and 1e400 are not storable)"
+            return DocumentProblem(describe_path(node), reason)
         if isinstance(item, dict | list):
             if depth > MAX_DOCUMENT_DEPTH:
-                return f"must nest at most {MAX_DOCUMENT_DEPTH} levels deep"
-            children = item.values() if isinstance(item, dict) else item
-            pending.extend((child, depth + 1) for child in children)
-    if len(orjson.dumps(value)) > max_bytes:
-        return f"must be at most {max_bytes} bytes as JSON"
+                reason = f"must nest at most {MAX_DOCUMENT_DEPTH} levels deep"
+                return DocumentProblem(describe_path(node), reason)
+            children = item.items() if isinstance(item, dict) else enumerate(item)
+            pending.extend((child, depth + 1, (node, key)) for key, child in children)
+    if len(orjson.dumps(value)) > MAX_DOCUMENT_BYTES:
+        return DocumentProblem("", f"must be at most {MAX_DOCUMENT_BYTES} bytes as JSON")
     return None
 
 
-def check_document(value: Any, where: str, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
-    """`value`, or BadRequest naming `where` when it is too deep or too large."""
-    problem = document_problem(value, max_bytes)
+def storable_document(value: Any) -> tuple[Any, DocumentProblem | None]:
+    """`value` with the characters no backend can store (NUL, lone surrogates) replaced by
+    U+FFFD as in every other text, and why it cannot be stored (`document_problem`)."""
+    try:  # the walk refuses a hostile depth before `sanitize` recurses into it
+        problem = document_problem(value)
+    except TypeError:  # a lone surrogate, which the JSON encoder cannot write
+        problem = None
+    if problem is None:
+        value = sanitize(value)
+        problem = document_problem(value)
+    return value, problem
+
+
+def check_document(value: Any, where: str) -> Any:
+    """`storable_document`'s value, or BadRequest naming `where` and the place inside it
+    (`body.a[2]: must be a finite number ...`)."""
+    value, problem = storable_document(value)
     if problem is not None:
-        raise BadRequest(f"{where}: {problem}")
+        raise BadRequest(f"{where}{problem.path}: {problem.reason}")
     return value
 
 
