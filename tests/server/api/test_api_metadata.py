@@ -9,14 +9,18 @@ from api_helpers import error, ok, register
 from api_server import RunningApi
 
 
-def test_host_service_and_role_metadata(client: httpx.Client) -> None:
+def metadata_owners(client: httpx.Client) -> list[str]:
+    """The metadata paths of a new host "a" with role shop:web, of shop and of shop:web."""
     host_id = register(client, "a", roleFullnames=["shop:web"])
-    owners = [
+    return [
         f"/api/v0/hosts/{host_id}/metadata",
         "/api/v0/services/shop/metadata",
         "/api/v0/services/shop/roles/web/metadata",
     ]
-    for base in owners:
+
+
+def test_host_service_and_role_metadata(client: httpx.Client) -> None:
+    for base in metadata_owners(client):
         value = {"list": [1, 2.5, None], "text": "ü'\";--"}
         assert ok(client.put(f"{base}/inventory", json=value)) == {"success": True}
         ok(client.put(f"{base}/count", json=3))
@@ -51,6 +55,16 @@ def test_metadata_limits_and_namespace_rules(client: httpx.Client) -> None:
     ok(client.put(f"{base}/ns0", json="replaced"))  # an existing namespace can change
     assert ok(client.get(f"{base}/ns0")) == "replaced"
     assert len(ok(client.get(base))["metadata"]) == 50
+
+
+def test_namespaces_are_at_most_255_characters(client: httpx.Client) -> None:
+    for base in metadata_owners(client):
+        longest = "n" * 255
+        ok(client.put(f"{base}/{longest}", json=1))
+        for method in ("PUT", "GET", "DELETE"):
+            answer = client.request(method, f"{base}/{longest}x", json=1)
+            assert error(answer, 400) == "namespace: must be at most 255 characters"
+        assert ok(client.get(base))["metadata"] == [{"namespace": longest}]
 
 
 def test_retired_host_metadata(api: RunningApi, client: httpx.Client) -> None:

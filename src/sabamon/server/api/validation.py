@@ -23,6 +23,8 @@ SERVICE_OR_ROLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{1,62}")
 NAMESPACE = re.compile(r"[-a-zA-Z0-9_]+")
 CHECK_NAME = re.compile(r"[a-zA-Z0-9_-]+")
 MAX_METRIC_NAME = 255
+MAX_NAMESPACE = 255
+"""Characters of a metadata namespace; Mackerel documents none, so metric names' bound."""
 MAX_BATCH = 100_000
 MIN_DOCUMENT_INT = -(2**63)  # a document's integers: orjson writes signed and unsigned 64 bits
 MAX_DOCUMENT_INT = 2**64 - 1
@@ -305,6 +307,8 @@ def role_fullname(value: str, where: str) -> str:
 def check_namespace(value: str) -> str:
     if not NAMESPACE.fullmatch(value):
         raise BadRequest("namespace: must match [-a-zA-Z0-9_]+")
+    if len(value) > MAX_NAMESPACE:
+        raise BadRequest(f"namespace: must be at most {MAX_NAMESPACE} characters")
     if value.startswith("mackerel"):
         raise BadRequest("namespace: the prefix 'mackerel' is reserved")
     return value
