@@ -138,7 +138,8 @@ def test_one_named_time_zone_the_browsers_by_default(
 ) -> None:
     page = tokyo_page
     sign_in(page, dashboard, "/ui/hosts")
-    assert page.locator("#zone-select").input_value() == "America/New_York"
+    assert page.locator("#zone-select").input_value() == ""  # none chosen: the browser's
+    assert page.evaluate("document.documentElement.dataset.timeZone") == "America/New_York"
     open_host(page, dashboard)
     wait_drawn(page, 1)
     assert page.locator("#range-label").inner_text().endswith("(America/New_York)")
@@ -151,6 +152,9 @@ def test_one_named_time_zone_the_browsers_by_default(
     assert page.locator("section.checks time").first.inner_text().endswith(("JST", "GMT+9"))
     page.goto(f"{dashboard.url}/ui/alerts?closed=true")
     assert page.locator("#zone-select").input_value() == "Asia/Tokyo"
+    with page.expect_navigation():  # the user's choice is kept on the server: undo it
+        page.select_option("#zone-select", "")
+    assert page.evaluate("document.documentElement.dataset.timeZone") == "America/New_York"
 
 
 def test_zoom_lives_in_the_url_and_is_undone_by_back_reload_and_double_click(

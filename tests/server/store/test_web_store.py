@@ -51,3 +51,19 @@ async def test_graph_images_last_until_they_expire(store: Store) -> None:
     await store.put_graph_image(org.id, "digest-c", b"\x89PNG c", 400, 250)  # sweeps digest-a
     assert await store.graph_image("digest-a", 0) is None
     assert await store.graph_image("digest-b", 250) == b"\x89PNG b"
+
+
+async def test_a_users_time_zone_is_kept_and_read_with_the_session(store: Store) -> None:
+    org, _ = await store.ensure_org("default")
+    await store.create_user(org.id, "ann", "hash", 100)
+    await store.create_user(org.id, "ben", "hash", 100)
+    await store.create_session(WebSession("digest-ann", "ann", 100, 900))
+    assert (await store.get_user("ann")).time_zone is None  # type: ignore[union-attr]
+    await store.set_user_time_zone("ann", "Asia/Tokyo")
+    user = await store.session_user("digest-ann", 200)
+    assert user is not None and user.time_zone == "Asia/Tokyo"
+    assert (await store.get_user("ben")).time_zone is None  # type: ignore[union-attr]
+    await store.set_user_time_zone("ann", None)  # back to the browser's
+    assert [u.time_zone for u in await store.list_users(org.id)] == [None, None]
+    with pytest.raises(NotFound):
+        await store.set_user_time_zone("nobody", "UTC")

@@ -409,6 +409,10 @@ class Store(ABC):
         """Raises NotFound; ends the user's sessions."""
 
     @abstractmethod
+    async def set_user_time_zone(self, name: str, time_zone: str | None) -> None:
+        """Raises NotFound; None: the browser's zone (the caller validates the name)."""
+
+    @abstractmethod
     async def create_session(self, session: WebSession) -> None: ...
 
     @abstractmethod

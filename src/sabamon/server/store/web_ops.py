@@ -7,7 +7,7 @@ from .base import Conflict, NotFound
 from .ops import Query, Step
 from .web_types import User, WebSession
 
-_USER_COLUMNS = "name, org_id, password_hash, created_at"
+_USER_COLUMNS = "name, org_id, password_hash, created_at, time_zone"
 
 
 def create_user(org_id: str, name: str, password_hash: str, now: int) -> Step[User]:
@@ -44,6 +44,14 @@ def set_user_password(name: str, password_hash: str) -> Step[None]:
     yield Query("DELETE FROM web_sessions WHERE user_name = ?", (name,))
 
 
+def set_user_time_zone(name: str, time_zone: str | None) -> Step[None]:
+    updated = yield Query(
+        "UPDATE web_users SET time_zone = ? WHERE name = ?", (time_zone, name), count=True
+    )
+    if not updated:
+        raise NotFound(f"no user named {name!r}")
+
+
 def create_session(session: WebSession) -> Step[None]:
     yield Query(
         "INSERT INTO web_sessions (token_digest, user_name, created_at, expires_at) "
@@ -54,7 +62,7 @@ def create_session(session: WebSession) -> Step[None]:
 
 def session_user(token_digest: str, now: int) -> Step[User | None]:
     rows = yield Query(
-        "SELECT u.name, u.org_id, u.password_hash, u.created_at FROM web_sessions s "
+        "SELECT u.name, u.org_id, u.password_hash, u.created_at, u.time_zone FROM web_sessions s "
         "JOIN web_users u ON u.name = s.user_name WHERE s.token_digest = ? AND s.expires_at > ?",
         (token_digest, now),
     )

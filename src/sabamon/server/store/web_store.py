@@ -32,6 +32,9 @@ class WebAccountsMixin(ABC):
     async def set_user_password(self, name: str, password_hash: str) -> None:
         await self._write(web_ops.set_user_password(name, password_hash))
 
+    async def set_user_time_zone(self, name: str, time_zone: str | None) -> None:
+        await self._write(web_ops.set_user_time_zone(name, time_zone))
+
     async def create_session(self, session: WebSession) -> None:
         await self._write(web_ops.create_session(session))
 

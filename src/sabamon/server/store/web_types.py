@@ -11,6 +11,9 @@ class User:
     org_id: str
     password_hash: str
     created_at: int
+    time_zone: str | None = None
+    """The zoneinfo name the user chose for every time on the dashboard; None: the
+    browser's own zone."""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def sign_in_throttle(request: Request) -> SignInThrottle:
     return throttle
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only paths on this server: never `//host` or `https://host`."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -40,7 +40,7 @@ def _safe_next(target: str | None) -> str:
 @router.get("/ui/login")
 async def login_page(request: Request, next: str = "/ui/hosts") -> Response:
     token = auth.new_token()
-    response = render(request, "login.html", None, login_csrf=token, next=_safe_next(next))
+    response = render(request, "login.html", None, login_csrf=token, next=safe_next(next))
     set_cookie(response, request, auth.LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
 
@@ -62,7 +62,7 @@ async def login(
             status_code=403,
             error="The sign-in form expired; please try again.",
             login_csrf=csrf or auth.new_token(),
-            next=_safe_next(next),
+            next=safe_next(next),
         )
         set_cookie(response, request, auth.LOGIN_CSRF_COOKIE, csrf, max_age=3600)
         return response
@@ -78,7 +78,7 @@ async def login(
             status_code=429,
             error=f"Too many failed sign-ins; try again in {seconds} s.",
             login_csrf=csrf,
-            next=_safe_next(next),
+            next=safe_next(next),
         )
         response.headers["Retry-After"] = str(seconds)
         return response
@@ -95,7 +95,7 @@ async def login(
             status_code=401,
             error="Wrong user name or password.",
             login_csrf=csrf,
-            next=_safe_next(next),
+            next=safe_next(next),
         )
     throttle.succeeded(username, address)
     token, now = auth.new_token(), state.now()
@@ -103,7 +103,7 @@ async def login(
         WebSession(auth.token_digest(token), user.name, now, now + auth.SESSION_TTL)
     )
     log.info("event=signed_in user=%s", user.name)
-    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    redirect = RedirectResponse(safe_next(next), status_code=303)
     set_cookie(redirect, request, auth.SESSION_COOKIE, token, max_age=auth.SESSION_TTL)
     redirect.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/")
     return redirect

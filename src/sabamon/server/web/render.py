@@ -52,6 +52,7 @@ def render(
     html = environment.get_template(template).render(
         request_path=request.url.path,
         user=signed_in.user.name if signed_in else None,
+        user_zone=signed_in.user.time_zone if signed_in else None,
         csrf=signed_in.csrf if signed_in else "",
         open_alert_count=signed_in.open_alerts if signed_in else 0,
         **context,

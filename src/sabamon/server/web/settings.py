@@ -1,4 +1,5 @@
-"""Settings pages: API keys (a new key is shown in full once, then only its start)."""
+"""Settings pages: API keys (a new key is shown in full once, then only its start) and the
+user's time zone (chosen in every page's header, kept on the server per user)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from starlette.responses import RedirectResponse, Response
 
 from sabamon.server.store.base import ApiKey
 
+from .login import safe_next
 from .render import missing, render
 from .session import FormUser, PageUser, State
+from .zones import parse_zone
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -40,6 +43,31 @@ async def create_api_key(
     return render(
         request, "api_keys.html", signed_in, keys=keys, new_key=created, shown=KEY_PREFIX_SHOWN
     )
+
+
+@router.get("/ui/settings/time-zone")
+async def time_zone_page(request: Request, signed_in: PageUser) -> Response:
+    return render(request, "time_zone.html", signed_in, error=None, given="")
+
+
+@router.post("/ui/settings/time-zone")
+async def set_time_zone(
+    request: Request,
+    state: State,
+    signed_in: FormUser,
+    zone: str = Form(""),
+    next: str = Form("/ui/settings/time-zone"),
+) -> Response:
+    """Keeps the user's zone ("" = the browser's) and goes back to the page it was chosen
+    on; an unknown name gets the settings page with the error (400)."""
+    try:
+        chosen = parse_zone(zone)
+    except ValueError as exc:
+        return render(request, "time_zone.html", signed_in, status_code=400, error=str(exc),
+                      given=zone[:80])  # fmt: skip
+    await state.store.set_user_time_zone(signed_in.user.name, chosen)
+    log.info("event=time_zone_set user=%s zone=%s", signed_in.user.name, chosen or "browser")
+    return RedirectResponse(safe_next(next), status_code=303)
 
 
 async def find_key(state: State, org_id: str, prefix: str, created_at: int) -> ApiKey | None:

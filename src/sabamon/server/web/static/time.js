@@ -1,15 +1,18 @@
-// One time zone on every page: the user's choice (kept in this browser), by default the
-// browser's own. Server-rendered <time datetime="…Z"> elements are rewritten in it, the
-// header names it, and the graphs (charts.js) read `window.sabamonTime.zone`.
+// One time zone on every page: the signed-in user's choice, kept on the server
+// (<html data-user-zone>, empty when none), by default the browser's own. Server-rendered
+// <time datetime="…Z"> elements are rewritten in it, the header names it, and the graphs
+// (charts.js) read `window.sabamonTime.zone`. Choosing another in the header's picker
+// posts it (the form around the picker) and comes back to the same view.
 "use strict";
 
 (function () {
-  const KEY = "sabamon.timeZone";
   const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-  let chosen = null;
-  try { chosen = localStorage.getItem(KEY); } catch (e) { chosen = null; }
+  const chosen = document.documentElement.dataset.userZone || "";
   const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
-  const zone = chosen && (chosen === "UTC" || zones.includes(chosen)) ? chosen : browserZone;
+  let zone = browserZone;
+  if (chosen) {
+    try { new Intl.DateTimeFormat("en", { timeZone: chosen }); zone = chosen; } catch (e) { /* unknown here */ }
+  }
   const format = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit",
     day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" });
 
@@ -35,23 +38,30 @@
     element.textContent = text;
   }
 
+  function option(value, label, selected) {
+    const element = document.createElement("option");
+    element.value = value;
+    element.textContent = label;
+    element.selected = selected;
+    return element;
+  }
+
   function start() {
     document.querySelectorAll("time[datetime]").forEach(show);
     document.querySelectorAll("svg text[data-epoch]").forEach(showClock);
+    document.querySelectorAll("[data-browser-zone]").forEach((e) => { e.textContent = browserZone + " (this browser's zone)"; });
+    const names = document.getElementById("zone-names");
+    if (names) zones.forEach((name) => names.appendChild(option(name, name, false)));
     const select = document.getElementById("zone-select");
     if (!select) return;
-    const names = ["UTC"].concat(zones.filter((z) => z !== "UTC"));
-    if (!names.includes(zone)) names.unshift(zone);
-    for (const name of names) {
-      const option = document.createElement("option");
-      option.value = name;
-      option.textContent = name === browserZone ? name + " (this browser)" : name;
-      option.selected = name === zone;
-      select.appendChild(option);
-    }
+    select.appendChild(option("", browserZone + " (this browser)", zone === browserZone && !chosen));
+    const listed = ["UTC"].concat(zones.filter((z) => z !== "UTC"));
+    if (chosen && !listed.includes(chosen)) listed.unshift(chosen);
+    for (const name of listed) select.appendChild(option(name, name, chosen === name));
     select.addEventListener("change", () => {
-      try { localStorage.setItem(KEY, select.value); } catch (e) { /* private mode: this page only */ }
-      location.reload();
+      const form = document.getElementById("zone-form");
+      form.elements.next.value = location.pathname + location.search + location.hash;
+      form.submit();
     });
   }
 
