@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,8 +27,55 @@ import httpcore
 import httpx
 
 EVERY_NETWORK = ("0.0.0.0/0", "::/0")
+MAX_URL = 2048
+"""Characters of a URL a definition names: the length every browser and server takes."""
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""A header field name: an RFC 9110 token."""
+HEADER_VALUE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+"""A header field value that can be sent (as UTF-8): no control characters but tabs."""
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def url_problem(url: object) -> str | None:
+    """Why `url` cannot be the target of an outbound request, or None: it must be an http
+    or https URL of at most `MAX_URL` characters that httpx parses, naming a host, with a
+    port (if any) from 1 to 65535. Checked when a definition is saved, so a webhook or an
+    external monitor never holds a URL that fails at every attempt."""
+    if not isinstance(url, str):
+        return "must be an http or https URL"
+    if len(url) > MAX_URL:
+        return f"must be at most {MAX_URL} characters"
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return f"is not a valid URL ({exc})"
+    if parsed.scheme not in ("http", "https"):
+        return "must be an http or https URL"
+    if not parsed.host:
+        return "must name a host"
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        return f"port {parsed.port}: must be from 1 to 65535"
+    return None
+
+
+def failure_text(exc: BaseException) -> str:
+    """ "<Type>: <message>" of a request that failed; of an exception group (anyio's
+    connect raises one), its first inner error's."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}".rstrip(": ")
+
+
+def header_problem(name: object, value: object) -> str | None:
+    """Why a request header cannot be sent, or None: its name must be a token and its
+    value free of control characters but tabs (h11 refuses line breaks and NUL at every
+    attempt). Values are sent as UTF-8 (`header_bytes`)."""
+    if not isinstance(name, str) or not HEADER_NAME.fullmatch(name):
+        return "name: must be a header name (letters, digits and !#$%&'*+-.^_`|~)"
+    if not isinstance(value, str) or not HEADER_VALUE.fullmatch(value):
+        return "value: must be text without control characters (line breaks, NUL)"
+    return None
 
 
 @dataclass(frozen=True)

@@ -99,3 +99,29 @@ async def test_certificate_expiry_days(certificate: tuple[Path, Path]) -> None:
     finally:
         site.server.shutdown()
         site.server.server_close()
+
+
+async def test_header_values_past_ascii_are_sent_as_utf8(site: Site) -> None:
+    probe = monitor(f"{site.base}/ok", headers=[{"name": "X-Probe", "value": "é"}],
+                    containsString="healthy " + "é".encode().decode("latin-1"))  # fmt: skip
+    result = await check(probe, time.time())
+    assert result.status == "OK", result
+
+
+@pytest.mark.parametrize(
+    ("url", "header"),
+    [
+        ("http://127.0.0.1:99999/", {"name": "X-Probe", "value": "p"}),
+        ("http://[::1/", {"name": "X-Probe", "value": "p"}),
+        ("http://127.0.0.1:1/", {"name": "X Probe", "value": "a\r\nb"}),
+    ],
+    ids=["port past 65535", "malformed IPv6", "unsendable header"],
+)
+async def test_a_definition_saved_before_its_checks_fails_its_own_check(
+    url: str, header: dict[str, str]
+) -> None:
+    """Monitors stored before the save-time checks (`outbound.url_problem`) are a
+    CRITICAL result for themselves, never an error that stops the other checks."""
+    stored = Monitor("old", {"type": "external", "url": url, "method": "GET", "headers": [header]})
+    result = await check(stored, time.time())
+    assert result.status == "CRITICAL" and result.message.startswith("request failed"), result

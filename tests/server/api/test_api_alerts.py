@@ -96,6 +96,64 @@ def test_monitor_crud_in_mackerel_shape(server: Server) -> None:
         assert "malformed JSON" in error(http.post("/api/v0/monitors", content=b"{"), 400)
 
 
+BAD_URLS = {
+    "http://127.0.0.1:99999/": "url: port 99999: must be from 1 to 65535",
+    "http://127.0.0.1:0/": "url: port 0: must be from 1 to 65535",
+    "http://[::1/": "url: is not a valid URL (",
+    "http://[zz::1]/": "url: is not a valid URL (",
+    "http://999.1.1.1/": "url: is not a valid URL (",
+    "ftp://example.com/": "url: must be an http or https URL",
+    "http:///path": "url: must name a host",
+    "http://example.com/" + "a" * 2048: "url: must be at most 2048 characters",
+}
+
+
+def test_channel_and_external_monitor_urls_no_request_can_take_are_400(server: Server) -> None:
+    external = {"type": "external", "name": "site", "url": "http://127.0.0.1:8/"}
+    with server.client() as http:
+        hook = ok(http.post("/api/v0/channels", json={"type": "webhook", "name": "h",
+                                                      "url": "http://127.0.0.1:8/"}))  # fmt: skip
+        monitor = ok(http.post("/api/v0/monitors", json=external))
+        for url, message in BAD_URLS.items():
+            for kind in ("webhook", "slack"):
+                channel = {"type": kind, "name": "c", "url": url}
+                answer = error(http.post("/api/v0/channels", json=channel), 400)
+                assert answer.startswith(message), (url, answer)
+            answer = error(
+                http.put(f"/api/v0/channels/{hook['id']}", json={**hook, "url": url}), 400
+            )
+            assert answer.startswith(message), (url, answer)
+            answer = error(http.post("/api/v0/monitors", json={**external, "url": url}), 400)
+            assert answer.startswith(message), (url, answer)
+            answer = error(
+                http.put(f"/api/v0/monitors/{monitor['id']}", json={**external, "url": url}), 400
+            )
+            assert answer.startswith(message), (url, answer)
+        assert [c["url"] for c in ok(http.get("/api/v0/channels"))["channels"]] == [hook["url"]]
+        assert [m["url"] for m in ok(http.get("/api/v0/monitors"))["monitors"]] == [external["url"]]
+
+
+def test_external_monitor_headers_that_cannot_be_sent_are_400(server: Server) -> None:
+    external = {"type": "external", "name": "site", "url": "http://127.0.0.1:8/"}
+    bad = {
+        ("X Probe", "v"): "headers[1].name: must be a header name",
+        ("", "v"): "headers[1].name: must be a header name",
+        ("X-Probe", "a\r\nInjected: 1"): "headers[1].value: must be text without control",
+        ("X-Probe", "a\u001b[31m"): "headers[1].value: must be text without control",
+    }
+    with server.client() as http:
+        for (name, value), message in bad.items():
+            headers = [{"name": "X-Fine", "value": "ok"}, {"name": name, "value": value}]
+            answer = error(
+                http.post("/api/v0/monitors", json={**external, "headers": headers}), 400
+            )
+            assert answer.startswith(message), answer
+        fine = [{"name": "X-Probe", "value": "café\tau lait"}]
+        assert (
+            ok(http.post("/api/v0/monitors", json={**external, "headers": fine}))["headers"] == fine
+        )
+
+
 def test_channels_test_notification_and_delivery_log(server: Server, receiver: Receiver) -> None:
     with server.client() as http:
         channel = ok(http.post("/api/v0/channels", json={

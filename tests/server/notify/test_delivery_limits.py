@@ -83,3 +83,24 @@ async def test_webhooks_outside_the_allowed_networks_are_not_contacted(
     assert delivery.state == "pending"
     assert delivery.last_error is not None
     assert "127.0.0.1" in delivery.last_error and "outside the allowed" in delivery.last_error
+
+
+async def test_a_channel_url_no_request_can_take_is_a_failed_attempt(
+    store: Store, org_id: str
+) -> None:
+    """A URL saved before the save-time check (a port past 65535) fails its own attempt and
+    is retried with back-off like any refusal, instead of an error each lease forever."""
+    with receiving() as healthy:
+        await add_channel(store, org_id, "healthy", healthy.url)
+        spec = {**validate_channel({"type": "webhook", "name": "old", "url": healthy.url})}
+        spec["url"] = "http://127.0.0.1:99999/"
+        await store.put_document(org_id, "channel", Document("old", spec), 0)
+        body = sample_body("webhook")
+        await store.enqueue_deliveries(
+            org_id, [NewDelivery("old", "e1", body), NewDelivery("healthy", "e1", body)], 0
+        )
+        assert await DeliveryWorker(store, Clock()).run_once() == 2
+        assert len(healthy.bodies) == 1
+    [old] = await store.list_deliveries(org_id, "old")
+    assert (old.state, old.attempts) == ("pending", 1)
+    assert old.last_error is not None and old.last_error.startswith("OverflowError:")

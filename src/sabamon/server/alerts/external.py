@@ -21,7 +21,7 @@ import httpx
 from cryptography import x509
 
 from sabamon.server.alerts.monitors import Monitor
-from sabamon.server.outbound import OutboundPolicy, outbound_client, read_prefix
+from sabamon.server.outbound import OutboundPolicy, failure_text, outbound_client, read_prefix
 
 DEFAULT_TIMEOUT = 10.0
 MAX_BODY_BYTES = 1024 * 1024
@@ -85,12 +85,15 @@ async def check(
             return await _check(monitor, now, timeout, outbound or OutboundPolicy())
     except TimeoutError:
         return ExternalResult("CRITICAL", f"timeout after {timeout:g} s", None)
+    except Exception as exc:  # a request that cannot be made (a URL or header stored before
+        # the save-time checks, `outbound.url_problem`) fails its own monitor, not the batch
+        return ExternalResult("CRITICAL", f"request failed: {failure_text(exc)}", None)
 
 
 async def _check(
     monitor: Monitor, now: float, timeout: float, outbound: OutboundPolicy
 ) -> ExternalResult:
-    headers = {h["name"]: h["value"] for h in monitor.get("headers") or []}
+    headers = {h["name"]: h["value"].encode() for h in monitor.get("headers") or []}
     verify = not monitor.get("skipCertificateVerification", False)
     follow = bool(monitor.get("followRedirect"))
     started = time.perf_counter()
@@ -109,7 +112,7 @@ async def _check(
     except httpx.TimeoutException:
         return ExternalResult("CRITICAL", f"timeout after {timeout:g} s", None)
     except httpx.HTTPError as exc:
-        return ExternalResult("CRITICAL", f"request failed: {type(exc).__name__}: {exc}", None)
+        return ExternalResult("CRITICAL", f"request failed: {failure_text(exc)}", None)
     if not _status_ok(monitor, response.status_code):
         return ExternalResult("CRITICAL", f"status {response.status_code}", elapsed)
     wanted = monitor.get("containsString")

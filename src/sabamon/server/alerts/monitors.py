@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sabamon.server.alerts.expression import ExpressionError, parse_expression
+from sabamon.server.outbound import header_problem, url_problem
 
 MONITOR_TYPES = ("connectivity", "host", "service", "external", "expression")
 COMPUTED_METRICS = ("cpu%", "memory%", "disk%", "swap%")
@@ -194,10 +194,10 @@ def _service(body: dict[str, Any], out: dict[str, Any]) -> None:
 
 
 def _external(body: dict[str, Any], out: dict[str, Any]) -> None:
-    url = _string(body, "url", required=True) or ""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise MonitorError("url: must be an http or https URL")
+    url = _string(body, "url", required=True)
+    problem = url_problem(url)
+    if problem is not None:
+        raise MonitorError(f"url: {problem}")
     out["url"] = url
     method = body.get("method") or "GET"
     if method not in ("GET", "POST", "PUT", "DELETE"):
@@ -221,13 +221,12 @@ def _external(body: dict[str, Any], out: dict[str, Any]) -> None:
     _put(out, "expectedStatusCode", _integer(body, "expectedStatusCode", 100, 599))
     headers = body.get("headers")
     if headers is not None:
-        if not isinstance(headers, list) or not all(
-            isinstance(h, dict)
-            and isinstance(h.get("name"), str)
-            and isinstance(h.get("value"), str)
-            for h in headers
-        ):
+        if not isinstance(headers, list) or not all(isinstance(h, dict) for h in headers):
             raise MonitorError("headers: must be a list of {name, value} strings")
+        for index, header in enumerate(headers):
+            problem = header_problem(header.get("name"), header.get("value"))
+            if problem is not None:
+                raise MonitorError(f"headers[{index}].{problem}")
         out["headers"] = [{"name": h["name"], "value": h["value"]} for h in headers]
     _put(out, "requestBody", _string(body, "requestBody"))
     _put(out, "followRedirect", _bool(body, "followRedirect"))

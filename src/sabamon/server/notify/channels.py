@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+
+from sabamon.server.outbound import url_problem
 
 CHANNEL_TYPES = ("email", "slack", "webhook")
 CHANNEL_EVENTS = ("alert", "alertGroup", "hostStatus", "hostRegister", "hostRetire", "monitor")
@@ -15,11 +16,10 @@ class ChannelError(ValueError):
 
 def _url(body: dict[str, Any]) -> str:
     url = body.get("url")
-    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
-        raise ChannelError("url: must be an http or https URL")
-    if not urlsplit(url).netloc:
-        raise ChannelError("url: must name a host")
-    return url
+    problem = url_problem(url)
+    if problem is not None:
+        raise ChannelError(f"url: {problem}")
+    return str(url)
 
 
 def _strings(body: dict[str, Any], key: str) -> list[str]:

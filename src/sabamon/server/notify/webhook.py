@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from sabamon.server.outbound import read_prefix
+from sabamon.server.outbound import failure_text, read_prefix
 
 RESPONSE_BYTES = 64 * 1024
 """Bytes of a receiver's answer read before the delivery counts as answered; the rest of
@@ -32,8 +32,9 @@ async def post_json(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -
     try:
         async with client.stream("POST", url, json=body) as response:
             answer = await read_prefix(response, RESPONSE_BYTES)
-    except httpx.HTTPError as exc:
-        raise SendError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+    except Exception as exc:  # httpx.HTTPError, or a request that cannot be made (a URL
+        # stored before the save-time checks, `outbound.url_problem`): the attempt fails
+        raise SendError(failure_text(exc)) from exc
     if not 200 <= response.status_code < 300:
         text = answer.decode("utf-8", "replace")[:ERROR_CHARACTERS]
         raise SendError(f"HTTP {response.status_code}: {text}")
