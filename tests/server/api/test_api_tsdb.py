@@ -81,6 +81,22 @@ def test_latest_with_repeated_parameters(client: httpx.Client) -> None:
     error(client.get("/api/v0/tsdb/latest", params={"hostId": a}), 400)
 
 
+def test_latest_asks_for_at_most_10000_host_name_pairs(client: httpx.Client) -> None:
+    host_id = register(client, "a")
+    ok(client.post("/api/v0/tsdb", json=[{"hostId": host_id, "name": "m0", "time": minute(-1),
+                                          "value": 1}]))  # fmt: skip
+    hosts = [host_id] + [f"nosuch{index}" for index in range(99)]
+    names = [f"m{index}" for index in range(100)]
+    params = {"hostId": hosts * 3, "name": names * 3}  # repeats count once
+    latest = ok(client.get("/api/v0/tsdb/latest", params=params))["tsdbLatest"]
+    assert latest[host_id]["m0"]["value"] == 1.0
+    params = {"hostId": [*hosts, "one-more"], "name": names}
+    message = error(client.get("/api/v0/tsdb/latest", params=params), 400)
+    assert message == (
+        "hostId, name: at most 10000 hostId × name pairs per request (101 hostId × 100 name asked)"
+    )
+
+
 def test_points_outside_24h_are_dropped_and_counted(client: httpx.Client) -> None:
     host_id = register(client, "a")
     now = minute()

@@ -29,6 +29,9 @@ REPLAY_HEADER = "X-Sabamon-Replay"
 batches from its spool after an outage): points back to the raw retention are stored."""
 HOUR = 3600
 MAX_NAMED = 20
+MAX_LATEST_PAIRS = 10_000
+"""hostId × name pairs (distinct values) one GET /tsdb/latest may ask for: the answer and
+the reads grow with their product. Mackerel documents no bound."""
 
 METRIC_NAME_SCHEMA = {"type": "string", "pattern": "^[a-zA-Z0-9._-]+$", "maxLength": 255}
 POINT_VALUE_SCHEMA = {"type": "number"}
@@ -165,7 +168,13 @@ async def latest(
     key: ReadKey,
     state: State,
 ) -> TsdbLatestOut:
-    found = await state.store.series.latest_points(key.org_id, host_id, name)
+    hosts, names = list(dict.fromkeys(host_id)), list(dict.fromkeys(name))
+    if len(hosts) * len(names) > MAX_LATEST_PAIRS:
+        raise BadRequest(
+            f"hostId, name: at most {MAX_LATEST_PAIRS} hostId × name pairs per request"
+            f" ({len(hosts)} hostId × {len(names)} name asked)"
+        )
+    found = await state.store.series.latest_points(key.org_id, hosts, names)
     return TsdbLatestOut(
         tsdb_latest={
             host: {
