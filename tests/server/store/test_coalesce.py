@@ -12,18 +12,21 @@ from tests.server.store.series_helpers import read_values
 
 from sabamon.server.store import Point, Store, WriteResult, coalesce
 from sabamon.server.store.ops import Query, Step
-from sabamon.server.store.series import PointBatch, write_point_batches
+from sabamon.server.store.series import PointBatch, SeriesCounts, write_point_batches
 from sabamon.server.store.sql_store import SQLStore
 
 NOW = 1_700_006_400
 
 
 def failing_on_poison(
-    batches: Sequence[PointBatch], cache: coalesce.SeriesCache, created: coalesce.SeriesCache
+    batches: Sequence[PointBatch],
+    cache: coalesce.SeriesCache,
+    created: coalesce.SeriesIds,
+    counts: SeriesCounts,
 ) -> Step[list[WriteResult]]:
     """The real write, then a statement the database refuses whenever a batch posts a
     `poison.*` metric: the transaction fails after its series rows were inserted."""
-    results = yield from write_point_batches(batches, cache, created)
+    results = yield from write_point_batches(batches, cache, created, counts)
     if any(p.name.startswith("poison.") for batch in batches for p in batch.points):
         yield Query("SELECT no_such_column FROM series", ())
     return results
@@ -35,7 +38,11 @@ async def test_a_failed_shared_write_fails_alone_and_caches_no_rolled_back_serie
     assert isinstance(store, SQLStore)
     monkeypatch.setattr(coalesce, "write_point_batches", failing_on_poison)
     queue = coalesce.PointWriteQueue(
-        store._write, store.sql_series.cache, flushers=1, max_points=10_000
+        store._write,
+        store.sql_series.cache,
+        store.sql_series.counts,
+        flushers=1,
+        max_points=10_000,
     )
     queue.start()
     try:
@@ -74,7 +81,7 @@ async def test_the_series_id_cache_stays_bounded_under_a_burst_of_names(
     assert isinstance(store, SQLStore)
     cache: coalesce.SeriesCache = OrderedDict()
     queue = coalesce.PointWriteQueue(
-        store._write, cache, flushers=1, max_points=10_000, max_cached=100
+        store._write, cache, SeriesCounts(), flushers=1, max_points=10_000, max_cached=100
     )
     queue.start()
     try:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from .base import WriteResult
 from .ops import Step
-from .series import PointBatch, SeriesCache, SeriesIds, write_point_batches
+from .series import PointBatch, SeriesCache, SeriesCounts, SeriesIds, write_point_batches
 
 MAX_CACHED_SERIES = 200_000
 """Series ids one worker remembers (about 280 bytes each, 56 MB). Past it the least
@@ -35,6 +35,7 @@ class PointWriteQueue:
         self,
         run_write: RunWrite,
         cache: SeriesCache,
+        counts: SeriesCounts,
         *,
         flushers: int,
         max_points: int,
@@ -42,6 +43,7 @@ class PointWriteQueue:
     ) -> None:
         self._run_write = run_write
         self._cache = cache
+        self._counts = counts
         self._max_cached = max_cached
         self._flusher_count = flushers
         self._max_points = max_points
@@ -95,7 +97,9 @@ class PointWriteQueue:
 
     async def _commit(self, batches: Sequence[PointBatch]) -> list[WriteResult]:
         created: SeriesIds = {}
-        results = await self._run_write(write_point_batches(batches, self._cache, created))
+        results = await self._run_write(
+            write_point_batches(batches, self._cache, created, self._counts)
+        )
         cache = self._cache
         if len(created) >= self._max_cached:  # one group naming more series than that
             cache.clear()

@@ -7,9 +7,10 @@ windows into compressed chunks and `series_read.py` reads both.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from .base import OwnerKind, Point, WriteResult
 from .ops import Many, Query, Step, Upsert
@@ -40,20 +41,60 @@ NAMES_PER_QUERY = 500
 """Names looked up per statement (well under SQLite's 32,766 bound parameters)."""
 
 
+COUNT_MAX_AGE = 60.0
+"""Seconds a worker trusts its count of an organisation's series before counting again."""
+
+OrgCount = tuple[int, float]
+"""(series of one organisation, `SeriesCounts.clock` time when they were counted)."""
+
+
+@dataclass
+class SeriesCounts:
+    """Series per organisation as one worker knows them, for the series limit: counted from
+    `series` when first needed and again once older than `max_age` seconds, and moved by
+    the series this worker creates and deletes. A write reserves the series it will create
+    before it runs (a rollback leaves them counted until the next count: the limit errs
+    towards refusing). Counting without a shared row to lock keeps series creation in
+    concurrent transactions apart; the price is that a worker sees other workers' new
+    series only at its next count, so with N workers an organisation can pass its limit by
+    what the others created within `max_age`."""
+
+    clock: Callable[[], float] = time.monotonic
+    max_age: float = COUNT_MAX_AGE
+    known: dict[str, OrgCount] = field(default_factory=dict)
+
+    def fresh(self, org_id: str) -> OrgCount | None:
+        found = self.known.get(org_id)
+        if found is None or found[1] + self.max_age < self.clock():
+            return None
+        return found
+
+    def reserve(self, org_id: str, count: OrgCount, limit: int, wanted: int) -> int:
+        """How many of `wanted` new series fit under `limit`, the organisation having
+        `count`; counts them at once, so a concurrent write of this worker sees them."""
+        allowed = min(wanted, max(0, limit - count[0]))
+        self.known[org_id] = (count[0] + allowed, count[1])
+        return allowed
+
+    def forget(self, org_id: str) -> None:
+        """The next write creating series counts again (after a deletion)."""
+        self.known.pop(org_id, None)
+
+
 def series_ids(
     org_id: str,
     kind: OwnerKind,
     keys: Iterable[tuple[str, str]],
     cache: SeriesCache,
     created: SeriesIds,
+    counts: SeriesCounts,
     max_series: int,
 ) -> Step[dict[tuple[str, str], int]]:
     """Ids of the (owner, name) series, created when missing while the organisation has
-    fewer than `max_series`; series that would take it past the limit are left out of the
-    answer. The count is the `series_counts` row the triggers on `series` keep, so the
-    check reads one row, not a count. Ids found in the database are put in
-    `created`, not in `cache`: the caller adds them to the cache once the transaction has
-    committed, so a rollback leaves no id that names no row."""
+    fewer than `max_series` (as `counts` knows it, see `SeriesCounts`); series that would
+    take it past the limit are left out of the answer. Ids found in the database are put
+    in `created`, not in `cache`: the caller adds them to the cache once the transaction
+    has committed, so a rollback leaves no id that names no row."""
     found: dict[tuple[str, str], int] = {}
     missing: list[tuple[str, str]] = []
     for owner, name in keys:
@@ -74,11 +115,12 @@ def series_ids(
     new = [key for key in missing if key not in found]
     if not new:
         return found
-    rows = yield Query(
-        "SELECT series FROM series_counts WHERE org_id = ?", (org_id,), lock_rows=True
-    )
-    room = max(0, max_series - (int(rows[0][0]) if rows else 0))
-    allowed = new[:room]
+    count = counts.fresh(org_id)
+    if count is None:
+        rows = yield Query("SELECT count(*) FROM series WHERE org_id = ?", (org_id,))
+        # a concurrent write of this worker may have counted (and reserved) meanwhile
+        count = counts.fresh(org_id) or (int(rows[0][0]), counts.clock())
+    allowed = new[: counts.reserve(org_id, count, max_series, len(new))]
     if allowed:
         yield Upsert(
             "series",
@@ -131,7 +173,7 @@ class PointBatch:
 
 
 def write_point_batches(
-    batches: Sequence[PointBatch], cache: SeriesCache, created: SeriesIds
+    batches: Sequence[PointBatch], cache: SeriesCache, created: SeriesIds, counts: SeriesCounts
 ) -> Step[list[WriteResult]]:
     """Writes several batches with one upsert per table; a later batch wins on a duplicate.
     Series it creates go into `created` (see `series_ids`)."""
@@ -148,6 +190,7 @@ def write_point_batches(
             {(p.owner_id, p.name) for p in kept},
             cache,
             created,
+            counts,
             batch.max_series,
         )
         newest: dict[str, int] = {}

@@ -55,8 +55,10 @@ class SQLSeriesStore(SeriesStore):
         self.retention = retention
         self.cache: series.SeriesCache = OrderedDict()
         """Series ids by (org, kind, owner, name); the backend clears it on a rollback."""
+        self.counts = series.SeriesCounts()
+        """Series per organisation, for the limit (see `series.SeriesCounts`)."""
         self._point_writes = PointWriteQueue(
-            write, self.cache, flushers=flushers, max_points=MAX_COALESCED_POINTS
+            write, self.cache, self.counts, flushers=flushers, max_points=MAX_COALESCED_POINTS
         )
 
     async def open(self) -> None:
@@ -111,6 +113,7 @@ class SQLSeriesStore(SeriesStore):
         self, org_id: str, kind: OwnerKind, owner: str, names: Sequence[str] | None = None
     ) -> int:
         ids = await self._write(series.delete_owner_series(org_id, kind, owner, self.cache, names))
+        self.counts.forget(org_id)
         return len(ids)
 
     async def compact(self, now: int, stop: asyncio.Event | None = None) -> int:
