@@ -8,7 +8,11 @@ the CPU of the server (and of VictoriaMetrics) apart from the load generator's, 
 median of 1-day, 1-week and 1-year reads of one metric, and bytes on disk per stored point.
 
     .venv/bin/python bench/ingest.py [--seconds 15] [--clients 4] [--connections 16] [--hosts 200]
-        [--workers 1] [--pg URL] [--series-store victoria | URL]
+        [--workers 1] [--pg URL] [--series-store victoria | URL] [--runs 1] [--baseline TREE]
+
+`--baseline TREE` runs a second server from another work tree of sabamon (its `src`, e.g. a
+`git worktree` of an older commit) after each run of this one, alternating, and prints the
+medians of `--runs` runs of each with their ratio.
 
 `--series-store victoria` starts a scratch VictoriaMetrics (Debian's `victoria-metrics`) on
 loopback and runs SQLite, then SQLite metadata with the series in it; a URL uses a running
@@ -54,8 +58,13 @@ def free_port() -> int:
 
 
 def start_server(
-    data: Path, db: str | None, workers: int, series_store: str | None = None
+    data: Path,
+    db: str | None,
+    workers: int,
+    series_store: str | None = None,
+    tree: Path | None = None,
 ) -> tuple[subprocess.Popen[bytes], int]:
+    """A `sabamon server` on a free port, from this tree or from `tree` (its `src`)."""
     port = free_port()
     command = [
         sys.executable,
@@ -76,6 +85,8 @@ def start_server(
     if series_store:
         command += ["--series-store", series_store]
     env = {**os.environ, "SABAMON_BOOTSTRAP_API_KEY": KEY}
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree / "src")
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -156,8 +167,14 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def ingest(port: int, pid: int, args: argparse.Namespace, victoria: VictoriaProcess | None) -> int:
-    """Runs the load; returns the points acknowledged."""
+Figures = dict[str, float]
+"""A run's figures by name: points, points_s, p50_ms, p99_ms, cpu_us, read_1d_ms, ..."""
+
+
+def ingest(
+    port: int, pid: int, args: argparse.Namespace, victoria: VictoriaProcess | None
+) -> Figures:
+    """Runs the load; returns its figures."""
     clients, hosts, seconds = args.clients, args.hosts, args.seconds
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     host_ids = [
@@ -207,13 +224,20 @@ def ingest(port: int, pid: int, args: argparse.Namespace, victoria: VictoriaProc
             f"point), {used / elapsed * 100:.0f}% of a core against the server's "
             f"{cpu / elapsed * 100:.0f}%"
         )
-    return points
+    return {
+        "points": points,
+        "points_s": points / elapsed,
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "cpu_us": cpu / max(points, 1) * 1e6,
+    }
 
 
-def reads(port: int, settle: float) -> int:
+def reads(port: int, settle: float) -> Figures:
     """Times 1-day, 1-week and 1-year reads of one metric holding a day of 1-minute points
     (the API refuses older posts, so the year is sparse: these are lower bounds for full
-    data); returns the points written. `settle`: seconds to wait for them to be searchable."""
+    data); returns the points written and the medians in ms. `settle`: seconds to wait for
+    them to be searchable."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     host_id = json.loads(call(conn, "POST", "/api/v0/hosts", {"name": "reader"}))["id"]
     now = int(time.time()) // 60 * 60
@@ -240,7 +264,9 @@ def reads(port: int, settle: float) -> int:
             for label, values in timings.items()
         )
     )
-    return len(batch)
+    medians = {f"read_{label.replace(' ', '')}_ms": statistics.median(values) * 1000
+               for label, values in timings.items()}  # fmt: skip
+    return {"points": len(batch), **medians}
 
 
 def bytes_on_disk(data: Path, db: str | None) -> int:
@@ -262,8 +288,12 @@ def stored_points(data: Path, db: str | None) -> int:
 
 
 def run(
-    label: str, db: str | None, args: argparse.Namespace, series_store: str | None = None
-) -> None:
+    label: str,
+    db: str | None,
+    args: argparse.Namespace,
+    series_store: str | None = None,
+    tree: Path | None = None,
+) -> Figures:
     print(f"{label}:", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         victoria = None
@@ -271,14 +301,16 @@ def run(
             victoria = VictoriaProcess(Path(tmp) / "victoria")
             victoria.start()
             series_store = victoria.url
-        server, port = start_server(Path(tmp), db, args.workers, series_store)
+        server, port = start_server(Path(tmp), db, args.workers, series_store, tree)
         try:
             before = bytes_on_disk(Path(tmp), db)
-            acknowledged = ingest(port, server.pid, args, victoria)
-            acknowledged += reads(port, settle=2.0 if series_store else 0.0)
+            figures = ingest(port, server.pid, args, victoria)
+            read = reads(port, settle=2.0 if series_store else 0.0)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(30)
+        acknowledged = int(figures["points"] + read.pop("points"))
+        figures |= read
         if series_store:
             if victoria is not None:
                 victoria.stop()  # flushes its buffers to disk
@@ -288,12 +320,72 @@ def run(
                     f"{grown / max(acknowledged, 1):.1f} bytes per point (samples and index)",
                     flush=True,
                 )
-            return
+            return figures
         # measured after shutdown, when SQLite has folded its WAL into the database file
         grown, points = bytes_on_disk(Path(tmp), db) - before, stored_points(Path(tmp), db)
         print(
-            f"  disk: {grown:,} bytes grown for {points:,} stored points, "
+            f"  disk: {grown:,} bytes grown for {points:,} stored points in the head, "
             f"{grown / max(points, 1):.1f} bytes per point (tables, indexes, rollups)",
+            flush=True,
+        )
+        return figures
+
+
+def scratch_database(pg: str) -> str:
+    """A new empty PostgreSQL database beside `pg`'s; returns its URL."""
+    name = f"sabamon_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return pg.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_backend(label: str, pg: str | None, args: argparse.Namespace) -> None:
+    """`--runs` runs of this tree on one backend (PostgreSQL when `pg`), each followed by
+    one of the `--baseline` tree when given; prints the medians and their ratios."""
+    trees: dict[str, Path | None] = {"this tree": None}
+    if args.baseline:
+        trees["baseline"] = args.baseline
+    runs: dict[str, list[Figures]] = {name: [] for name in trees}
+    for number in range(args.runs):
+        for name, tree in trees.items():
+            db = scratch_database(pg) if pg else None
+            try:
+                figures = run(f"{label}, {name}, run {number + 1}", db, args, tree=tree)
+            finally:
+                if db:
+                    drop_database(db)
+            runs[name].append(figures)
+    if args.runs == 1 and not args.baseline:
+        return
+    medians = {
+        name: {key: statistics.median(f[key] for f in found) for key in found[0]}
+        for name, found in runs.items()
+    }
+    for name, figures in medians.items():
+        print(
+            f"{label}, {name}, medians of {args.runs}: {figures['points_s']:,.0f} points/s, "
+            f"p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms, "
+            f"{figures['cpu_us']:.1f} us server CPU per point; reads "
+            f"1 day {figures['read_1day_ms']:.1f} ms, 1 week {figures['read_1week_ms']:.1f} ms, "
+            f"1 year {figures['read_1year_ms']:.1f} ms",
+            flush=True,
+        )
+    if args.baseline:
+        ratios = [
+            new["points_s"] / old["points_s"]
+            for new, old in zip(runs["this tree"], runs["baseline"], strict=True)
+        ]
+        new, old = medians["this tree"], medians["baseline"]
+        print(
+            f"{label}: this tree / baseline: points/s x{new['points_s'] / old['points_s']:.2f} "
+            f"(per run {', '.join(f'{r:.2f}' for r in ratios)}), CPU per point "
+            f"x{new['cpu_us'] / old['cpu_us']:.2f}",
             flush=True,
         )
 
@@ -306,24 +398,27 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--baseline", type=Path, help="another sabamon work tree to run beside this one"
+    )
+    parser.add_argument(
+        "--backends", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"]
+    )
     parser.add_argument(
         "--series-store",
         help="victoria (a scratch VictoriaMetrics) or a VictoriaMetrics URL: run SQLite and "
         "then SQLite metadata with the series there, instead of SQLite and PostgreSQL",
     )
     args = parser.parse_args()
-    run("SQLite", None, args)
     if args.series_store:
+        run("SQLite", None, args)
         run("SQLite metadata, series in VictoriaMetrics", None, args, args.series_store)
         return
-    name = f"sabamon_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.pg, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        run("PostgreSQL", args.pg.rsplit("/", 1)[0] + f"/{name}", args)
-    finally:
-        with psycopg.connect(args.pg, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if "sqlite" in args.backends:
+        run_backend("SQLite", None, args)
+    if "postgres" in args.backends:
+        run_backend("PostgreSQL", args.pg, args)
 
 
 if __name__ == "__main__":
