@@ -96,6 +96,33 @@ def test_monitor_crud_in_mackerel_shape(server: Server) -> None:
         assert "malformed JSON" in error(http.post("/api/v0/monitors", content=b"{"), 400)
 
 
+MONITORS_OF_EVERY_TYPE = [
+    HOST_MONITOR,
+    {"type": "connectivity"},
+    {"type": "service", "name": "s", "service": "shop", "metric": "m", "operator": ">",
+     "warning": 1},
+    {"type": "external", "name": "e", "url": "http://127.0.0.1:8/"},
+    {"type": "expression", "name": "x", "expression": "max(roleSlots(\"shop:web\", \"loadavg5\"))",
+     "operator": ">", "warning": 1},
+]  # fmt: skip
+
+
+def test_monitor_scopes_must_be_lists_for_every_type(server: Server) -> None:
+    """Scopes choose hosts of host and connectivity monitors; on the other types they are
+    ignored like any field the type lacks, but a scope that is not a list is a 400 on
+    every type rather than a silent no-op."""
+    with server.client() as http:
+        for monitor in MONITORS_OF_EVERY_TYPE:
+            for field in ("scopes", "excludeScopes"):
+                for bad in ("shop", {"shop": "web"}, [1], [""]):
+                    answer = error(http.post("/api/v0/monitors", json={**monitor, field: bad}), 400)
+                    assert answer.startswith(f"{field}: must be a list"), (monitor["type"], answer)
+            created = ok(http.post("/api/v0/monitors", json={**monitor, "scopes": ["shop"],
+                                                             "unknownField": 1}))  # fmt: skip
+            assert "unknownField" not in created
+            assert ("scopes" in created) == (monitor["type"] in ("host", "connectivity"))
+
+
 BAD_URLS = {
     "http://127.0.0.1:99999/": "url: port 99999: must be from 1 to 65535",
     "http://127.0.0.1:0/": "url: port 0: must be from 1 to 65535",

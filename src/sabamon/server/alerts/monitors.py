@@ -28,6 +28,10 @@ from sabamon.server.alerts.expression import ExpressionError, parse_expression
 from sabamon.server.outbound import header_problem, url_problem
 
 MONITOR_TYPES = ("connectivity", "host", "service", "external", "expression")
+SCOPED_TYPES = ("host", "connectivity")
+"""The types whose `scopes` and `excludeScopes` choose hosts. Other types are checked for
+their shape all the same (a typo'd list is a 400, not a silent no-op) and not kept, as
+any field a type does not have."""
 COMPUTED_METRICS = ("cpu%", "memory%", "disk%", "swap%")
 ONE_WEEK_MINUTES = 7 * 24 * 60
 
@@ -163,8 +167,6 @@ def _host(body: dict[str, Any], out: dict[str, Any]) -> None:
     _thresholds(body, out, computed=metric in COMPUTED_METRICS)
     out["duration"] = _integer(body, "duration", 1, 10) or 1
     out["maxCheckAttempts"] = _integer(body, "maxCheckAttempts", 1, 10) or 1
-    out["scopes"] = _string_list(body, "scopes")
-    out["excludeScopes"] = _string_list(body, "excludeScopes")
 
 
 def _connectivity(body: dict[str, Any], out: dict[str, Any]) -> None:
@@ -172,8 +174,6 @@ def _connectivity(body: dict[str, Any], out: dict[str, Any]) -> None:
     if gone not in ("CRITICAL", "WARNING"):
         raise MonitorError("alertStatusOnGone: must be 'CRITICAL' or 'WARNING'")
     out["alertStatusOnGone"] = gone
-    out["scopes"] = _string_list(body, "scopes")
-    out["excludeScopes"] = _string_list(body, "excludeScopes")
 
 
 def _service(body: dict[str, Any], out: dict[str, Any]) -> None:
@@ -263,7 +263,9 @@ def validate_monitor(body: Any, previous: Monitor | None = None) -> dict[str, An
     """The stored document for a POST (or, with `previous`, a PUT) body.
 
     PUT is a full replacement, except that an omitted (or null) `alertStatusOnGone` or
-    `headers` keeps its old value (api.md §6); changing `type` is an error.
+    `headers` keeps its old value (api.md §6); changing `type` is an error. Fields the
+    type does not have are ignored (not stored, not echoed), so a file pulled from
+    Mackerel with fields sabamon does not know pushes as it is.
     """
     if not isinstance(body, dict):
         raise MonitorError("body: must be a JSON object")
@@ -289,7 +291,10 @@ def validate_monitor(body: Any, previous: Monitor | None = None) -> dict[str, An
             raise MonitorError("notificationInterval: must be an integer of at least 10 minutes")
         out["notificationInterval"] = interval
     out["isMute"] = bool(_bool(body, "isMute"))
+    scopes = {key: _string_list(body, key) for key in ("scopes", "excludeScopes")}
     _TYPE_FIELDS[kind](body, out)
+    if kind in SCOPED_TYPES:
+        out.update(scopes)
     _flapping(body, out)
     return out
 
