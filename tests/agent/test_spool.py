@@ -77,6 +77,35 @@ def test_corrupt_file_is_set_aside_and_the_rest_kept(
     assert [b.body[0]["value"] for b in Spool(tmp_path).oldest(M, 10)] == [0, 1, 9]
 
 
+def test_set_aside_files_count_in_max_bytes_and_go_before_any_batch(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Damage found at every start sets a file aside each time: with the segments they stay
+    within `max_bytes`, the oldest set-aside file deleted first, before any pending batch."""
+    max_bytes = 65536
+    spool = Spool(tmp_path, max_bytes=max_bytes, segment_bytes=8192)
+    spool.append(M, [{"value": "kept"}])
+    for start in range(12):
+        noise = [random.Random(i).randbytes(1500).hex() for i in range(10)]
+        batches = [spool.append(M, [{"value": start, "noise": text}]) for text in noise]
+        spool.ack(batches)
+        spool.close()
+        current = max(tmp_path.glob("*.seg"))
+        first, _ = record_spans(current)[0]
+        data = bytearray(current.read_bytes())
+        data[first + 20] ^= 0x01  # an acknowledged batch's record: nothing comes back
+        current.write_bytes(bytes(data))
+        with caplog.at_level(logging.WARNING):
+            spool = Spool(tmp_path, max_bytes=max_bytes, segment_bytes=8192)
+        on_disk = sum(path.stat().st_size for path in tmp_path.iterdir())
+        assert on_disk <= max_bytes, (start, on_disk)
+        assert spool.size_bytes() == on_disk
+    assert len(list(tmp_path.glob("*.corrupt"))) < 12
+    assert "event=spool_set_aside_deleted" in caplog.text
+    assert [b.body for b in spool.oldest(M, 10)] == [[{"value": "kept"}]]
+    assert spool.evicted == 0
+
+
 def record_spans(segment: Path) -> list[tuple[int, int]]:
     """(start, end) of each record of an intact segment, in file order."""
     data, spans, offset = segment.read_bytes(), [], 0

@@ -15,8 +15,9 @@ segment's directory entry is fsync'd.
 
 Segments are deleted oldest first, once every batch in them is acknowledged. Only the
 index (seq, segment, offset) is kept in memory; bodies are read back when posted, so a full
-spool costs little RAM. When the files exceed `max_bytes`, the oldest segment goes first, its
-batches counted in `evicted` and logged.
+spool costs little RAM. When the files exceed `max_bytes`, set-aside `*.corrupt` files go
+first (oldest first, logged: their intact records were copied out already), then the oldest
+segment, its batches counted in `evicted` and logged.
 
 Damage costs only the damaged records. A record whose checksum fails, whose length field
 runs past the end of its file (an absurd length is never allocated), or whose content is not
@@ -168,6 +169,8 @@ class Spool:
         self.corrupt = 0
         self._index: dict[int, _Entry] = {}
         self._segment_sizes: dict[int, int] = {}
+        self._set_aside_sizes: dict[int, int] = {}
+        """Bytes of each `<number>.corrupt` file, which count in `max_bytes` too."""
         self._next_seq = 1
         self._lock = threading.RLock()
         # One condition per kind on the same lock: an append wakes only the poster of its
@@ -175,14 +178,22 @@ class Spool:
         self._appended = {kind: threading.Condition(self._lock) for kind in BatchKind}
         folder.mkdir(parents=True, exist_ok=True)
         self._recover()
-        self._current = max(self._segment_sizes, default=0) + 1
+        self._current = max([*self._segment_sizes, *self._set_aside_sizes], default=0) + 1
         self._writer = self._open_segment(self._current)
+        with self._lock:
+            self._evict_over_capacity()
 
     # -- recovery ------------------------------------------------------------------------
     def _segment_path(self, number: int) -> Path:
         return self.folder / f"{number:010d}.seg"
 
+    def _set_aside_path(self, number: int) -> Path:
+        return self.folder / f"{number:010d}.corrupt"
+
     def _recover(self) -> None:
+        for path in self.folder.glob("*.corrupt"):
+            if path.stem.isdigit():
+                self._set_aside_sizes[int(path.stem)] = path.stat().st_size
         segments = sorted(int(p.stem) for p in self.folder.glob("*.seg") if p.stem.isdigit())
         damaged: list[int] = []
         for number in segments:
@@ -240,8 +251,9 @@ class Spool:
         for number in segments:
             path = self._segment_path(number)
             if number in damaged:
-                path.rename(path.with_suffix(".corrupt"))
-                log.warning("event=spool_set_aside file=%s", path.with_suffix(".corrupt"))
+                path.rename(self._set_aside_path(number))
+                self._set_aside_sizes[number] = self._segment_sizes[number]
+                log.warning("event=spool_set_aside file=%s", self._set_aside_path(number))
             else:
                 path.unlink()
             del self._segment_sizes[number]
@@ -347,8 +359,9 @@ class Spool:
             self._delete_finished_segments()
 
     def size_bytes(self) -> int:
+        """Bytes of the spool's files: segments and set-aside `*.corrupt` files."""
         with self._lock:
-            return sum(self._segment_sizes.values())
+            return self._disk_bytes()
 
     def close(self) -> None:
         with self._lock:
@@ -367,8 +380,20 @@ class Spool:
                 return
             self._drop_segment(number)
 
+    def _disk_bytes(self) -> int:
+        return sum(self._segment_sizes.values()) + sum(self._set_aside_sizes.values())
+
     def _evict_over_capacity(self) -> None:
-        while sum(self._segment_sizes.values()) > self.max_bytes and len(self._segment_sizes) > 1:
+        while self._set_aside_sizes and self._disk_bytes() > self.max_bytes:
+            oldest = min(self._set_aside_sizes)
+            self._set_aside_path(oldest).unlink(missing_ok=True)
+            del self._set_aside_sizes[oldest]
+            log.warning(
+                "event=spool_set_aside_deleted file=%s max_bytes=%d",
+                self._set_aside_path(oldest),
+                self.max_bytes,
+            )
+        while self._disk_bytes() > self.max_bytes and len(self._segment_sizes) > 1:
             oldest = min(self._segment_sizes)
             lost = [seq for seq, e in self._index.items() if e.segment == oldest]
             for seq in lost:
