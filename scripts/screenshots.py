@@ -4,7 +4,8 @@ folder, for people to look at: `make screenshots` (writes screenshots/, not comm
 Starts a real server with the test suite's seed (three hosts, three hours of the agent's
 metrics, a check, service metrics) on a fast clock, raises a load alert through a monitor
 and adds a webhook channel, then signs in with Debian's chromium and saves full-page PNGs
-named `<page>-<width>.png`.
+named `<page>-<width>.png`, and the graph image the alert's webhook notification links to
+(`notification-graph.png`, fetched without signing in, as Slack does).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Page, sync_playwright
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, sign_in
+from tests.server.notify.receiver import Receiver, receiving
 from tests.server.web.dashboard_server import (
     Dashboard,
     open_load_alert,
@@ -41,6 +45,7 @@ def pages(dashboard: Dashboard, alert_id: str, channel_id: str) -> list[tuple[st
         ("channel", f"/ui/channels/{channel_id}"),
         ("groups", "/ui/notification-groups"),
         ("api-keys", "/ui/settings/api-keys"),
+        ("time-zone", "/ui/settings/time-zone"),
     ]
 
 
@@ -51,6 +56,23 @@ def post_fresh_points(dashboard: Dashboard) -> None:
         points = [{"hostId": host_id, "name": "loadavg15", "time": at, "value": 0.3}
                   for host_id in dashboard.hosts.values()]  # fmt: skip
         api.post("/api/v0/tsdb", json=points)
+
+
+def save_notification_graph(receiver: Receiver, target: Path, timeout: float = 30.0) -> None:
+    """The PNG behind the first alert notification's `imageUrl`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with receiver.lock:
+            urls = [b["imageUrl"] for b in receiver.bodies if b.get("imageUrl")]
+        if urls:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no notification with an image within {timeout:g} s")
+        time.sleep(0.1)
+    answer = httpx.get(urls[0], timeout=10)
+    answer.raise_for_status()
+    target.write_bytes(answer.content)
+    print(target)
 
 
 def settle(page: Page) -> None:
@@ -69,13 +91,18 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp), 60.0) as dashboard:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_server(Path(tmp), 60.0) as dashboard,
+        receiving() as receiver,
+    ):
         seed(dashboard)
         with dashboard.api() as api:
-            hook = {"type": "webhook", "name": "on call", "url": "http://127.0.0.1:9/hook",
-                    "addToDefaultNotificationGroup": True}  # fmt: skip
+            hook = {"type": "webhook", "name": "on call", "url": receiver.url,
+                    "enabledGraphImage": True, "addToDefaultNotificationGroup": True}  # fmt: skip
             channel_id = api.post("/api/v0/channels", json=hook).json()["id"]
         alert_id = open_load_alert(dashboard, "shop load", 4.0)
+        save_notification_graph(receiver, args.out / "notification-graph.png")
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for width, height in SIZES:
