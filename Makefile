@@ -43,6 +43,7 @@ bench: setup services
 	$(BIN)/python bench/plugins.py
 	$(BIN)/python bench/agent_spool.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/graph_png.py
 
 # Every dashboard page at 1440x900 and 390x844, into screenshots/ (not committed).
 screenshots: setup-test

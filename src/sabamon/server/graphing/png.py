@@ -5,25 +5,22 @@ Drawn with Pillow (the field's standard imaging library; its wheels carry FreeTy
 scalable default font, so the server needs no font files). The canvas is drawn at
 `SUPERSAMPLE` × the output size and scaled down, which smooths the lines Pillow draws
 without anti-aliasing; the output is `SCALE` × WIDTH × HEIGHT (960 × 360), sharp on
-high-density screens. Measured here (bench: `python -m sabamon.server.graphing.png`):
-9 ms and 10 KB for two hours of one-minute points (180) with two thresholds, 15 ms and
-12 KB for a day (1440 points), medians of 20 on a quiet 2-core machine (26–33 ms and
-47 ms at load average 6). The engine draws it on a worker thread.
+high-density screens. Measured by `bench/graph_png.py` (medians of 20): 9 ms and 10 kB
+for an alert's three hours of one-minute points with two thresholds, 15 ms and 12 kB for a
+day of them, on a quiet 2-core machine (26–33 ms and 47 ms at load average 6). The engine
+draws it on a worker thread.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import sys
-import time
-from collections.abc import Sequence
 from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
 from . import chart as layout
-from .chart import Chart, Frame, Threshold, clock
+from .chart import Chart, Frame, clock
 from .units import format_value
 
 SCALE = 2
@@ -113,21 +110,3 @@ def render_png(chart: Chart) -> bytes:
     if len(data) > MAX_BYTES:
         raise ValueError(f"graph image: {len(data)} bytes, more than {MAX_BYTES}")
     return data
-
-
-def _measure(points: Sequence[tuple[int, float]], rounds: int = 20) -> None:
-    chart = Chart(points, points[0][0], points[-1][0], "float", "loadavg5 · web-1",
-                  [Threshold("warning", 1.0), Threshold("critical", 2.0)],
-                  mark=points[len(points) // 2][0])  # fmt: skip
-    timings = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        data = render_png(chart)
-        timings.append(time.perf_counter() - started)
-    timings.sort()
-    print(f"points={len(points)} median_ms={timings[rounds // 2] * 1000:.1f} bytes={len(data)}")
-
-
-if __name__ == "__main__":
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 180
-    _measure([(60 * i, 1.2 + math.sin(i / 9) + (i % 7) / 10) for i in range(size)])
