@@ -26,7 +26,13 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from sabamon.server.pool_transport import PoolTransport
+
 EVERY_NETWORK = ("0.0.0.0/0", "::/0")
+MAX_CONNECTIONS = 100
+MAX_KEEPALIVE_CONNECTIONS = 20
+KEEPALIVE_EXPIRY = 5.0
+"""The connection pool of one client: httpx's default limits."""
 MAX_URL = 2048
 """Characters of a URL a definition names: the length every browser and server takes."""
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -182,13 +188,18 @@ def outbound_client(
     verify: bool = True,
     follow_redirects: bool = False,
 ) -> httpx.AsyncClient:
-    """An httpx client whose connections obey `policy`; environment proxies are ignored
-    (a proxy would connect on the server's behalf, past the policy)."""
-    transport = httpx.AsyncHTTPTransport(verify=verify, trust_env=False)
-    # httpx has no public way to pass httpcore's network backend to its pool
-    transport._pool._network_backend = GuardedBackend(policy)
+    """An httpx client whose connections obey `policy` (through httpcore's public network
+    backend API, `pool_transport`); environment proxies are ignored (a proxy would connect
+    on the server's behalf, past the policy)."""
+    pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+        max_connections=MAX_CONNECTIONS,
+        max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+        network_backend=GuardedBackend(policy),
+    )
     return httpx.AsyncClient(
-        transport=transport,
+        transport=PoolTransport(pool),
         timeout=timeout,
         follow_redirects=follow_redirects,
         trust_env=False,
