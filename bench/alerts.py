@@ -31,10 +31,10 @@ from sabamon.server.alerts.engine import Engine
 from sabamon.server.alerts.monitors import validate_monitor
 from sabamon.server.alerts.scheduler import GRACE
 from sabamon.server.notify.delivery import DeliveryWorker
-from sabamon.server.store.alerts_types import Document
-from sabamon.server.store.base import HostInput, Point, Store
-from sabamon.server.store.postgres import PostgresStore
-from sabamon.server.store.sqlite import SQLiteStore
+from sabamon.server.store import Store
+from sabamon.server.store.postgres import PostgresBackend
+from sabamon.server.store.records import Document, HostInput, Point
+from sabamon.server.store.sqlite import SQLiteBackend
 
 POSTGRES_URL = os.environ.get("SABAMON_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 T0 = 1_800_000_000 - 1_800_000_000 % 60
@@ -120,13 +120,13 @@ async def main() -> None:
         print(f"{name}:")
         if name == "sqlite":
             with tempfile.TemporaryDirectory() as folder:
-                await run(SQLiteStore(Path(folder) / "bench.db"), name, args.hosts, args.monitors,
-                          args.cycles)  # fmt: skip
+                store = Store(SQLiteBackend(Path(folder) / "bench.db"))
+                await run(store, name, args.hosts, args.monitors, args.cycles)
             continue
         schema = f"bench_{uuid.uuid4().hex[:8]}"
         try:
-            await run(PostgresStore(POSTGRES_URL, schema=schema, pool_size=8), name, args.hosts,
-                      args.monitors, args.cycles)  # fmt: skip
+            store = Store(PostgresBackend(POSTGRES_URL, schema=schema, pool_size=8))
+            await run(store, name, args.hosts, args.monitors, args.cycles)
         finally:
             with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
                 admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

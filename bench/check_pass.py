@@ -21,8 +21,9 @@ from pathlib import Path
 
 from sabamon.server.alerts.engine import Engine
 from sabamon.server.alerts.scheduler import CHECK_PASS_SPACING, GRACE
-from sabamon.server.store.base import CheckReport, HostInput, Store
-from sabamon.server.store.sqlite import SQLiteStore
+from sabamon.server.store import Store
+from sabamon.server.store.records import CheckReport, HostInput
+from sabamon.server.store.sqlite import SQLiteBackend
 
 T0 = 1_800_000_000 - 1_800_000_000 % 60
 
@@ -96,7 +97,9 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        await run(SQLiteStore(Path(folder) / "bench.db"), args.hosts, args.checks, args.runs)
+        await run(
+            Store(SQLiteBackend(Path(folder) / "bench.db")), args.hosts, args.checks, args.runs
+        )
 
 
 if __name__ == "__main__":

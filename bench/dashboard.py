@@ -30,7 +30,7 @@ import httpx
 from playwright.sync_api import Request, sync_playwright
 
 from sabamon.server.cli import ORG_NAME, make_store
-from sabamon.server.store.base import HostInput, Point
+from sabamon.server.store.records import HostInput, Point
 from sabamon.server.web.users import ensure_admin
 
 WEEK = 7 * 86400

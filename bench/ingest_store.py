@@ -27,8 +27,8 @@ from pathlib import Path
 import psycopg
 
 from sabamon.server.store import Point, Store
-from sabamon.server.store.postgres import PostgresStore
-from sabamon.server.store.sqlite import SQLiteStore
+from sabamon.server.store.postgres import PostgresBackend
+from sabamon.server.store.sqlite import SQLiteBackend
 
 POSTGRES_URL = os.environ.get("SABAMON_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = 1_700_006_400
@@ -40,7 +40,9 @@ async def backend(name: str, folder: Path) -> AsyncIterator[tuple[Store, Callabl
     """An open store plus a function giving the bytes its `points` table takes."""
     if name.startswith("sqlite"):
         path = folder / f"{name}.db"
-        store: Store = SQLiteStore(path, synchronous="FULL" if name.endswith("full") else "NORMAL")
+        store: Store = Store(
+            SQLiteBackend(path, synchronous="FULL" if name.endswith("full") else "NORMAL")
+        )
 
         def size() -> int:
             return sqlite_points_bytes(path)
@@ -50,7 +52,7 @@ async def backend(name: str, folder: Path) -> AsyncIterator[tuple[Store, Callabl
         await store.close()
         return
     schema = f"bench_{uuid.uuid4().hex[:8]}"
-    store = PostgresStore(POSTGRES_URL, schema=schema, pool_size=8)
+    store = Store(PostgresBackend(POSTGRES_URL, schema=schema, pool_size=8))
     await store.open()
     admin = psycopg.connect(POSTGRES_URL, autocommit=True)
     admin.execute(f"SET search_path = {schema}")

@@ -51,9 +51,8 @@ import psycopg
 
 from sabamon.server.store import Point, Store
 from sabamon.server.store.ops import Query, single
-from sabamon.server.store.postgres import PostgresStore
-from sabamon.server.store.sql_store import SQLStore
-from sabamon.server.store.sqlite import SQLiteStore
+from sabamon.server.store.postgres import PostgresBackend
+from sabamon.server.store.sqlite import SQLiteBackend
 
 NAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nab"
 START = 1_700_006_400  # a day boundary
@@ -127,10 +126,10 @@ def host_metrics(host: int, minutes: int, nab: list[np.ndarray]) -> Series:
     return out
 
 
-def database_bytes(store: SQLStore) -> Callable[[], Any]:
+def database_bytes(store: Store) -> Callable[[], Any]:
     """A step measuring the database's bytes in use (SQLite pages minus free pages; all
     relations of the PostgreSQL schema with indexes and TOAST)."""
-    if isinstance(store, SQLiteStore):
+    if isinstance(store.backend, SQLiteBackend):
 
         def sqlite_size() -> Any:
             pages = yield Query("PRAGMA page_count")
@@ -189,7 +188,7 @@ def old_rollup_rows() -> Iterator[str]:
 
 
 async def measure_layout(
-    make: Callable[[], SQLStore], hosts: list[Series], minutes: int, sealed: bool
+    make: Callable[[], Store], hosts: list[Series], minutes: int, sealed: bool
 ) -> dict[str, float]:
     store = make()
     await store.open()
@@ -209,19 +208,20 @@ async def measure_layout(
             result["rss_before_mb"], result["rss_after_mb"] = rss_before, rss_mb()
         else:
             for statement in old_rollup_rows():
-                await store._write(single(Query(statement)))
-            await store._write(single(Query("DELETE FROM head_windows")))
-        if isinstance(store, PostgresStore):  # free space excluded, as SQLite's free pages
-            with psycopg.connect(store.dsn, autocommit=True) as conn:
-                conn.execute(f'SET search_path = "{store.schema}"')
+                await store.backend.write(single(Query(statement)))
+            await store.backend.write(single(Query("DELETE FROM head_windows")))
+        if isinstance(store.backend, PostgresBackend):
+            # free space excluded, as SQLite's free pages
+            with psycopg.connect(store.backend.dsn, autocommit=True) as conn:
+                conn.execute(f'SET search_path = "{store.backend.schema}"')
                 conn.execute("VACUUM FULL points, head_windows, chunks")
-        result["bytes_per_point"] = await store._read(database_bytes(store)()) / points
+        result["bytes_per_point"] = await store.backend.read(database_bytes(store)()) / points
         return result
     finally:
         await store.close()
 
 
-async def measure_reads(make: Callable[[], SQLStore], repeats: int) -> dict[str, float]:
+async def measure_reads(make: Callable[[], Store], repeats: int) -> dict[str, float]:
     """One series holding a year of one-minute points, sealed; read medians in ms."""
     store = make()
     await store.open()
@@ -311,17 +311,17 @@ def victoria_bytes(hosts: list[Series], minutes: int, port: int) -> dict[str, fl
         shutil.rmtree(data, ignore_errors=True)
 
 
-def makers(backend: str, tmp: Path, pg: str) -> Callable[[], SQLStore]:
+def makers(backend: str, tmp: Path, pg: str) -> Callable[[], Store]:
     if backend == "sqlite":
 
-        def sqlite_store() -> SQLStore:
-            return SQLiteStore(tmp / f"{uuid.uuid4().hex}.db")
+        def sqlite_store() -> Store:
+            return Store(SQLiteBackend(tmp / f"{uuid.uuid4().hex}.db"))
 
         return sqlite_store
 
-    def pg_store() -> SQLStore:
+    def pg_store() -> Store:
         schema = f"bench_{uuid.uuid4().hex[:12]}"
-        return PostgresStore(pg, schema=schema)
+        return Store(PostgresBackend(pg, schema=schema))
 
     return pg_store
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 
 from sabamon.bench.victoria import VictoriaProcess
-from sabamon.server.store.base import Point
+from sabamon.server.store.records import Point
 from sabamon.server.victoria.endpoints import single_node
 from sabamon.server.victoria.labels import OWNER_LABEL
 from sabamon.server.victoria.store import VictoriaSeriesStore

@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 
 from sabamon.bench.victoria import VictoriaProcess
-from sabamon.server.store.base import Point
+from sabamon.server.store import Store
+from sabamon.server.store.records import Point
 from sabamon.server.store.series_store import SeriesStore
-from sabamon.server.store.sqlite import SQLiteStore
+from sabamon.server.store.sqlite import SQLiteBackend
 from sabamon.server.victoria.endpoints import single_node
 from sabamon.server.victoria.store import VictoriaSeriesStore
 
@@ -67,9 +68,9 @@ async def main_async(days: int, reads: int) -> None:
     with tempfile.TemporaryDirectory(prefix="sabamon-vm-reads-") as scratch:
         victoria = VictoriaProcess(Path(scratch) / "victoria")
         victoria.start()
-        sqlite = SQLiteStore(Path(scratch) / "a.db")
-        vm = SQLiteStore(
-            Path(scratch) / "b.db",
+        sqlite = Store(SQLiteBackend(Path(scratch) / "a.db"))
+        vm = Store(
+            SQLiteBackend(Path(scratch) / "b.db"),
             series_store=VictoriaSeriesStore(single_node(victoria.url), clock=lambda: end),
         )
         await sqlite.open()

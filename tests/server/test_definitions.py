@@ -12,7 +12,7 @@ from tests.server.alerts.conftest import org_id, store
 from sabamon.server import definitions
 from sabamon.server.definitions import DefinitionError
 from sabamon.server.state import ServerState, TtlCache
-from sabamon.server.store.base import Store
+from sabamon.server.store import Store
 from sabamon.server.telemetry import Telemetry
 
 __all__ = ["org_id", "store"]

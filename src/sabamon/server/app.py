@@ -45,7 +45,7 @@ from sabamon.server.api.limits import BODY_TIMEOUT, MAX_BODY_BYTES, RequestBody
 from sabamon.server.cluster import Coordinator, SoloNode
 from sabamon.server.cluster.wiring import run_maintenance_once
 from sabamon.server.shedding import LoadShedder, SheddingLimits
-from sabamon.server.store.base import Store
+from sabamon.server.store import Store
 from sabamon.server.telemetry import CONTENT_TYPE, RequestCounter, Telemetry, process_exited
 from sabamon.server.web.install import install_dashboard
 
@@ -268,7 +268,7 @@ def create_app(
         status = "ok"
         if not await store_probe.answers(HEALTH_TIMEOUT):
             status = "store unreachable"
-        elif server.store.unwritable_since is not None:
+        elif server.store.backend.unwritable_since is not None:
             status = "store cannot write (disk full or failing)"
         elif not await series_probe.answers(HEALTH_TIMEOUT):
             status = f"series store unreachable: {server.store.series.description}"

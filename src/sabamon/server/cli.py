@@ -26,8 +26,8 @@ from sabamon.logfmt import logging_config, setup_logging
 from sabamon.server.cluster.wiring import coordinator_for
 from sabamon.server.connections import GuardedHttpToolsProtocol
 from sabamon.server.settings import ServerSettings, bootstrap_secrets
-from sabamon.server.store import open_series_store, open_store
-from sabamon.server.store.base import ApiKey, Conflict, NotFound, Org, Retention, Store
+from sabamon.server.store import Store, open_series_store, open_store
+from sabamon.server.store.records import ApiKey, Conflict, NotFound, Org, Retention
 from sabamon.server.store.series import DEFAULT_MAX_SERIES
 from sabamon.server.web import auth
 from sabamon.server.web.users import ensure_admin

@@ -24,8 +24,7 @@ from sabamon.server.notify.channels import validate_channel
 from sabamon.server.notify.groups import validate_group
 from sabamon.server.notify.payload import sample_body
 from sabamon.server.state import ServerState
-from sabamon.server.store.alerts_types import Document, NewDelivery
-from sabamon.server.store.base import new_id, stable_id
+from sabamon.server.store.records import Document, NewDelivery, new_id, stable_id
 
 T = TypeVar("T")
 GROUP: Final = "notification_group"

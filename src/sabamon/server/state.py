@@ -12,7 +12,8 @@ from fastapi import Depends, Request
 from sabamon.server.alerts.closing import Closer
 from sabamon.server.alerts.scheduler import AlertingOptions
 from sabamon.server.outbound import OutboundPolicy
-from sabamon.server.store.base import ApiKey, Store
+from sabamon.server.store import Store
+from sabamon.server.store.records import ApiKey
 from sabamon.server.telemetry import Telemetry
 
 K = TypeVar("K")

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from sabamon.server.store.base import Store
-from sabamon.server.store.postgres import PostgresStore
-from sabamon.server.store.sqlite import SQLiteStore
+from sabamon.server.store import Store
+from sabamon.server.store.postgres import PostgresBackend
+from sabamon.server.store.sqlite import SQLiteBackend
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     if request.param == "sqlite":
-        opened: Store = SQLiteStore(tmp_path / "sabamon.db")
+        opened: Store = Store(SQLiteBackend(tmp_path / "sabamon.db"))
     else:
-        opened = PostgresStore(request.getfixturevalue("postgres_dsn"), pool_size=4)
+        opened = Store(PostgresBackend(request.getfixturevalue("postgres_dsn"), pool_size=4))
     await opened.open()
     yield opened
     await opened.close()

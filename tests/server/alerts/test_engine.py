@@ -13,8 +13,8 @@ from sabamon.server.alerts.engine import Engine
 from sabamon.server.alerts.monitors import validate_monitor
 from sabamon.server.notify.channels import validate_channel
 from sabamon.server.notify.delivery import DeliveryWorker
-from sabamon.server.store.alerts_types import Document
-from sabamon.server.store.base import HostInput, Point, Store
+from sabamon.server.store import Store
+from sabamon.server.store.records import Document, HostInput, Point
 
 T0 = 1_800_000_000 - 1_800_000_000 % 60
 
@@ -168,7 +168,7 @@ async def test_downtime_suppresses_notifications(world: World) -> None:
 
 
 async def test_check_reports_open_after_max_attempts(world: World) -> None:
-    from sabamon.server.store.base import CheckReport
+    from sabamon.server.store.records import CheckReport
 
     web = await world.host("web")
     for index, status in enumerate(["WARNING", "WARNING", "WARNING", "OK"]):
@@ -195,7 +195,7 @@ async def test_the_check_pass_counts_each_report_once_beside_the_minute_cycle(
 ) -> None:
     """Reports evaluated at once (the fast path) and by the minute cycle, in any order:
     each report is one attempt, so maxCheckAttempts 2 opens on the second WARNING."""
-    from sabamon.server.store.base import CheckReport
+    from sabamon.server.store.records import CheckReport
 
     web = await world.host("web")
     for index, status in enumerate(["WARNING", "WARNING", "OK"]):
@@ -214,7 +214,7 @@ async def test_the_check_pass_counts_each_report_once_beside_the_minute_cycle(
 
 
 async def test_the_check_pass_evaluates_only_owned_check_monitors(world: World) -> None:
-    from sabamon.server.store.base import CheckReport
+    from sabamon.server.store.records import CheckReport
 
     web = await world.host("web")
     report = CheckReport(web, "nginx", "CRITICAL", "down", T0 + 5, None, 1)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from tests.server.trickle import hostile_peer
 from sabamon.server.alerts.engine import MONITOR_MARK
 from sabamon.server.alerts.external import check
 from sabamon.server.outbound import OutboundPolicy
-from sabamon.server.store.base import Point
+from sabamon.server.store.records import Point
 
 __all__ = ["receiver", "world"]  # the engine tests' fixtures
 

@@ -13,7 +13,7 @@ import httpx
 import uvicorn
 
 from sabamon.server.cli import make_store
-from sabamon.server.store.base import Store
+from sabamon.server.store import Store
 from sabamon.server.store.series import DEFAULT_MAX_SERIES
 
 

@@ -23,7 +23,7 @@ from server_process import ServerProcess
 
 from sabamon.server.app import create_app
 from sabamon.server.cli import ORG_NAME, bootstrap, make_store
-from sabamon.server.store.base import Store
+from sabamon.server.store import Store
 from sabamon.server.store.series import DEFAULT_MAX_SERIES
 
 PG_ADMIN_DSN = os.environ.get("SABAMON_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

@@ -14,7 +14,7 @@ from tests.server.notify.receiver import receiving
 
 from sabamon.server.app import create_app
 from sabamon.server.cli import bootstrap
-from sabamon.server.store.base import Store
+from sabamon.server.store import Store
 
 
 async def read_only_key(store: Store) -> str:

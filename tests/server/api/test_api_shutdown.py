@@ -14,7 +14,7 @@ from api_server import Backend
 from server_process import ServerProcess
 
 from sabamon.server.cli import ORG_NAME
-from sabamon.server.store.base import Point
+from sabamon.server.store.records import Point
 
 KEY = "test-bootstrap-key-shutdown-0123"
 BACKLOG_SERIES = 3000

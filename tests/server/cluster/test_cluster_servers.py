@@ -12,9 +12,9 @@ from cluster_servers import Cluster
 from tests.support.waiting import wait_until
 
 from sabamon.server.alerts.monitors import validate_monitor
-from sabamon.server.store.alerts_types import Document
-from sabamon.server.store.base import new_id
-from sabamon.server.store.postgres import PostgresStore
+from sabamon.server.store import Store
+from sabamon.server.store.postgres import PostgresBackend
+from sabamon.server.store.records import Document, new_id
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(90)]
 
@@ -22,7 +22,7 @@ MONITORS = 24
 
 
 async def create_monitors(db_url: str) -> list[str]:
-    store = PostgresStore(db_url, pool_size=4)
+    store = Store(PostgresBackend(db_url, pool_size=4))
     await store.open()
     try:
         org, _ = await store.ensure_org("default")

@@ -9,8 +9,8 @@ from tests.support.prometheus import sample
 from sabamon.server.notify.channels import validate_channel
 from sabamon.server.notify.delivery import DeliveryWorker, backoff
 from sabamon.server.notify.payload import sample_body
-from sabamon.server.store.alerts_types import Document, NewDelivery
-from sabamon.server.store.base import Store
+from sabamon.server.store import Store
+from sabamon.server.store.records import Document, NewDelivery
 from sabamon.server.telemetry import Telemetry
 
 
@@ -105,9 +105,9 @@ async def test_two_workers_over_one_database_send_each_notification_once(
     """Two servers' workers share one PostgreSQL schema and one webhook receiver."""
     import asyncio
 
-    from sabamon.server.store.postgres import PostgresStore
+    from sabamon.server.store.postgres import PostgresBackend
 
-    stores = [PostgresStore(postgres_dsn, pool_size=4) for _ in range(2)]
+    stores = [Store(PostgresBackend(postgres_dsn, pool_size=4)) for _ in range(2)]
     for opened in stores:
         await opened.open()
     try:

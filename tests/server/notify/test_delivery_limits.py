@@ -14,8 +14,8 @@ from sabamon.server.notify.channels import validate_channel
 from sabamon.server.notify.delivery import DeliveryWorker
 from sabamon.server.notify.payload import sample_body
 from sabamon.server.outbound import OutboundPolicy
-from sabamon.server.store.alerts_types import Document, NewDelivery
-from sabamon.server.store.base import Store
+from sabamon.server.store import Store
+from sabamon.server.store.records import Document, NewDelivery
 
 
 class Clock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sabamon.server.notify.events import AlertEvent
 from sabamon.server.notify.groups import route, validate_group
 from sabamon.server.notify.payload import email_body, slack_body
-from sabamon.server.store.alerts_types import Document
+from sabamon.server.store.records import Document
 
 EVENT = AlertEvent(
     org_name="acme",

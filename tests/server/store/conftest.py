@@ -15,9 +15,9 @@ from tests.server.store.series_helpers import NOW
 from tests.server.victoria.visible import VisibleAtOnce
 
 from sabamon.server.store import Retention, Store
-from sabamon.server.store.postgres import PostgresStore
+from sabamon.server.store.postgres import PostgresBackend
 from sabamon.server.store.series_store import SeriesStore
-from sabamon.server.store.sqlite import SQLiteStore
+from sabamon.server.store.sqlite import SQLiteBackend
 
 StoreFactory = Callable[..., Store]
 DEFAULT = Retention()
@@ -37,14 +37,14 @@ in SQLite), whose clock is the suite's `NOW`."""
 def store_factory(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
     """Unopened stores of `backend`; every store a factory builds shares one database."""
     if backend == "sqlite":
-        return lambda retention=DEFAULT: SQLiteStore(tmp_path / "sabamon.db", retention)
+        return lambda retention=DEFAULT: Store(SQLiteBackend(tmp_path / "sabamon.db"), retention)
     if backend == "postgres":
         dsn = request.getfixturevalue("postgres_dsn")
-        return lambda retention=DEFAULT: PostgresStore(dsn, retention, pool_size=4)
+        return lambda retention=DEFAULT: Store(PostgresBackend(dsn, pool_size=4), retention)
     if backend == "victoria":
         victoria = request.getfixturevalue("own_victoria")
-        return lambda retention=DEFAULT: SQLiteStore(
-            tmp_path / "sabamon.db",
+        return lambda retention=DEFAULT: Store(
+            SQLiteBackend(tmp_path / "sabamon.db"),
             retention,
             series_store=VisibleAtOnce(victoria, clock=lambda: NOW),
         )

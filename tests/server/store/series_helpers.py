@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sabamon.server.store.base import OwnerKind
+from sabamon.server.store.records import OwnerKind
 from sabamon.server.store.series_store import SeriesStore
 
 NOW = 1_700_006_400

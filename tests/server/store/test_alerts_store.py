@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from sabamon.server.store.alerts_types import (
+from sabamon.server.store import Store
+from sabamon.server.store.records import (
     AlertLogRecord,
     AlertRecord,
     Document,
     NewDelivery,
+    NotFound,
+    Point,
     TargetWrite,
+    new_id,
 )
-from sabamon.server.store.base import NotFound, Point, Store, new_id
 
 
 async def test_documents_round_trip(store: Store, org_id: str) -> None:
@@ -82,7 +85,7 @@ async def test_delivery_queue(store: Store, org_id: str) -> None:
 
 
 async def test_recent_points_by_name_and_pattern(store: Store, org_id: str) -> None:
-    from sabamon.server.store.base import HostInput
+    from sabamon.server.store.records import HostInput
 
     host = await store.create_host(org_id, HostInput(name="h"), 1000)
     points = [
@@ -111,7 +114,7 @@ async def test_target_states_of_one_host(store: Store, org_id: str) -> None:
 async def test_host_last_seen_follows_the_newest_point_of_any_metric(
     store: Store, org_id: str
 ) -> None:
-    from sabamon.server.store.base import HostInput
+    from sabamon.server.store.records import HostInput
 
     host = await store.create_host(org_id, HostInput(name="h"), 1000)
     await store.series.write_points(

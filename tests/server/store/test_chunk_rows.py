@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from tests.server.store.series_helpers import NOW
 
-from sabamon.server.store import Point
-from sabamon.server.store.postgres import PostgresStore
+from sabamon.server.store import Point, Store
+from sabamon.server.store.postgres import PostgresBackend
 
 DAY = 86400
 
@@ -33,7 +33,7 @@ def toast_rows(dsn: str) -> tuple[list[int], int]:
 async def test_a_chunk_under_half_a_page_stays_in_its_row(
     postgres_dsn: str, spread: int, in_row: bool
 ) -> None:
-    store = PostgresStore(postgres_dsn, pool_size=2)
+    store = Store(PostgresBackend(postgres_dsn, pool_size=2))
     await store.open()
     try:
         org, _ = await store.ensure_org("chunks")

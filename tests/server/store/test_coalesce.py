@@ -13,7 +13,6 @@ from tests.server.store.series_helpers import read_values
 from sabamon.server.store import Point, Store, WriteResult, coalesce
 from sabamon.server.store.ops import Query, Step
 from sabamon.server.store.series import PointBatch, SeriesCounts, write_point_batches
-from sabamon.server.store.sql_store import SQLStore
 
 NOW = 1_700_006_400
 
@@ -35,10 +34,9 @@ def failing_on_poison(
 async def test_a_failed_shared_write_fails_alone_and_caches_no_rolled_back_series(
     store: Store, org_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert isinstance(store, SQLStore)
     monkeypatch.setattr(coalesce, "write_point_batches", failing_on_poison)
     queue = coalesce.PointWriteQueue(
-        store._write,
+        store.backend.write,
         store.sql_series.cache,
         store.sql_series.counts,
         flushers=1,
@@ -78,10 +76,9 @@ async def test_a_failed_shared_write_fails_alone_and_caches_no_rolled_back_serie
 async def test_the_series_id_cache_stays_bounded_under_a_burst_of_names(
     store: Store, org_id: str
 ) -> None:
-    assert isinstance(store, SQLStore)
     cache: coalesce.SeriesCache = OrderedDict()
     queue = coalesce.PointWriteQueue(
-        store._write, cache, SeriesCounts(), flushers=1, max_points=10_000, max_cached=100
+        store.backend.write, cache, SeriesCounts(), flushers=1, max_points=10_000, max_cached=100
     )
     queue.start()
     try:

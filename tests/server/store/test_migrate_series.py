@@ -19,8 +19,8 @@ from tests.server.store.series_helpers import read_values
 
 from sabamon.server.store import Store
 from sabamon.server.store.migrate import load_migrations
-from sabamon.server.store.postgres import PostgresStore
-from sabamon.server.store.sqlite import SQLiteStore
+from sabamon.server.store.postgres import PostgresBackend
+from sabamon.server.store.sqlite import SQLiteBackend
 
 FIXTURE = Path(__file__).parent / "fixtures" / "legacy.db.gz"
 END = 1_700_006_400 + 13 * 3600 + 1800  # as in make_legacy.py
@@ -119,7 +119,7 @@ async def test_migrate_a_sqlite_data_folder_killed_and_resumed(tmp_path: Path) -
         assert conn.execute("SELECT count(*) FROM rollup_300").fetchone()[0] == 0
         sealed = conn.execute("SELECT sum(n) FROM chunks WHERE step = 60").fetchone()[0]
         assert sealed == before
-    await assert_reads_as_before(SQLiteStore(tmp_path / "sabamon.db"), hosts)
+    await assert_reads_as_before(Store(SQLiteBackend(tmp_path / "sabamon.db")), hosts)
     again = run_to_end("--data", str(tmp_path))
     assert "points_sealed=0 rollup_rows=0" in again  # nothing left to do
 
@@ -152,4 +152,4 @@ async def test_migrate_a_postgres_database(tmp_path: Path, postgres_dsn: str) ->
     hosts = [row[0] for row in legacy.execute("SELECT id FROM hosts ORDER BY seq")]
     legacy.close()
     run_to_end("--db", postgres_dsn)
-    await assert_reads_as_before(PostgresStore(postgres_dsn, pool_size=2), hosts)
+    await assert_reads_as_before(Store(PostgresBackend(postgres_dsn, pool_size=2)), hosts)

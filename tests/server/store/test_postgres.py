@@ -12,16 +12,16 @@ import psycopg
 import pytest
 from tests.server.store.series_helpers import read_values
 
-from sabamon.server.store import HostInput, Point
+from sabamon.server.store import HostInput, Point, Store
 from sabamon.server.store.migrate import load_migrations
-from sabamon.server.store.postgres import PostgresStore
+from sabamon.server.store.postgres import PostgresBackend
 
 pytestmark = pytest.mark.postgres
 NOW = 1_700_006_400
 
 
 async def test_concurrent_opens_migrate_once(postgres_dsn: str) -> None:
-    stores = [PostgresStore(postgres_dsn, pool_size=2) for _ in range(3)]
+    stores = [Store(PostgresBackend(postgres_dsn, pool_size=2)) for _ in range(3)]
     await asyncio.gather(*(s.open() for s in stores))
     try:
         org, _ = await stores[0].ensure_org("t")
@@ -38,7 +38,7 @@ async def test_concurrent_opens_migrate_once(postgres_dsn: str) -> None:
 
 async def test_schema_argument_creates_and_uses_the_schema(postgres_dsn: str) -> None:
     schema = "nested_" + os.urandom(4).hex()
-    store = PostgresStore(postgres_dsn, schema=schema)
+    store = Store(PostgresBackend(postgres_dsn, schema=schema))
     await store.open()
     try:
         assert await store.ping()

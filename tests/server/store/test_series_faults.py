@@ -21,8 +21,8 @@ from tests.server.store.series_helpers import read_values
 from sabamon.server.store import Point, Store, series_read
 from sabamon.server.store import chunk as chunks
 from sabamon.server.store.ops import Query, single
-from sabamon.server.store.postgres import PostgresStore
-from sabamon.server.store.sqlite import SQLiteStore
+from sabamon.server.store.postgres import PostgresBackend
+from sabamon.server.store.sqlite import SQLiteBackend
 
 NOW = 1_700_006_400 + 6 * 3600
 HOUR = 3600
@@ -32,17 +32,17 @@ SEALER = textwrap.dedent(
     """
     import asyncio, sys
     from pathlib import Path
-    from sabamon.server.store import Point
+    from sabamon.server.store import Point, Store
     from sabamon.server.store import seal
 
     async def main() -> None:
         backend, where, now = sys.argv[1], sys.argv[2], int(sys.argv[3])
         if backend == "sqlite":
-            from sabamon.server.store.sqlite import SQLiteStore
-            store = SQLiteStore(Path(where))
+            from sabamon.server.store.sqlite import SQLiteBackend
+            store = Store(SQLiteBackend(Path(where)))
         else:
-            from sabamon.server.store.postgres import PostgresStore
-            store = PostgresStore(where, pool_size=2)
+            from sabamon.server.store.postgres import PostgresBackend
+            store = Store(PostgresBackend(where, pool_size=2))
         await store.open()
         for first in range(0, SERIES, 500):
             batch = [
@@ -51,7 +51,7 @@ SEALER = textwrap.dedent(
             ]
             await store.series.write_points("o", "host", batch, now)
         print("written", flush=True)
-        while (sealed := await store._write(seal.seal_chunk(now, 500))) >= 0:
+        while (sealed := await store.backend.write(seal.seal_chunk(now, 500))) >= 0:
             print("sealed", sealed, flush=True)
         print("done", flush=True)
 
@@ -94,7 +94,7 @@ async def test_kill_9_while_sealing_loses_nothing_sqlite(tmp_path: Path) -> None
     kill_while_sealing("sqlite", str(path))
     with sqlite3.connect(path) as conn:
         rows = conn.execute("SELECT series_id, start, data FROM chunks").fetchall()
-    store = SQLiteStore(path)
+    store = Store(SQLiteBackend(path))
     await store.open()
     try:
         await assert_nothing_lost(store, rows)
@@ -107,7 +107,7 @@ async def test_kill_9_while_sealing_loses_nothing_postgres(postgres_dsn: str) ->
     kill_while_sealing("postgres", postgres_dsn)
     with psycopg.connect(postgres_dsn) as conn:
         rows = conn.execute("SELECT series_id, start, data FROM chunks").fetchall()
-    store = PostgresStore(postgres_dsn, pool_size=2)
+    store = Store(PostgresBackend(postgres_dsn, pool_size=2))
     await store.open()
     try:
         await assert_nothing_lost(store, rows)
@@ -118,7 +118,6 @@ async def test_kill_9_while_sealing_loses_nothing_postgres(postgres_dsn: str) ->
 async def test_a_corrupt_chunk_is_reported_and_the_rest_reads(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    assert isinstance(store, SQLiteStore | PostgresStore)
     series_read._reported.clear()  # reported once an hour per chunk: start afresh
     series = store.series
     day = NOW - NOW % 86400
@@ -126,12 +125,12 @@ async def test_a_corrupt_chunk_is_reported_and_the_rest_reads(
     await series.write_points("o", "host", points[:144], day)
     await series.write_points("o", "host", points[144:], NOW)
     await series.compact(NOW + 86400)  # two day chunks
-    [(sid, blob)] = await store._read(
+    [(sid, blob)] = await store.backend.read(
         single(Query("SELECT series_id, data FROM chunks WHERE start = ?", (day - 86400,)))
     )
     flipped = bytearray(blob)
     flipped[len(flipped) // 2] ^= 0x10
-    await store._write(
+    await store.backend.write(
         single(Query("UPDATE chunks SET data = ? WHERE start = ?", (bytes(flipped), day - 86400)))
     )
     with caplog.at_level(logging.ERROR):
@@ -143,7 +142,7 @@ async def test_a_corrupt_chunk_is_reported_and_the_rest_reads(
     assert await series.compact(day + 7200) == 1
     one = await read_values(series, "o", "host", "h", "m", day - 120, day - 1)
     assert one == [(day - 60, 7.0)]
-    [(kept, found)] = await store._read(
+    [(kept, found)] = await store.backend.read(
         single(Query("SELECT data, found_at FROM corrupt_chunks WHERE start = ?", (day - 86400,)))
     )
     assert (bytes(kept), found) == (bytes(flipped), day + 7200)
@@ -151,11 +150,11 @@ async def test_a_corrupt_chunk_is_reported_and_the_rest_reads(
 
 async def fill_disk(store: Store) -> None:
     """Makes the next chunk write fail as a full disk does."""
-    if isinstance(store, SQLiteStore):
-        pages = await store._write(single(Query("PRAGMA page_count")))
-        await store._write(single(Query(f"PRAGMA max_page_count = {pages[0][0]}")))
+    if isinstance(store.backend, SQLiteBackend):
+        pages = await store.backend.write(single(Query("PRAGMA page_count")))
+        await store.backend.write(single(Query(f"PRAGMA max_page_count = {pages[0][0]}")))
         return
-    await store._write(
+    await store.backend.write(
         single(
             Query(
                 "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -163,7 +162,7 @@ async def fill_disk(store: Store) -> None:
             )
         )
     )
-    await store._write(
+    await store.backend.write(
         single(
             Query(
                 "CREATE TRIGGER disk_full BEFORE INSERT OR UPDATE ON chunks "
@@ -190,7 +189,7 @@ async def test_a_full_disk_while_sealing_leaves_the_head_intact(make_store: Stor
         with pytest.raises((sqlite3.OperationalError, psycopg.errors.DiskFull)):
             await series.compact(NOW)
         assert await read_values(series, "o", "host", "h", "m7", NOW - 3 * HOUR, NOW) == before
-        [(head,)] = await store._read(single(Query("SELECT count(*) FROM points")))
+        [(head,)] = await store.backend.read(single(Query("SELECT count(*) FROM points")))
         assert head == len(points)
     finally:
         await store.close()

@@ -13,25 +13,24 @@ import pytest
 from tests.server.store.series_helpers import NOW
 
 from sabamon.server.store import Point, Store
-from sabamon.server.store.postgres import PostgresStore
-from sabamon.server.store.sql_store import SQLStore
-from sabamon.server.store.sqlite import SQLiteStore
+from sabamon.server.store.postgres import PostgresBackend
+from sabamon.server.store.sqlite import SQLiteBackend
 
 LIMIT = 10
-LimitedStore = Callable[[], SQLStore]
+LimitedStore = Callable[[], Store]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def limited(request: pytest.FixtureRequest, tmp_path: Path) -> LimitedStore:
     """Unopened stores (workers) of one database, each allowing LIMIT series an org."""
     if request.param == "sqlite":
-        return lambda: SQLiteStore(tmp_path / "sabamon.db", max_series_per_org=LIMIT)
+        return lambda: Store(SQLiteBackend(tmp_path / "sabamon.db"), max_series_per_org=LIMIT)
     dsn = request.getfixturevalue("postgres_dsn")
-    return lambda: PostgresStore(dsn, pool_size=4, max_series_per_org=LIMIT)
+    return lambda: Store(PostgresBackend(dsn, pool_size=4), max_series_per_org=LIMIT)
 
 
 @pytest.fixture
-async def worker(limited: LimitedStore) -> AsyncIterator[SQLStore]:
+async def worker(limited: LimitedStore) -> AsyncIterator[Store]:
     store = limited()
     await store.open()
     yield store
@@ -44,7 +43,7 @@ async def new_series(store: Store, org_id: str, owner: str, names: list[str]) ->
     return (await store.series.write_points(org_id, "host", points, NOW)).accepted
 
 
-async def test_concurrent_writes_of_one_worker_stop_at_the_limit(worker: SQLStore) -> None:
+async def test_concurrent_writes_of_one_worker_stop_at_the_limit(worker: Store) -> None:
     org, _ = await worker.ensure_org("limited")
     stored = await asyncio.gather(
         *(new_series(worker, org.id, f"h{i}", ["a", "b", "c"]) for i in range(8))
@@ -80,7 +79,7 @@ async def test_another_workers_series_count_once_the_count_is_old(
 async def test_creating_series_waits_for_no_other_transaction_creating_series(
     postgres_dsn: str,
 ) -> None:
-    store = PostgresStore(postgres_dsn, pool_size=4)
+    store = Store(PostgresBackend(postgres_dsn, pool_size=4))
     await store.open()
     try:
         org, _ = await store.ensure_org("busy")

@@ -14,19 +14,20 @@ from pathlib import Path
 import pytest
 from tests.server.store.series_helpers import read_values
 
-from sabamon.server.store import HostInput, NotFound, Point
+from sabamon.server.store import HostInput, NotFound, Point, Store
 from sabamon.server.store.migrate import load_migrations
-from sabamon.server.store.sqlite import SQLiteStore
+from sabamon.server.store.sqlite import SQLiteBackend
 
 NOW = 1_700_006_400
 
 
 async def test_concurrent_writes_share_transactions(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "s.db")
+    backend = SQLiteBackend(tmp_path / "s.db")
+    store = Store(backend)
     await store.open()
     try:
         org, _ = await store.ensure_org("t")
-        before = store.group_commits
+        before = backend.group_commits
         batches = [
             [Point(f"h{w}", "m", NOW - 60 * i, float(i)) for i in range(60)] for w in range(200)
         ]
@@ -34,7 +35,7 @@ async def test_concurrent_writes_share_transactions(tmp_path: Path) -> None:
             *(store.series.write_points(org.id, "host", b, NOW) for b in batches)
         )
         assert all(r.accepted == 60 for r in results)
-        assert store.group_commits - before < 200
+        assert backend.group_commits - before < 200
         got = await read_values(store.series, org.id, "host", "h199", "m", NOW - 3600, NOW)
         assert got is not None and len(got) == 60
     finally:
@@ -42,7 +43,7 @@ async def test_concurrent_writes_share_transactions(tmp_path: Path) -> None:
 
 
 async def test_a_failing_request_rolls_back_alone(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "s.db")
+    store = Store(SQLiteBackend(tmp_path / "s.db"))
     await store.open()
     try:
         org, _ = await store.ensure_org("t")
@@ -62,7 +63,7 @@ async def test_a_failing_request_rolls_back_alone(tmp_path: Path) -> None:
 
 async def test_reopen_applies_no_migration_twice(tmp_path: Path) -> None:
     for _ in range(2):
-        store = SQLiteStore(tmp_path / "s.db")
+        store = Store(SQLiteBackend(tmp_path / "s.db"))
         await store.open()
         await store.close()
     with sqlite3.connect(tmp_path / "s.db") as conn:
@@ -75,11 +76,11 @@ WRITER = textwrap.dedent(
     """
     import asyncio, sys
     from pathlib import Path
-    from sabamon.server.store import Point
-    from sabamon.server.store.sqlite import SQLiteStore
+    from sabamon.server.store import Point, Store
+    from sabamon.server.store.sqlite import SQLiteBackend
 
     async def main() -> None:
-        store = SQLiteStore(Path(sys.argv[1]))
+        store = Store(SQLiteBackend(Path(sys.argv[1])))
         await store.open()
         org, _ = await store.ensure_org("t")
         now = 1_700_006_400
@@ -124,8 +125,8 @@ def test_open_store_rejects_unknown_schemes(url: str, tmp_path: Path) -> None:
 
 def test_open_store_picks_the_backend_by_url(tmp_path: Path) -> None:
     from sabamon.server.store import open_store
-    from sabamon.server.store.postgres import PostgresStore
+    from sabamon.server.store.postgres import PostgresBackend
 
-    sqlite_store = open_store(None, tmp_path)
-    assert isinstance(sqlite_store, SQLiteStore) and sqlite_store.path == tmp_path / "sabamon.db"
-    assert isinstance(open_store("postgresql://u@127.0.0.1/db", tmp_path), PostgresStore)
+    sqlite = open_store(None, tmp_path).backend
+    assert isinstance(sqlite, SQLiteBackend) and sqlite.path == tmp_path / "sabamon.db"
+    assert isinstance(open_store("postgresql://u@127.0.0.1/db", tmp_path).backend, PostgresBackend)

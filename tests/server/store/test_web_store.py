@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sabamon.server.store import open_store
-from sabamon.server.store.base import Conflict, NotFound, Retention, Store
-from sabamon.server.store.web_types import WebSession
+from sabamon.server.store import Store, open_store
+from sabamon.server.store.records import Conflict, NotFound, Retention, WebSession
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

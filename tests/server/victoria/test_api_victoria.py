@@ -17,7 +17,8 @@ from tests.server.api.api_server import free_socket, serve_in_thread
 from sabamon.bench.victoria import VictoriaProcess
 from sabamon.server.app import create_app
 from sabamon.server.cli import bootstrap
-from sabamon.server.store.sqlite import SQLiteStore
+from sabamon.server.store import Store
+from sabamon.server.store.sqlite import SQLiteBackend
 from sabamon.server.victoria.client import ClientLimits
 from sabamon.server.victoria.endpoints import single_node
 from sabamon.server.victoria.store import VictoriaSeriesStore
@@ -36,9 +37,9 @@ class Api:
         return httpx.Client(base_url=self.url, headers={"X-Api-Key": self.key}, timeout=10)
 
 
-def make_store(data_dir: Path, victoria: VictoriaProcess) -> SQLiteStore:
+def make_store(data_dir: Path, victoria: VictoriaProcess) -> Store:
     series = VictoriaSeriesStore(single_node(victoria.url), limits=QUICK)
-    return SQLiteStore(data_dir / "sabamon.db", series_store=series)
+    return Store(SQLiteBackend(data_dir / "sabamon.db"), series_store=series)
 
 
 @pytest.fixture

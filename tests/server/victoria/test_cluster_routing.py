@@ -8,7 +8,7 @@ import pytest
 from tests.server.victoria.cluster_standin import cluster_standin
 
 from sabamon.bench.victoria import VictoriaProcess
-from sabamon.server.store.base import Point
+from sabamon.server.store.records import Point
 from sabamon.server.victoria.endpoints import parse_series_store
 from sabamon.server.victoria.store import VictoriaSeriesStore
 

@@ -9,7 +9,7 @@ import pytest
 from tests.server.victoria.cluster_standin import cluster_standin
 
 from sabamon.bench.victoria import VictoriaProcess
-from sabamon.server.store.base import Point
+from sabamon.server.store.records import Point
 from sabamon.server.store.series_store import SeriesStoreError, SeriesStoreUnavailable
 from sabamon.server.victoria.endpoints import parse_series_store
 from sabamon.server.victoria.group_import import GroupImport

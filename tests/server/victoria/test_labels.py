@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sabamon.server.store.base import Point
+from sabamon.server.store.records import Point
 from sabamon.server.victoria.labels import (
     encode_points,
     name_regex,

@@ -10,7 +10,7 @@ import pytest
 from tests.server.victoria.visible import VisibleAtOnce
 
 from sabamon.bench.victoria import VictoriaProcess
-from sabamon.server.store.base import Point
+from sabamon.server.store.records import Point
 
 pytestmark = pytest.mark.victoria
 

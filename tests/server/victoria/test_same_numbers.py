@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from sabamon.bench.victoria import VictoriaProcess
-from sabamon.server.store.base import Point
+from sabamon.server.store import Store
+from sabamon.server.store.records import Point
 from sabamon.server.store.series_store import SeriesStore, step_for_span
-from sabamon.server.store.sqlite import SQLiteStore
+from sabamon.server.store.sqlite import SQLiteBackend
 from sabamon.server.victoria.endpoints import single_node
 from sabamon.server.victoria.store import VictoriaSeriesStore
 
@@ -30,8 +31,8 @@ async def pair(
     """(SQLite, VictoriaMetrics) series stores; VictoriaMetrics' buffers are flushed once,
     after the writes (a flush a write costs a sync to disk)."""
     victoria_series = VictoriaSeriesStore(single_node(own_victoria.url), clock=lambda: NOW)
-    sqlite = SQLiteStore(tmp_path / "a.db")
-    victoria = SQLiteStore(tmp_path / "b.db", series_store=victoria_series)
+    sqlite = Store(SQLiteBackend(tmp_path / "a.db"))
+    victoria = Store(SQLiteBackend(tmp_path / "b.db"), series_store=victoria_series)
     await sqlite.open()
     await victoria.open()
     yield sqlite.series, victoria.series

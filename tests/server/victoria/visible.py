@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from sabamon.bench.victoria import VictoriaProcess
-from sabamon.server.store.base import OwnerKind, Point, WriteResult
+from sabamon.server.store.records import OwnerKind, Point, WriteResult
 from sabamon.server.victoria.endpoints import single_node
 from sabamon.server.victoria.store import VictoriaSeriesStore
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sabamon.server.store.base import GraphDef
+from sabamon.server.store.records import GraphDef
 from sabamon.server.web.data import align, step_for_span
 from sabamon.server.web.graphs import host_graphs, match_pattern, service_graphs
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from sabamon.server.alerts import notices
 from sabamon.server.alerts.monitors import Monitor
 from sabamon.server.notify.events import AlertEvent
-from sabamon.server.store.alerts_types import AlertRecord, Document, NewDelivery
-from sabamon.server.store.base import Host, NotFound, Store
+from sabamon.server.store import Store
+from sabamon.server.store.records import AlertRecord, Document, Host, NewDelivery, NotFound
 
 REASONS = {"monitorDelete": "monitor deleted", "hostRetire": "host retired"}
 

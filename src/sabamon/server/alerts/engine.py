@@ -37,8 +37,10 @@ from sabamon.server.alerts.monitors import Monitor
 from sabamon.server.alerts.notices import Definitions
 from sabamon.server.notify.events import AlertEvent
 from sabamon.server.outbound import OutboundPolicy
-from sabamon.server.store.alerts_types import AlertLogRecord, AlertRecord, TargetWrite
-from sabamon.server.store.base import (
+from sabamon.server.store import Store
+from sabamon.server.store.records import (
+    AlertLogRecord,
+    AlertRecord,
     CheckState,
     Host,
     HostFilter,
@@ -46,7 +48,7 @@ from sabamon.server.store.base import (
     NotFound,
     Org,
     Point,
-    Store,
+    TargetWrite,
     new_id,
 )
 

@@ -21,7 +21,7 @@ from sabamon.server.alerts.external import RESPONSE_TIME_METRIC, ExternalResult
 from sabamon.server.alerts.lifecycle import Observation
 from sabamon.server.alerts.monitors import Monitor, in_scope
 from sabamon.server.alerts.thresholds import classify
-from sabamon.server.store.base import CheckState, Host
+from sabamon.server.store.records import CheckState, Host
 
 STALE_AFTER = 20 * 60
 """A newest point older than this is not evaluated (api.md §3)."""

@@ -16,7 +16,7 @@ from sabamon.server.alerts.computed import filesystems_by_host, host_series, met
 from sabamon.server.graphing.chart import Chart, Threshold
 from sabamon.server.graphing.svg import render_svg, sparkline
 from sabamon.server.graphing.units import format_value, unit_of_metric
-from sabamon.server.store.base import Store
+from sabamon.server.store import Store
 
 BEFORE = 2 * 3600
 """Seconds of history the graph shows before the alert opened."""

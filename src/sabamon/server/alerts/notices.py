@@ -17,8 +17,8 @@ from sabamon.server.notify import images
 from sabamon.server.notify.events import AlertEvent
 from sabamon.server.notify.groups import route
 from sabamon.server.notify.payload import render
-from sabamon.server.store.alerts_types import Document, NewDelivery
-from sabamon.server.store.base import Host, Store
+from sabamon.server.store import Store
+from sabamon.server.store.records import Document, Host, NewDelivery
 
 log = logging.getLogger(__name__)
 

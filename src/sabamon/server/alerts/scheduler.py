@@ -20,7 +20,7 @@ from sabamon.server.alerts.engine import Engine
 from sabamon.server.notify.delivery import DeliveryWorker
 from sabamon.server.notify.email import SmtpSettings
 from sabamon.server.outbound import OutboundPolicy
-from sabamon.server.store.base import Store
+from sabamon.server.store import Store
 from sabamon.server.telemetry import Telemetry
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,7 @@ from sabamon.server.api.alerting import json_body, json_response
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
 from sabamon.server.definitions import checked
-from sabamon.server.store.alerts_types import Document, DocumentKind
-from sabamon.server.store.base import new_id
+from sabamon.server.store.records import Document, DocumentKind, new_id
 
 router = APIRouter(
     prefix="/api/v0/alert-group-settings", tags=["alert group settings"], responses=ERROR_RESPONSES

@@ -14,7 +14,7 @@ from sabamon.server.api.deps import ReadKey, State, WriteKey
 from sabamon.server.api.errors import BadRequest, PayloadTooLarge
 from sabamon.server.public_url import alert_url
 from sabamon.server.state import alert_closer
-from sabamon.server.store.alerts_types import AlertRecord
+from sabamon.server.store.records import AlertRecord
 
 router = APIRouter(prefix="/api/v0/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
 

@@ -24,7 +24,7 @@ from sabamon.server.api.models import (
 )
 from sabamon.server.api.tsdb import SUCCESS_BODY, refused_response
 from sabamon.server.api.validation import Refused
-from sabamon.server.store.base import CheckReport
+from sabamon.server.store.records import CheckReport
 
 router = APIRouter(prefix="/api/v0/monitoring", tags=["checks"], responses=ERROR_RESPONSES)
 

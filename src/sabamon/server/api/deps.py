@@ -12,7 +12,7 @@ from sabamon.server.state import ServerState as ServerState
 from sabamon.server.state import State as State
 from sabamon.server.state import TtlCache as TtlCache
 from sabamon.server.state import server_state
-from sabamon.server.store.base import ApiKey, NotFound
+from sabamon.server.store.records import ApiKey, NotFound
 
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False)
 

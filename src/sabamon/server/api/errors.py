@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from sabamon.server.definitions import DefinitionError
-from sabamon.server.store.base import NotFound, StoreError, StoreUnwritable
+from sabamon.server.store.records import NotFound, StoreError, StoreUnwritable
 from sabamon.server.store.series_store import SeriesStoreUnavailable
 
 log = logging.getLogger(__name__)

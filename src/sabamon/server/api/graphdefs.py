@@ -13,7 +13,7 @@ from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import State, WriteKey
 from sabamon.server.api.errors import BadRequest
 from sabamon.server.api.models import GraphDefDeleteIn, GraphDefIn, GraphMetricIn, Success
-from sabamon.server.store.base import GraphDef, NotFound
+from sabamon.server.store.records import GraphDef, NotFound
 
 router = APIRouter(prefix="/api/v0", tags=["graph definitions"], responses=ERROR_RESPONSES)
 

@@ -24,7 +24,7 @@ from sabamon.server.api.models import (
 )
 from sabamon.server.api.validation import MAX_ROLES_PER_HOST, role_fullname
 from sabamon.server.state import alert_closer
-from sabamon.server.store.base import HostFilter, HostInput, HostStatus
+from sabamon.server.store.records import HostFilter, HostInput, HostStatus
 
 router = APIRouter(prefix="/api/v0", tags=["hosts"], responses=ERROR_RESPONSES)
 

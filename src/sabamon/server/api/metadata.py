@@ -14,7 +14,7 @@ from sabamon.server.api.errors import BadRequest, NotFoundError, PayloadTooLarge
 from sabamon.server.api.models import MetadataListOut, NamespaceOut, Success
 from sabamon.server.api.services import require_service
 from sabamon.server.api.validation import check_namespace, parse_document
-from sabamon.server.store.base import MetadataOwner
+from sabamon.server.store.records import MetadataOwner
 
 router = APIRouter(prefix="/api/v0", tags=["metadata"], responses=ERROR_RESPONSES)
 

@@ -9,7 +9,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from sabamon.server.api.validation import sanitize, storable_document
-from sabamon.server.store.base import CheckStatus, Host, HostStatus
+from sabamon.server.store.records import CheckStatus, Host, HostStatus
 
 T = TypeVar("T")
 

@@ -24,7 +24,7 @@ from sabamon.server.api.models import (
 )
 from sabamon.server.api.tsdb import commit_points, points_body_schema, read_series, write_window
 from sabamon.server.api.validation import check_service_or_role_name, parse_json, service_points
-from sabamon.server.store.base import Service
+from sabamon.server.store.records import Service
 
 router = APIRouter(prefix="/api/v0", tags=["services"], responses=ERROR_RESPONSES)
 

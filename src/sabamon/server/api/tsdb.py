@@ -18,7 +18,7 @@ from sabamon.server.api.deps import ReadKey, ServerState, State, WriteKey, is_li
 from sabamon.server.api.errors import BadRequest, NotFoundError
 from sabamon.server.api.models import MetricsOut, Success, TimeValue, TsdbLatestOut
 from sabamon.server.api.validation import ParsedPoints, Refused, host_points, parse_json
-from sabamon.server.store.base import OwnerKind
+from sabamon.server.store.records import OwnerKind
 from sabamon.server.store.series_store import WRITE_WINDOW
 
 router = APIRouter(prefix="/api/v0", tags=["metrics"], responses=ERROR_RESPONSES)

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from sabamon.server.api.errors import BadRequest
-from sabamon.server.store.base import Point
+from sabamon.server.store.records import Point
 from sabamon.server.text import sanitize as sanitize
 
 METRIC_NAME = re.compile(r"[a-zA-Z0-9._-]+")

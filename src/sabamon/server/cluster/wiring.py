@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sabamon.server.cluster import ClusterSettings, Coordinator, SoloNode
 
 if TYPE_CHECKING:
-    from sabamon.server.store.base import Store
+    from sabamon.server.store import Store
 
 log = logging.getLogger(__name__)
 

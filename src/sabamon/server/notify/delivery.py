@@ -29,8 +29,8 @@ from sabamon.server.notify.email import SmtpSettings, send_mail
 from sabamon.server.notify.payload import GRAPH_CID
 from sabamon.server.notify.webhook import SendError, post_json
 from sabamon.server.outbound import OutboundPolicy, outbound_client
-from sabamon.server.store.alerts_types import Delivery
-from sabamon.server.store.base import NotFound, Store
+from sabamon.server.store import Store
+from sabamon.server.store.records import Delivery, NotFound
 from sabamon.server.telemetry import Telemetry
 
 log = logging.getLogger(__name__)

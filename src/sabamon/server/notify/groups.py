@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sabamon.server.store.alerts_types import Document
+from sabamon.server.store.records import Document
 
 
 class GroupError(ValueError):

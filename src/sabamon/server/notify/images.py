@@ -17,7 +17,7 @@ import hashlib
 import re
 import secrets
 
-from sabamon.server.store.base import Store
+from sabamon.server.store import Store
 
 IMAGE_LIFETIME = 7 * 86400
 """Seconds an image stays reachable: a week, for a receiver or a chat log read late."""

@@ -1,5 +1,6 @@
-"""The server's store: one interface (`base.Store`), a SQLite and a PostgreSQL backend,
-and the series store it carries (`series_store.SeriesStore`).
+"""The server's store: one class of verbs (`store.Store`) over a SQLite or a PostgreSQL
+backend (`backend.Backend`), its records (`records.py`), and the series store it carries
+(`series_store.SeriesStore`).
 
 `open_store` picks the backend from the URL scheme and imports it lazily, so a SQLite
 deployment never imports psycopg; `open_series_store` picks where the series live.
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import (
+from .records import (
     ApiKey,
     CheckReport,
     CheckState,
@@ -30,14 +31,13 @@ from .base import (
     Retention,
     Role,
     Service,
-    Store,
     StoreError,
     WriteResult,
     new_id,
 )
 from .series import DEFAULT_MAX_SERIES
 from .series_store import SeriesStore
-from .sql_store import DEFAULT_RETENTION
+from .store import DEFAULT_RETENTION, Store
 
 __all__ = [
     "ApiKey",
@@ -64,8 +64,8 @@ __all__ = [
 ]
 
 _BACKENDS = {
-    "postgresql": "sabamon.server.store.postgres:PostgresStore",
-    "postgres": "sabamon.server.store.postgres:PostgresStore",
+    "postgresql": "sabamon.server.store.postgres:PostgresBackend",
+    "postgres": "sabamon.server.store.postgres:PostgresBackend",
 }
 
 
@@ -114,19 +114,17 @@ def open_store(
     Raises ValueError naming the scheme if it is not one of the supported ones.
     """
     if not db_url:
-        sqlite_store = _backend("sabamon.server.store.sqlite:SQLiteStore")
-        return sqlite_store(
-            Path(data_dir) / "sabamon.db",
-            retention,
-            series_store=series_store,
-            max_series_per_org=max_series_per_org,
+        backend = _backend("sabamon.server.store.sqlite:SQLiteBackend")(
+            Path(data_dir) / "sabamon.db"
         )
-    scheme = urlsplit(db_url).scheme
-    if scheme not in _BACKENDS:
-        raise ValueError(
-            f"database URL {db_url.split('@')[-1]!r}: unsupported scheme {scheme!r} "
-            f"(expected one of {', '.join(sorted(_BACKENDS))}, or no URL for SQLite)"
-        )
-    return _backend(_BACKENDS[scheme])(
-        db_url, retention, series_store=series_store, max_series_per_org=max_series_per_org
+    else:
+        scheme = urlsplit(db_url).scheme
+        if scheme not in _BACKENDS:
+            raise ValueError(
+                f"database URL {db_url.split('@')[-1]!r}: unsupported scheme {scheme!r} "
+                f"(expected one of {', '.join(sorted(_BACKENDS))}, or no URL for SQLite)"
+            )
+        backend = _backend(_BACKENDS[scheme])(db_url)
+    return Store(
+        backend, retention, series_store=series_store, max_series_per_org=max_series_per_org
     )

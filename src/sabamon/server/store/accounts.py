@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import ApiKey, Org, new_api_key, new_id
 from .ops import Query, Step
+from .records import ApiKey, Org, new_api_key, new_id
 
 _KEY_COLUMNS = "key, org_id, name, can_write, created_at"
 

@@ -7,17 +7,19 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .alerts_types import (
+from .ops import Query, Step, Upsert
+from .records import (
     AlertLogRecord,
     AlertRecord,
+    Conflict,
     Delivery,
     Document,
     DocumentKind,
     NewDelivery,
+    NotFound,
     TargetWrite,
+    new_id,
 )
-from .base import Conflict, NotFound, new_id
-from .ops import Query, Step, Upsert
 
 _TABLES: dict[str, str] = {
     "monitor": "monitors",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .base import CheckReport, CheckState, new_id
 from .ops import Query, Step
+from .records import CheckReport, CheckState, new_id
 
 REPORT_MAX_AGE = 6 * 3600
 """Reports this old or older (relative to the post) are ignored."""

@@ -17,8 +17,8 @@ import contextlib
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
 
-from .base import WriteResult
 from .ops import Step
+from .records import WriteResult
 from .series import PointBatch, SeriesCache, SeriesCounts, SeriesIds, write_point_batches
 
 MAX_CACHED_SERIES = 200_000

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from .base import GraphDef, NotFound
 from .ops import Query, Step, Upsert
+from .records import GraphDef, NotFound
 
 
 def upsert_graph_defs(org_id: str, defs: Sequence[GraphDef]) -> Step[None]:

@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .base import Host, HostFilter, HostInput, HostStatus, NotFound, StoreError, new_id
 from .ops import Query, Step, Upsert
+from .records import Host, HostFilter, HostInput, HostStatus, NotFound, StoreError, new_id
 
 _COLUMNS = (
     "id, org_id, name, display_name, custom_identifier, size, status, memo, meta, "

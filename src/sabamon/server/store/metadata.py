@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .base import Metadata, MetadataOwner, NotFound
 from .ops import Query, Step
+from .records import Metadata, MetadataOwner, NotFound
 
 _OWNER = "org_id = ? AND owner_kind = ? AND owner_key = ?"
 

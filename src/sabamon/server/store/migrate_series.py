@@ -29,10 +29,9 @@ from typing import TextIO
 import numpy as np
 
 from . import chunk, open_store
-from .base import Store
 from .ops import Many, Query, Step, Upsert
 from .seal import DAY, ROLLUP_STEP, seal_chunk
-from .sql_store import SQLStore
+from .store import Store
 
 BATCH = 200
 """Series per transaction."""
@@ -134,31 +133,31 @@ def convert_rollups(limit: int) -> Step[int]:
     return len(five) + len(hourly)
 
 
-async def migrate(
-    store: SQLStore, now: int, progress: Progress, batch: int = BATCH
-) -> dict[str, int]:
+async def migrate(store: Store, now: int, progress: Progress, batch: int = BATCH) -> dict[str, int]:
     """Runs the three steps to the end on an open store, `batch` series a transaction;
     returns what each did."""
-    total = await store._read(count("SELECT count(*) FROM series"))
-    after, marked = await store._read(cursor()), 0
+    total = await store.backend.read(count("SELECT count(*) FROM series"))
+    after, marked = await store.backend.read(cursor()), 0
     while True:
-        after, added = await store._write(mark_head(after, batch))
+        after, added = await store.backend.write(mark_head(after, batch))
         if after < 0:
             break
         marked += added
-        done = await store._read(count(f"SELECT count(*) FROM series WHERE id <= {int(after)}"))
+        done = await store.backend.read(
+            count(f"SELECT count(*) FROM series WHERE id <= {int(after)}")
+        )
         progress("marking the head (series)", done, total)
-    windows = await store._read(count("SELECT count(*) FROM head_windows"))
+    windows = await store.backend.read(count("SELECT count(*) FROM head_windows"))
     sealed = 0
-    while (points := await store._write(seal_chunk(now, batch))) >= 0:
+    while (points := await store.backend.write(seal_chunk(now, batch))) >= 0:
         sealed += points
-        left = await store._read(count("SELECT count(*) FROM head_windows"))
+        left = await store.backend.read(count("SELECT count(*) FROM head_windows"))
         progress("sealing (series hours)", windows - left, windows)
-    rows = await store._read(
+    rows = await store.backend.read(
         count("SELECT (SELECT count(*) FROM rollup_300) + (SELECT count(*) FROM rollup_3600)")
     )
     converted = 0
-    while chunk_rows := await store._write(convert_rollups(batch)):
+    while chunk_rows := await store.backend.write(convert_rollups(batch)):
         converted += chunk_rows
         progress("converting rollups (rows)", converted, rows)
     return {"head_marks_added": marked, "points_sealed": sealed, "rollup_rows": converted}
@@ -183,8 +182,6 @@ def progress_bar(stream: TextIO) -> Progress:
 
 
 async def run(store: Store, now: int, stream: TextIO, batch: int) -> dict[str, int]:
-    if not isinstance(store, SQLStore):
-        raise TypeError("migrate-series converts the SQLite or PostgreSQL series layout")
     await store.open()
     try:
         return await migrate(store, now, progress_bar(stream), batch)

@@ -1,7 +1,7 @@
 """The PostgreSQL backend: psycopg 3 async on a connection pool.
 
 Each write runs in its own transaction on a pooled connection. Point writes, the hot path,
-are coalesced (`coalesce.py`, in `SQLStore`): concurrent batches share one transaction and
+are coalesced (`coalesce.py`, in `sql_series`): concurrent batches share one transaction and
 one upsert statement per table, which multiplies throughput on a small machine. Bulk
 inserts (`Upsert`) become one `INSERT ... SELECT FROM unnest(arrays)` statement per table.
 With `schema=` the tables live in that schema (created if missing), which lets tests and
@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from .base import Retention
+from .backend import forget_nothing
 from .migrate import apply_migrations, load_migrations
 from .ops import Many, Op, Query, Step, single
-from .series import DEFAULT_MAX_SERIES
-from .series_store import SeriesStore
-from .sql_store import DEFAULT_RETENTION, Clock, SQLStore, wall_clock
 
 T = TypeVar("T")
 
@@ -50,30 +48,23 @@ def _locked(step: Step[T]) -> Step[T]:
     return (yield from step)
 
 
-class PostgresStore(SQLStore):
+class PostgresBackend:
+    """The store's `backend.Backend` on the PostgreSQL database at `dsn`."""
+
     point_flushers = 3
     """Transactions writing coalesced point batches at once (each waits on its commit)."""
 
     skip_locked_rows = True
+    unwritable_since: float | None = None
 
-    def __init__(
-        self,
-        dsn: str,
-        retention: Retention = DEFAULT_RETENTION,
-        *,
-        schema: str | None = None,
-        pool_size: int = 8,
-        clock: Clock = wall_clock,
-        series_store: SeriesStore | None = None,
-        max_series_per_org: int = DEFAULT_MAX_SERIES,
-    ) -> None:
-        super().__init__(retention, clock, series_store, max_series_per_org)
+    def __init__(self, dsn: str, *, schema: str | None = None, pool_size: int = 8) -> None:
+        self.on_rollback: Callable[[], None] = forget_nothing
         self.dsn = dsn
         self.schema = schema
         self.pool_size = pool_size
         self._pool: AsyncConnectionPool | None = None
 
-    async def open(self) -> None:
+    async def open(self, now: int) -> None:
         kwargs: dict[str, Any] = {}
         if self.schema is not None:
             async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
@@ -86,8 +77,7 @@ class PostgresStore(SQLStore):
         )
         await self._pool.open(wait=True, timeout=10)
         migrations = load_migrations("postgres")
-        applied = await self._write(_locked(apply_migrations(migrations, self.clock())))
-        await self.series.open()
+        applied = await self.write(_locked(apply_migrations(migrations, now)))
         log.info(
             "store opened backend=postgres schema=%s migrations_applied=%d",
             self.schema or "public",
@@ -95,31 +85,30 @@ class PostgresStore(SQLStore):
         )
 
     async def close(self) -> None:
-        await self.series.close()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._read(single(Query("SELECT 1"))))
+            return bool(await self.read(single(Query("SELECT 1"))))
         except (psycopg.Error, RuntimeError):
             return False
 
-    # the two primitives ----------------------------------------------------------
-    async def _read(self, step: Step[T]) -> T:
+    # running steps --------------------------------------------------------------
+    async def read(self, step: Step[T]) -> T:
         return await self._transaction(step)
 
-    async def _write(self, step: Step[T]) -> T:
+    async def write(self, step: Step[T]) -> T:
         try:
             return await self._transaction(step)
         except BaseException:
-            self.forget_series_ids()  # ids cached by the rolled-back transaction
+            self.on_rollback()  # ids cached by the rolled-back transaction
             raise
 
     async def _transaction(self, step: Step[T]) -> T:
         if self._pool is None:
-            raise RuntimeError("PostgresStore is not open")
+            raise RuntimeError("the PostgreSQL backend is not open")
         async with self._pool.connection() as conn, conn.transaction():
             try:
                 op = next(step)

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import chunk
-from .base import Retention
 from .ops import Many, Query, Step, Upsert
+from .records import Retention
 from .series import HEAD_HOUR
 from .series_read import (
     Raw,

@@ -12,8 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .base import OwnerKind, Point, WriteResult
 from .ops import Many, Query, Step, Upsert
+from .records import OwnerKind, Point, WriteResult
 from .series_store import WRITE_WINDOW
 
 HEAD_HOUR = 3600

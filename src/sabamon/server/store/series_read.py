@@ -25,8 +25,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import chunk
-from .base import OwnerKind
 from .ops import Query, Step
+from .records import OwnerKind
 from .series import find_series
 from .series_store import RAW_STEP, SeriesRead, bucket_start, step_for_span
 

@@ -1,6 +1,6 @@
 """The series store: the one interface between the server and wherever time series live.
 
-The metadata store (`base.Store`: organisations, keys, hosts, monitors, alerts …) and the
+The metadata store (`store.Store`: organisations, keys, hosts, monitors, alerts …) and the
 series store are separate, so series can live in another engine than metadata. A
 `Store` always carries one as `store.series`; the API, the dashboard and the alert engine
 reach series only through the verbs below, and a backend implements exactly these.
@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .base import OwnerKind, Point, Retention, WriteResult
+from .records import OwnerKind, Point, Retention, WriteResult
 
 WRITE_WINDOW = 86400
 """Points further than this (seconds) from the write's `now` are dropped (Mackerel's ±24 h)."""

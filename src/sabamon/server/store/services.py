@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Conflict, NotFound, Role, Service
 from .ops import Query, Step
+from .records import Conflict, NotFound, Role, Service
 
 
 def _service_roles(org_id: str) -> Step[dict[str, list[str]]]:

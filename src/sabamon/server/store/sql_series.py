@@ -1,5 +1,5 @@
 """The series store in the metadata database (SQLite or PostgreSQL), on its backend's
-`_read` / `_write` primitives: each verb builds a step (`series.py` writes the head,
+`read` / `write` (`backend.Backend`): each verb builds a step (`series.py` writes the head,
 `series_read.py` reads head and chunks, `seal.py` compacts) and runs it in one read
 snapshot or one committed write transaction.
 
@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from . import seal, series, series_read
-from .base import OwnerKind, Point, Retention, WriteResult
 from .coalesce import PointWriteQueue
 from .ops import Step
+from .records import OwnerKind, Point, Retention, WriteResult
 from .series_store import WRITE_WINDOW, SeriesRead, SeriesStore
 
 RunStep = Callable[[Step[Any]], Awaitable[Any]]

@@ -31,16 +31,15 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from .base import Retention, StoreUnwritable
+from .backend import forget_nothing
 from .migrate import apply_migrations, load_migrations
 from .ops import Query, Step, run_sqlite, single
-from .series import DEFAULT_MAX_SERIES
-from .series_store import SeriesStore
-from .sql_store import DEFAULT_RETENTION, Clock, SQLStore, wall_clock
+from .records import StoreUnwritable
 
 T = TypeVar("T")
 Synchronous = Literal["NORMAL", "FULL"]
@@ -71,19 +70,16 @@ def _connect(path: Path, synchronous: Synchronous, *, query_only: bool) -> sqlit
     return conn
 
 
-class SQLiteStore(SQLStore):
+class SQLiteBackend:
+    """The store's `backend.Backend` on a SQLite file at `path`."""
+
+    point_flushers = 1
+    skip_locked_rows = False
+
     def __init__(
-        self,
-        path: Path,
-        retention: Retention = DEFAULT_RETENTION,
-        *,
-        synchronous: Synchronous = "NORMAL",
-        readers: int = 4,
-        clock: Clock = wall_clock,
-        series_store: SeriesStore | None = None,
-        max_series_per_org: int = DEFAULT_MAX_SERIES,
+        self, path: Path, *, synchronous: Synchronous = "NORMAL", readers: int = 4
     ) -> None:
-        super().__init__(retention, clock, series_store, max_series_per_org)
+        self.on_rollback: Callable[[], None] = forget_nothing
         self.path = Path(path)
         self.synchronous = synchronous
         self._reader_count = readers
@@ -93,14 +89,14 @@ class SQLiteStore(SQLStore):
         self._reader_local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self.group_commits = 0
+        """Transactions committed by the writer (each holds one or more write requests)."""
         self.unwritable_since: float | None = None
         """Monotonic time of the first of the current run of failed writes, or None."""
         self._unwritable_log_at: dict[str, float] = {}
         self._unwritable_held: dict[str, int] = {}
-        """Transactions committed by the writer (each holds one or more write requests)."""
 
     # lifecycle -------------------------------------------------------------------
-    async def open(self) -> None:
+    async def open(self, now: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = _connect(self.path, self.synchronous, query_only=False)
         conn.execute("PRAGMA journal_mode = WAL")
@@ -111,12 +107,10 @@ class SQLiteStore(SQLStore):
         self._readers = concurrent.futures.ThreadPoolExecutor(
             self._reader_count, thread_name_prefix="sqlite-reader"
         )
-        applied = await self._write(apply_migrations(load_migrations("sqlite"), self.clock()))
-        await self.series.open()
+        applied = await self.write(apply_migrations(load_migrations("sqlite"), now))
         log.info("store opened backend=sqlite path=%s migrations=%d", self.path, len(applied))
 
     async def close(self) -> None:
-        await self.series.close()
         if self._writer is not None:
             self._requests.put(None)
             await asyncio.to_thread(self._writer.join)
@@ -130,21 +124,21 @@ class SQLiteStore(SQLStore):
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._read(single(Query("SELECT 1"))))
+            return bool(await self.read(single(Query("SELECT 1"))))
         except (sqlite3.Error, RuntimeError):
             return False
 
-    # the two primitives ----------------------------------------------------------
-    async def _write(self, step: Step[T]) -> T:
+    # running steps --------------------------------------------------------------
+    async def write(self, step: Step[T]) -> T:
         if self._writer is None:
-            raise RuntimeError("SQLiteStore is not open")
+            raise RuntimeError("the SQLite backend is not open")
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         self._requests.put(_WriteRequest(step, future))
         return await asyncio.wrap_future(future)
 
-    async def _read(self, step: Step[T]) -> T:
+    async def read(self, step: Step[T]) -> T:
         if self._readers is None:
-            raise RuntimeError("SQLiteStore is not open")
+            raise RuntimeError("the SQLite backend is not open")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._read_now, step)
 
@@ -209,7 +203,7 @@ class SQLiteStore(SQLStore):
                     result = run_sqlite(conn, request.step)
                 except Exception as error:
                     conn.execute("ROLLBACK TO request")
-                    self.forget_series_ids()  # ids cached by the rolled-back part
+                    self.on_rollback()  # ids cached by the rolled-back part
                     outcomes.append((request, None, self._unwritable(error)))
                 else:
                     outcomes.append((request, result, None))
@@ -224,7 +218,7 @@ class SQLiteStore(SQLStore):
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-            self.forget_series_ids()
+            self.on_rollback()
             for request in live:
                 request.future.set_exception(group_failure)
             return

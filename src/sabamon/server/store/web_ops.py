@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from .base import Conflict, NotFound
 from .ops import Query, Step
-from .web_types import User, WebSession
+from .records import Conflict, NotFound, User, WebSession
 
 _USER_COLUMNS = "name, org_id, password_hash, created_at, time_zone"
 

@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 
-from sabamon.server.store.base import OwnerKind, Point
+from sabamon.server.store.records import OwnerKind, Point
 
 OWNER_LABEL: dict[OwnerKind, str] = {"host": "host", "service": "service"}
 ORG_LABEL = "org"

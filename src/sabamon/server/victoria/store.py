@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from sabamon.server.store.base import OwnerKind, Point, WriteResult
+from sabamon.server.store.records import OwnerKind, Point, WriteResult
 from sabamon.server.store.series_store import (
     WRITE_WINDOW,
     SeriesRead,

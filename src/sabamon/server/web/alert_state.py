@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sabamon.server.store.alerts_types import AlertRecord, Delivery
+from sabamon.server.store.records import AlertRecord, Delivery
 
 SEVERITY = {"CRITICAL": 3, "WARNING": 2, "UNKNOWN": 1, "OK": 0}
 STALE_AFTER = 120

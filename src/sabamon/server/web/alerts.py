@@ -14,8 +14,7 @@ from sabamon.server.alerts.explain import alert_graph, graph_range, rule_in_word
 from sabamon.server.graphing.units import format_value, unit_of_metric
 from sabamon.server.public_url import host_url
 from sabamon.server.state import alert_closer
-from sabamon.server.store.alerts_types import AlertRecord
-from sabamon.server.store.base import NotFound
+from sabamon.server.store.records import AlertRecord, NotFound
 from sabamon.server.text import sanitize
 
 from .alert_state import unreached

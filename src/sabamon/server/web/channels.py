@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from sabamon.server import definitions
 from sabamon.server.definitions import DefinitionError
-from sabamon.server.store.base import NotFound
+from sabamon.server.store.records import NotFound
 
 from .documents import confirm_delete_page, find_document
 from .forms import FormProblem, checked, text_fields

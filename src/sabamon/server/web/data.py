@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from sabamon.server.state import ServerState
-from sabamon.server.store.base import Host, HostFilter, HostStatus, NotFound, OwnerKind
+from sabamon.server.store.records import Host, HostFilter, HostStatus, NotFound, OwnerKind
 from sabamon.server.store.series_store import step_for_span
 
 from .graphs import ROLE_GRAPHS, GraphSpec, find_graph, host_graphs, role_graph, service_graphs

@@ -7,8 +7,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from sabamon.server.state import ServerState
-from sabamon.server.store.alerts_types import Document, DocumentKind
-from sabamon.server.store.base import NotFound
+from sabamon.server.store.records import Document, DocumentKind, NotFound
 
 from .render import missing, render
 from .session import SignedIn

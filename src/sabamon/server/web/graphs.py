@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sabamon.server.store.base import GraphDef
+from sabamon.server.store.records import GraphDef
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import math
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from sabamon.server.store.web_types import WebSession
+from sabamon.server.store.records import WebSession
 
 from . import auth
 from .render import render

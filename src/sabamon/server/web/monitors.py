@@ -20,7 +20,7 @@ from sabamon.server.alerts.monitors import (
 )
 from sabamon.server.definitions import DefinitionError
 from sabamon.server.state import alert_closer
-from sabamon.server.store.base import NotFound
+from sabamon.server.store.records import NotFound
 
 from .alert_state import summarise
 from .documents import confirm_delete_page, find_document

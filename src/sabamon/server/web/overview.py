@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sabamon.server.store.base import Host
+from sabamon.server.store.records import Host
 
 from .graphs import CPU_ORDER
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from sabamon.server.store.base import HostFilter, NotFound
+from sabamon.server.store.records import HostFilter, NotFound
 
 from .alert_state import STALE_AFTER, summarise
 from .data import STATUSES

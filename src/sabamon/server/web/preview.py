@@ -28,7 +28,7 @@ from sabamon.server.alerts.monitors import Monitor
 from sabamon.server.graphing.chart import Chart
 from sabamon.server.graphing.svg import render_svg
 from sabamon.server.graphing.units import unit_of_metric
-from sabamon.server.store.base import HostFilter
+from sabamon.server.store.records import HostFilter
 
 from .data import STATUSES, error
 from .session import DataUser, State

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from sabamon.server.state import State as State  # the async dependency, no thread hop
 from sabamon.server.state import server_state
-from sabamon.server.store.web_types import User
+from sabamon.server.store.records import User
 
 from . import auth
 

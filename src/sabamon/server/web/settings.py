@@ -8,7 +8,7 @@ import logging
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from sabamon.server.store.base import ApiKey
+from sabamon.server.store.records import ApiKey
 
 from .login import safe_next
 from .render import missing, render

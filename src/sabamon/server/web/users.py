@@ -7,7 +7,8 @@ import logging
 import secrets
 import time
 
-from sabamon.server.store.base import Conflict, Store
+from sabamon.server.store import Store
+from sabamon.server.store.records import Conflict
 
 from . import auth
 

@@ -1,0 +1,55 @@
+"""What a database must provide for `store.Store`: a handful of primitives that run steps.
+
+Every verb of the store and of `sql_series` is a step (`ops.py`) written once in the SQL
+both databases share; a backend only runs steps and says how. Implementations:
+`sqlite.SQLiteBackend` (one writer thread with group commit, readers on threads) and
+`postgres.PostgresBackend` (an async pool). Where their SQL differs — placeholders,
+`FOR UPDATE` on a `Query(lock_rows=True)`, the bulk form of an `Upsert` — the backend
+translates the operation as it runs it, so no step is spelled twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from .ops import Step
+
+T = TypeVar("T")
+
+
+def forget_nothing() -> None:
+    """A backend's `on_rollback` until the store sets its own."""
+
+
+class Backend(Protocol):
+    point_flushers: int
+    """Coalesced point writes in flight at once (see `coalesce.py`)."""
+
+    skip_locked_rows: bool
+    """Whether the database has `FOR UPDATE SKIP LOCKED` (PostgreSQL does, SQLite does not)."""
+
+    unwritable_since: float | None
+    """Monotonic time since when writes fail for want of disk (None: they do not)."""
+
+    on_rollback: Callable[[], None]
+    """Called when a write's transaction rolls back, before any other write runs (the
+    store forgets the series ids that transaction may have cached)."""
+
+    async def open(self, now: int) -> None:
+        """Connect and apply pending migrations (recorded as applied at `now`)."""
+
+    async def close(self) -> None:
+        """Finish the writes queued and disconnect."""
+
+    async def ping(self) -> bool:
+        """True when the database answers (for /healthz)."""
+
+    async def read(self, step: Step[T]) -> T:
+        """Runs `step` in one read-only snapshot."""
+
+    async def write(self, step: Step[T]) -> T:
+        """Runs `step` in a transaction and returns once it has committed.
+
+        If the step raises, none of its writes are kept and the error propagates.
+        """
