@@ -62,7 +62,7 @@ async def test_alert_paging_newest_first(store: Store, org_id: str) -> None:
     closed = await store.close_alerts(
         org_id, [await store.get_alert(org_id, "a0")], "done", "manual", 70
     )
-    assert closed[0].to_json()["closedAt"] == 70 and closed[0].reason == "done"
+    assert closed[0].closed_at == 70 and closed[0].reason == "done"
     page, next_id = await store.list_alerts(org_id, False, None, 3)
     assert [a.id for a in page] == ["a4", "a3", "a2"] and next_id == "a1"
     page, next_id = await store.list_alerts(org_id, False, next_id, 3)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from sabamon.server.alert_json import alert_json
 from sabamon.server.alerts import notices
 from sabamon.server.alerts.monitors import Monitor
 from sabamon.server.notify.events import AlertEvent
@@ -60,7 +61,7 @@ class Closer:
             event = AlertEvent(
                 org_name=self.org_name,
                 base_url=self.base_url,
-                alert=closed.to_json(),
+                alert=alert_json(closed),
                 monitor=monitor.to_json(),
                 trigger=notices.WEBHOOK_TRIGGERS[trigger],
                 changed_at=now,

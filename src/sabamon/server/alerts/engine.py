@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatch
 from typing import Any
 
+from sabamon.server.alert_json import alert_json
 from sabamon.server.alerts import evaluators, external, notices
 from sabamon.server.alerts.closing import REASONS, Closer
 from sabamon.server.alerts.computed import Points, filesystems_by_host, metric_names
@@ -444,7 +445,7 @@ class Engine:
         event = AlertEvent(
             org_name=self.org.name,
             base_url=self.base_url,
-            alert=alert.to_json(),
+            alert=alert_json(alert),
             monitor=monitor.to_json(),
             trigger=notices.WEBHOOK_TRIGGERS["monitoring"],
             changed_at=write.minute,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from sabamon.server.alerts.alert_groups import validate_alert_group_setting
-from sabamon.server.api.alerting import json_body, json_response
+from sabamon.server.api.alerting import document_json, json_body, json_response
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
 from sabamon.server.definitions import checked
@@ -22,19 +22,21 @@ KIND: DocumentKind = "alert_group_setting"
 @router.get("")
 async def list_settings(key: ReadKey, state: State) -> Response:
     docs = await state.store.list_documents(key.org_id, KIND)
-    return json_response({"alertGroupSettings": [d.to_json() for d in docs]})
+    return json_response({"alertGroupSettings": [document_json(d) for d in docs]})
 
 
 @router.post("")
 async def create_setting(request: Request, key: WriteKey, state: State) -> Response:
     doc = Document(new_id(), checked(validate_alert_group_setting, await json_body(request)))
     await state.store.put_document(key.org_id, KIND, doc, state.now())
-    return json_response(doc.to_json())
+    return json_response(document_json(doc))
 
 
 @router.get("/{setting_id}")
 async def get_setting(setting_id: str, key: ReadKey, state: State) -> Response:
-    return json_response((await state.store.get_document(key.org_id, KIND, setting_id)).to_json())
+    return json_response(
+        document_json(await state.store.get_document(key.org_id, KIND, setting_id))
+    )
 
 
 @router.put("/{setting_id}")
@@ -44,11 +46,11 @@ async def update_setting(
     await state.store.get_document(key.org_id, KIND, setting_id)
     doc = Document(setting_id, checked(validate_alert_group_setting, await json_body(request)))
     await state.store.put_document(key.org_id, KIND, doc, state.now())
-    return json_response(doc.to_json())
+    return json_response(document_json(doc))
 
 
 @router.delete("/{setting_id}")
 async def delete_setting(setting_id: str, key: WriteKey, state: State) -> Response:
     return json_response(
-        (await state.store.delete_document(key.org_id, KIND, setting_id)).to_json()
+        document_json(await state.store.delete_document(key.org_id, KIND, setting_id))
     )

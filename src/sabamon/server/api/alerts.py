@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from sabamon.server.alert_json import alert_json
 from sabamon.server.alerts.scheduler import AlertingOptions
 from sabamon.server.api.alerting import json_body, json_response, page_limit
 from sabamon.server.api.common import ERROR_RESPONSES
@@ -14,7 +15,7 @@ from sabamon.server.api.deps import ReadKey, State, WriteKey
 from sabamon.server.api.errors import BadRequest, PayloadTooLarge
 from sabamon.server.public_url import alert_url
 from sabamon.server.state import alert_closer
-from sabamon.server.store.records import AlertRecord
+from sabamon.server.store.records import AlertLogRecord, AlertRecord
 
 router = APIRouter(prefix="/api/v0/alerts", tags=["alerts"], responses=ERROR_RESPONSES)
 
@@ -24,7 +25,7 @@ MAX_MEMO_BYTES = 80 * 1024
 def with_url(request: Request, alert: AlertRecord) -> dict[str, Any]:
     """The alert's JSON plus `url`, its dashboard page at the server's public URL."""
     options = getattr(request.app.state, "alerting", None) or AlertingOptions()
-    return {**alert.to_json(), "url": alert_url(options.base_url, alert.id)}
+    return {**alert_json(alert), "url": alert_url(options.base_url, alert.id)}
 
 
 @router.get("")
@@ -78,6 +79,19 @@ async def close_alert(alert_id: str, request: Request, key: WriteKey, state: Sta
     return json_response(with_url(request, closed))
 
 
+def alert_log_json(log: AlertLogRecord) -> dict[str, Any]:
+    """One entry of an alert's log (api.md §7)."""
+    return {
+        "id": log.id,
+        "createdAt": log.created_at,
+        "status": log.status,
+        "trigger": log.trigger,
+        "monitorId": log.monitor_id,
+        "targetValue": log.target_value,
+        "statusDetail": log.status_detail,
+    }
+
+
 @router.get("/{alert_id}/logs")
 async def alert_logs(
     alert_id: str,
@@ -87,7 +101,7 @@ async def alert_logs(
     limit: Annotated[int | None, Query()] = None,
 ) -> Response:
     logs, following = await state.store.alert_logs(key.org_id, alert_id, next_id, page_limit(limit))
-    body: dict[str, object] = {"logs": [log.to_json() for log in logs]}
+    body: dict[str, object] = {"logs": [alert_log_json(log) for log in logs]}
     if following is not None:
         body["nextId"] = following
     return json_response(body)

@@ -224,10 +224,6 @@ class Document:
     id: str
     spec: dict[str, Any]
 
-    def to_json(self) -> dict[str, Any]:
-        """The API shape: the stored spec with its id."""
-        return {"id": self.id, **self.spec}
-
 
 @dataclass
 class AlertRecord:
@@ -245,29 +241,6 @@ class AlertRecord:
     flap_count: int = 0
     closed_at: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """The alert in the API's shape (api.md §7); `flapCount` only when folded."""
-        out: dict[str, Any] = {
-            "id": self.id,
-            "status": self.status,
-            "monitorId": self.monitor_id,
-            "type": self.type,
-            "openedAt": self.opened_at,
-        }
-        optional = {
-            "hostId": self.host_id,
-            "value": self.value,
-            "message": self.message,
-            "reason": self.reason,
-            "closedAt": self.closed_at,
-        }
-        out.update({k: v for k, v in optional.items() if v is not None})
-        if self.memo:
-            out["memo"] = self.memo
-        if self.flap_count:
-            out["flapCount"] = self.flap_count
-        return out
-
 
 @dataclass
 class AlertLogRecord:
@@ -279,17 +252,6 @@ class AlertLogRecord:
     monitor_id: str | None
     target_value: float | None = None
     status_detail: dict[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "createdAt": self.created_at,
-            "status": self.status,
-            "trigger": self.trigger,
-            "monitorId": self.monitor_id,
-            "targetValue": self.target_value,
-            "statusDetail": self.status_detail,
-        }
 
 
 @dataclass
@@ -312,19 +274,6 @@ class Delivery:
     last_error: str | None
     created_at: int
     sent_at: int | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "channelId": self.channel_id,
-            "event": self.event_key,
-            "state": self.state,
-            "attempts": self.attempts,
-            "nextAttemptAt": self.next_attempt_at,
-            "lastError": self.last_error,
-            "createdAt": self.created_at,
-            "sentAt": self.sent_at,
-        }
 
 
 @dataclass
