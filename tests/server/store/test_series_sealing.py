@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.server.store.series_helpers import read_values
 
-from sabamon.server.store import Point, Retention, Store
+from sabamon.server.store import Point, Retention, Store, seal
 
 StoreFactory = Callable[..., Store]
 NOW = 1_700_006_400
@@ -112,6 +112,27 @@ async def test_compact_seals_closed_hours_then_days_and_is_incremental(store: St
     assert await series.compact(NOW + DAY + 300) == 0
     got = await read_values(series, "o", "host", "h", "m", now - 7200, now)
     assert got == [(p.time, p.value) for p in points]
+
+
+async def test_a_run_seals_each_mark_once_while_a_backlog_keeps_landing(store: Store) -> None:
+    """Points replayed in minute order keep landing in a closed hour while a compaction run
+    seals it: the run moves past each mark it has sealed (ingest is not starved by the same
+    window sealed again and again), and the next run seals what came meanwhile."""
+    series, now = store.series, NOW + 6 * 3600
+    hour = now - 3 * 3600
+
+    async def replay(minute: int) -> None:
+        point = Point("h", "m", hour + 60 * minute, float(minute))
+        await series.write_points("o", "host", [point], now, earliest=hour)
+
+    await replay(0)
+    cursor = seal.SealCursor()
+    assert await store.backend.write(seal.seal_chunk(now, 500, cursor)) == 1
+    await replay(1)  # lands in the window just sealed
+    assert await store.backend.write(seal.seal_chunk(now, 500, cursor)) == -1  # this run is done
+    assert await series.compact(now) == 2  # the next run seals the hour again, with it
+    got = await read_values(series, "o", "host", "h", "m", hour, hour + 3540)
+    assert got == [(hour, 0.0), (hour + 60, 1.0)]
 
 
 async def test_expiry_turns_raw_into_rollups_then_deletes_them(make_store: StoreFactory) -> None:

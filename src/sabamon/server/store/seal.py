@@ -61,16 +61,31 @@ class Window:
     span: int
 
 
+@dataclass
+class SealCursor:
+    """How far one compaction run has gone through the head's marks, in (hour, series id)
+    order: a run seals each mark it finds once and moves on, so points that keep landing
+    in a closed window (a backlog replayed in minute order) are sealed again by the next
+    run, not chased by this one while ingest waits."""
+
+    hour: int = -1
+    series_id: int = -1
+
+
 def closed(window_end: int, now: int) -> bool:
     return window_end + SEAL_GRACE <= now
 
 
-def due_windows(now: int, limit: int) -> Step[dict[Window, list[int]]]:
+def due_windows(
+    now: int, limit: int, after: SealCursor
+) -> Step[tuple[dict[Window, list[int]], list[tuple[int, int]]]]:
     """Up to `limit` (window, series) pairs due for sealing, oldest windows first: head
-    hours that have closed, and closed days still held as hour chunks."""
+    hours past `after` that have closed, and closed days still held as hour chunks; with
+    the (hour, series id) marks read."""
     marks = yield Query(
-        "SELECT hour, series_id FROM head_windows WHERE hour <= ? ORDER BY hour, series_id LIMIT ?",
-        (now - SEAL_GRACE - HEAD_HOUR, limit),
+        "SELECT hour, series_id FROM head_windows WHERE hour <= ? AND hour >= ? "
+        "AND (hour > ? OR series_id > ?) ORDER BY hour, series_id LIMIT ?",
+        (now - SEAL_GRACE - HEAD_HOUR, after.hour, after.hour, after.series_id, limit),
     )
     hours = yield Query(
         "SELECT DISTINCT start - start % 86400, series_id FROM chunks "
@@ -95,7 +110,8 @@ def due_windows(now: int, limit: int) -> Step[dict[Window, list[int]]]:
             due[Window(day, DAY)].add(sid)
         else:
             due[Window(hour, HEAD_HOUR)].add(sid)
-    return {w: sorted(ids) for w, ids in sorted(due.items(), key=lambda i: i[0].start)}
+    ordered = {w: sorted(ids) for w, ids in sorted(due.items(), key=lambda i: i[0].start)}
+    return ordered, marks
 
 
 def _in(ids: Sequence[int]) -> str:
@@ -184,12 +200,18 @@ def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[int
     return points
 
 
-def seal_chunk(now: int, limit: int) -> Step[int]:
+def seal_chunk(now: int, limit: int, cursor: SealCursor | None = None) -> Step[int]:
     """Seals the oldest window due, for up to `limit` series; returns points sealed, or -1
-    when nothing is due."""
-    due = yield from due_windows(now, limit)
+    when nothing is due. With a `cursor`, only marks past it are due, and it moves past
+    the marks sealed."""
+    after = cursor or SealCursor()
+    due, marks = yield from due_windows(now, limit, after)
     for window, ids in due.items():
-        return (yield from seal_window(window, ids, now))
+        sealed = yield from seal_window(window, ids, now)
+        inside = [(h, s) for h, s in marks if window.start <= h < window.start + window.span]
+        if cursor is not None and inside:
+            cursor.hour, cursor.series_id = max(inside)
+        return sealed
     return -1
 
 

@@ -117,11 +117,13 @@ class SQLSeriesStore(SeriesStore):
         return len(ids)
 
     async def compact(self, now: int, stop: asyncio.Event | None = None) -> int:
-        """Seals every window due, then turns raw chunks past their retention into rollup
-        chunks; returns points sealed plus chunks downsampled."""
+        """Seals every window due (each head mark once: see `seal.SealCursor`), then turns
+        raw chunks past their retention into rollup chunks; returns points sealed plus
+        chunks downsampled."""
         done = 0
+        cursor = seal.SealCursor()
         while not stopped(stop):
-            sealed = await self._write(seal.seal_chunk(now, SEAL_CHUNK))
+            sealed = await self._write(seal.seal_chunk(now, SEAL_CHUNK, cursor))
             if sealed < 0:
                 break
             done += sealed
