@@ -110,9 +110,11 @@ NOT_FINITE = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"]
 write them back as null)."""
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def post_raw(client: httpx.Client, method: str, path: str, body: str) -> httpx.Response:
-    headers = {"Content-Type": "application/json"}
-    return client.request(method, path, content=body.encode(), headers=headers)
+    return client.request(method, path, content=body.encode(), headers=JSON)
 
 
 def test_non_finite_numbers_in_host_documents_are_400_naming_the_place(
@@ -171,3 +173,21 @@ def test_non_finite_numbers_in_alerting_documents_are_400_naming_the_field(
             assert message.startswith(f"{field}: must be a finite number"), message
     assert ok(client.get("/api/v0/monitors"))["monitors"] == []
     assert ok(client.get("/api/v0/channels"))["channels"] == []
+
+
+def test_model_bodies_too_deep_or_not_utf8_are_read_as_on_every_route(
+    client: httpx.Client,
+) -> None:
+    """Hosts, services, graph definitions and check reports (bodies read for a model) answer
+    a body nested past the parser's reach with a 400 naming the fault, and read invalid
+    UTF-8 as U+FFFD like every other body, not FastAPI's "error parsing the body"."""
+    deep = b'{"name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    for path in ("/api/v0/hosts", "/api/v0/services", "/api/v0/graph-defs/create",
+                 "/api/v0/monitoring/checks/report"):  # fmt: skip
+        message = error(post_raw(client, "POST", path, deep.decode()), 400)
+        assert message == "body: must nest at most 32 levels deep", (path, message)
+    answer = client.post("/api/v0/hosts", content=b'{"name": "caf\xe9"}', headers=JSON)
+    host = ok(client.get(f"/api/v0/hosts/{ok(answer)['id']}"))["host"]
+    assert host["name"] == "caf\ufffd"
+    message = error(client.post("/api/v0/services", content=b'{"name": ', headers=JSON), 400)
+    assert message.startswith("body: malformed JSON ("), message

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from sabamon.server.alerts.scheduler import CHECK_REPORTS
-from sabamon.server.api.common import ERROR_RESPONSES
+from sabamon.server.api.common import ERROR_RESPONSES, JsonBodyRoute
 from sabamon.server.api.deps import ReadKey, State, WriteKey, is_live_host
 from sabamon.server.api.errors import NotFoundError, describe_location
 from sabamon.server.api.models import (
@@ -26,7 +26,12 @@ from sabamon.server.api.tsdb import SUCCESS_BODY, refused_response
 from sabamon.server.api.validation import Refused
 from sabamon.server.store.records import CheckReport
 
-router = APIRouter(prefix="/api/v0/monitoring", tags=["checks"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v0/monitoring",
+    tags=["checks"],
+    responses=ERROR_RESPONSES,
+    route_class=JsonBodyRoute,
+)
 
 MIN_NOTIFICATION_INTERVAL = 10  # minutes; smaller values count as 10
 PAGE_LIMIT = 100

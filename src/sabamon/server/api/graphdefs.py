@@ -9,13 +9,18 @@ import re
 
 from fastapi import APIRouter
 
-from sabamon.server.api.common import ERROR_RESPONSES
+from sabamon.server.api.common import ERROR_RESPONSES, JsonBodyRoute
 from sabamon.server.api.deps import State, WriteKey
 from sabamon.server.api.errors import BadRequest
 from sabamon.server.api.models import GraphDefDeleteIn, GraphDefIn, GraphMetricIn, Success
 from sabamon.server.store.records import GraphDef, NotFound
 
-router = APIRouter(prefix="/api/v0", tags=["graph definitions"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v0",
+    tags=["graph definitions"],
+    responses=ERROR_RESPONSES,
+    route_class=JsonBodyRoute,
+)
 
 GRAPH_METRIC_NAME = re.compile(r"custom(\.([-a-zA-Z0-9_]+|[*#]))+")
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
 
-from sabamon.server.api.common import ERROR_RESPONSES
+from sabamon.server.api.common import ERROR_RESPONSES, JsonBodyRoute
 from sabamon.server.api.deps import ReadKey, State, WriteKey
 from sabamon.server.api.errors import BadRequest
 from sabamon.server.api.models import (
@@ -26,7 +26,9 @@ from sabamon.server.api.validation import MAX_ROLES_PER_HOST, role_fullname
 from sabamon.server.state import alert_closer
 from sabamon.server.store.records import HostFilter, HostInput, HostStatus
 
-router = APIRouter(prefix="/api/v0", tags=["hosts"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v0", tags=["hosts"], responses=ERROR_RESPONSES, route_class=JsonBodyRoute
+)
 
 
 def host_input(body: HostIn) -> HostInput:

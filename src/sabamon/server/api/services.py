@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from sabamon.server.api.common import ERROR_RESPONSES
+from sabamon.server.api.common import ERROR_RESPONSES, JsonBodyRoute
 from sabamon.server.api.deps import ReadKey, ServerState, State, WriteKey
 from sabamon.server.api.errors import BadRequest, NotFoundError
 from sabamon.server.api.models import (
@@ -26,7 +26,9 @@ from sabamon.server.api.tsdb import commit_points, points_body_schema, read_seri
 from sabamon.server.api.validation import check_service_or_role_name, parse_json, service_points
 from sabamon.server.store.records import Service
 
-router = APIRouter(prefix="/api/v0", tags=["services"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v0", tags=["services"], responses=ERROR_RESPONSES, route_class=JsonBodyRoute
+)
 
 EXTERNAL_MONITOR_PREFIX = "__externalhttp."
 SEGMENT = "[-a-zA-Z0-9_]+"

@@ -68,22 +68,26 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse_document(body: bytes, where: str = "body") -> Any:
-    """A JSON document to store (metadata, monitors, channels ...) as `check_document`
-    must see it: read by the stdlib parser, which keeps integers exact (orjson turns one
-    past 64 bits into a float) and reads `NaN`, `Infinity` and `1e400` as floats, so the
-    check names where they stand instead of a character offset. Invalid UTF-8 and lone
-    surrogates become U+FFFD, as in `parse_json`; BadRequest naming `where` when the text
-    is not JSON at all."""
+def read_json(body: bytes, where: str = "body") -> Any:
+    """The body's JSON value as the stdlib parser reads it: integers exact (orjson turns
+    one past 64 bits into a float), `NaN`, `Infinity` and `1e400` as floats, so that the
+    checks after it name where they stand instead of a character offset; invalid UTF-8
+    becomes U+FFFD, as in `parse_json`. BadRequest naming `where` when the text is not JSON
+    or nests too deep for the parser."""
     if not body.strip():
         raise BadRequest(f"{where}: a JSON body is required")
     try:
-        value = json.loads(body.decode("utf-8", errors="replace"))
+        return json.loads(body.decode("utf-8", errors="replace"))
     except RecursionError:
         raise BadRequest(f"{where}: must nest at most {MAX_DOCUMENT_DEPTH} levels deep") from None
     except ValueError as exc:  # JSONDecodeError, or an integer of over 4,300 digits
         raise BadRequest(f"{where}: malformed JSON ({exc})") from None
-    return check_document(value, where)
+
+
+def parse_document(body: bytes, where: str = "body") -> Any:
+    """A JSON document to store (metadata, monitors, channels ...): `read_json`, then
+    `check_document` (characters, depth, size, numbers)."""
+    return check_document(read_json(body, where), where)
 
 
 def is_number(value: Any) -> bool:
