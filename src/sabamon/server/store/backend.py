@@ -6,6 +6,9 @@ both databases share; a backend only runs steps and says how. Implementations:
 `postgres.PostgresBackend` (an async pool). Where their SQL differs — placeholders,
 `FOR UPDATE` on a `Query(lock_rows=True)`, the bulk form of an `Upsert` — the backend
 translates the operation as it runs it, so no step is spelled twice.
+
+The two implementations subclass `Backend` explicitly, so mypy checks them against it
+(the store picks one by URL through a lazy import, which mypy cannot follow).
 """
 
 from __future__ import annotations

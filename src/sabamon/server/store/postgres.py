@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from .backend import forget_nothing
+from .backend import Backend, forget_nothing
 from .migrate import apply_migrations, load_migrations
 from .ops import Many, Op, Query, Step, single
 
@@ -48,7 +48,7 @@ def _locked(step: Step[T]) -> Step[T]:
     return (yield from step)
 
 
-class PostgresBackend:
+class PostgresBackend(Backend):
     """The store's `backend.Backend` on the PostgreSQL database at `dsn`."""
 
     point_flushers = 3

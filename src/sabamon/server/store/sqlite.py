@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from .backend import forget_nothing
+from .backend import Backend, forget_nothing
 from .migrate import apply_migrations, load_migrations
 from .ops import Query, Step, run_sqlite, single
 from .records import StoreUnwritable
@@ -70,7 +70,7 @@ def _connect(path: Path, synchronous: Synchronous, *, query_only: bool) -> sqlit
     return conn
 
 
-class SQLiteBackend:
+class SQLiteBackend(Backend):
     """The store's `backend.Backend` on a SQLite file at `path`."""
 
     point_flushers = 1

@@ -74,7 +74,6 @@ class Store:
         """`series_store`: where time series live; by default the tables of this database,
         where one organisation may have at most `max_series_per_org` series."""
         self.backend = backend
-        self.retention = retention
         self.clock = clock
         self.sql_series = SQLSeriesStore(
             backend.read,
