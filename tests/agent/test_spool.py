@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sabamon.agent.spool import BatchKind, Spool
+from sabamon.agent.spool import RECENT_BODIES, BatchKind, Spool
 
 M = BatchKind.METRICS
 
@@ -150,7 +150,7 @@ def test_an_absurd_length_field_is_corruption_not_an_allocation(tmp_path: Path) 
         "import resource, sys\n"
         "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
         "from pathlib import Path\n"
-        "from sabamon.agent.spool import BatchKind, Spool\n"
+        "from sabamon.agent.spool import RECENT_BODIES, BatchKind, Spool\n"
         "spool = Spool(Path(sys.argv[1]))\n"
         "print([b.body[0]['value'] for b in spool.oldest(BatchKind.METRICS, 10)], spool.corrupt)\n"
     )
@@ -162,8 +162,9 @@ def test_an_absurd_length_field_is_corruption_not_an_allocation(tmp_path: Path) 
 
 
 def test_a_record_damaged_after_indexing_is_skipped_when_read(tmp_path: Path) -> None:
+    """The second of 4 + RECENT_BODIES batches: its body is no longer kept in memory."""
     spool = Spool(tmp_path)
-    for i in range(4):
+    for i in range(4 + RECENT_BODIES):
         spool.append(M, [{"value": i}])
     segment = next(tmp_path.glob("*.seg"))
     _, end = record_spans(segment)[1]
@@ -172,8 +173,23 @@ def test_a_record_damaged_after_indexing_is_skipped_when_read(tmp_path: Path) ->
         last = stream.read(1)
         stream.seek(end - 1)
         stream.write(bytes([last[0] ^ 0xFF]))
-    assert [b.body[0]["value"] for b in spool.oldest(M, 10)] == [0, 2, 3]
-    assert spool.corrupt == 1 and spool.count(M) == 3
+    kept = [0, *range(2, 4 + RECENT_BODIES)]
+    assert [b.body[0]["value"] for b in spool.oldest(M, 10)] == kept
+    assert spool.corrupt == 1 and spool.count(M) == len(kept)
+
+
+def test_the_newest_batches_are_handed_back_without_reading_the_file(tmp_path: Path) -> None:
+    """A poster that keeps up posts what was just appended, as appended: the file is not read
+    back (here it was emptied under the spool); a reopened spool reads the file."""
+    spool = Spool(tmp_path)
+    for i in range(RECENT_BODIES):
+        spool.append(M, [{"value": i}])
+    segment = next(tmp_path.glob("*.seg"))
+    segment.write_bytes(b"")
+    assert [b.body[0]["value"] for b in spool.oldest(M, 10)] == list(range(RECENT_BODIES))
+    assert spool.corrupt == 0
+    spool.close()
+    assert Spool(tmp_path).oldest(M, 10) == []
 
 
 @settings(max_examples=60, deadline=None)

@@ -14,10 +14,12 @@ acknowledgements are flushed but not fsync'd (losing one only re-posts a batch);
 segment's directory entry is fsync'd.
 
 Segments are deleted oldest first, once every batch in them is acknowledged. Only the
-index (seq, segment, offset) is kept in memory; bodies are read back when posted, so a full
-spool costs little RAM. When the files exceed `max_bytes`, set-aside `*.corrupt` files go
-first (oldest first, logged: their intact records were copied out already), then the oldest
-segment, its batches counted in `evicted` and logged.
+index (seq, segment, offset) is kept in memory, with the bodies of the last `RECENT_BODIES`
+batches appended (those a poster that keeps up posts next: it need not read them back);
+older bodies are read back when posted, so a full spool costs little RAM. When the files
+exceed `max_bytes`, set-aside `*.corrupt` files go first (oldest first, logged: their intact
+records were copied out already), then the oldest segment, its batches counted in `evicted`
+and logged.
 
 Damage costs only the damaged records. A record whose checksum fails, whose length field
 runs past the end of its file (an absurd length is never allocated), or whose content is not
@@ -54,6 +56,8 @@ HEADER = struct.Struct("<II")
 # for hosts with many disks, interfaces and plugins.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_SEGMENT_BYTES = 1024 * 1024
+RECENT_BODIES = 4
+"""Bodies kept in memory after their append: two posts' worth of the newest batches."""
 
 
 class BatchKind(StrEnum):
@@ -168,6 +172,7 @@ class Spool:
         self.evicted = 0
         self.corrupt = 0
         self._index: dict[int, _Entry] = {}
+        self._recent: dict[int, Any] = {}  # seq -> body, in append order
         self._segment_sizes: dict[int, int] = {}
         self._set_aside_sizes: dict[int, int] = {}
         """Bytes of each `<number>.corrupt` file, which count in `max_bytes` too."""
@@ -289,12 +294,16 @@ class Spool:
             os.fsync(self._writer.fileno())
             self._segment_sizes[self._current] += len(data)
             self._index[seq] = _Entry(kind, self._current, offset)
+            self._recent[seq] = body
+            if len(self._recent) > RECENT_BODIES:
+                del self._recent[next(iter(self._recent))]
             self._evict_over_capacity()
             self._appended[kind].notify_all()
             return seq
 
     def oldest(self, kind: BatchKind, limit: int) -> list[Batch]:
-        """Up to `limit` pending batches of `kind`, oldest first, bodies read from disk."""
+        """Up to `limit` pending batches of `kind`, oldest first, bodies from memory for the
+        most recent appends, else read from disk."""
         with self._lock:
             picked: list[Batch] = []
             damaged: list[int] = []
@@ -302,7 +311,8 @@ class Spool:
                 if entry.kind is not kind:
                     continue
                 try:
-                    picked.append(Batch(seq, kind, self._read_body(entry)))
+                    body = self._recent[seq] if seq in self._recent else self._read_body(entry)
+                    picked.append(Batch(seq, kind, body))
                 except (CorruptRecord, OSError) as err:
                     damaged.append(seq)
                     log.warning(
@@ -350,6 +360,8 @@ class Spool:
         """Forget batches the server acknowledged or the poster gave up on."""
         with self._lock:
             gone = [seq for seq in seqs if self._index.pop(seq, None) is not None]
+            for seq in gone:
+                self._recent.pop(seq, None)
             if not gone:
                 return
             data = _encode({"a": gone})
@@ -398,6 +410,7 @@ class Spool:
             lost = [seq for seq, e in self._index.items() if e.segment == oldest]
             for seq in lost:
                 del self._index[seq]
+                self._recent.pop(seq, None)
             self.evicted += len(lost)
             log.warning(
                 "event=spool_full max_bytes=%d evicted_batches=%d total_evicted=%d",

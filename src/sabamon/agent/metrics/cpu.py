@@ -16,6 +16,7 @@ from pathlib import Path
 from sabamon.agent.metrics.badlines import skip_line
 from sabamon.agent.metrics.base import Value
 from sabamon.agent.metrics.delta import DeltaSampler
+from sabamon.agent.metrics.procfs import read_proc
 
 # Field positions on the `cpu` line, after the label.
 USER, NICE, SYSTEM, IDLE, IOWAIT, IRQ, SOFTIRQ, STEAL, GUEST, GUEST_NICE = range(10)
@@ -99,7 +100,7 @@ class CpuCollector:
         self._samples = DeltaSampler(self.read, clock)
 
     def read(self) -> CpuStat:
-        return parse_cpu_stat(self._path.read_text(errors="surrogateescape"))
+        return parse_cpu_stat(read_proc(self._path))
 
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
         prev, cur, _ = self._samples.pair(interval, stop)

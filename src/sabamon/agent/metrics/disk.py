@@ -14,6 +14,7 @@ from sabamon.agent.metrics.base import Value
 from sabamon.agent.metrics.delta import DeltaSampler
 from sabamon.agent.metrics.filesystem import read_filesystems
 from sabamon.agent.metrics.names import sanitize_name
+from sabamon.agent.metrics.procfs import read_proc
 
 _STAT_FIELDS = 11  # the fields every kernel has; 4.18+ appends more, which are ignored
 _READS, _WRITES = 0, 4  # completed reads and writes, after major, minor and name
@@ -90,7 +91,7 @@ class DiskCollector:
         self._samples = DeltaSampler(self.read, clock)
 
     def read(self) -> DiskCounts:
-        return parse_diskstats((self._proc_root / "diskstats").read_text(errors="surrogateescape"))
+        return parse_diskstats(read_proc(self._proc_root / "diskstats"))
 
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
         prev, cur, seconds = self._samples.pair(interval, stop)

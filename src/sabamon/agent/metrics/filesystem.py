@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sabamon.agent.metrics.base import Value
 from sabamon.agent.metrics.names import sanitize_name
+from sabamon.agent.metrics.procfs import read_proc
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def _kib(blocks: int, block_size: int) -> int:
 def read_filesystems(proc_root: Path = Path("/proc")) -> list[DfEntry]:
     """The local filesystems `df -Pkl` would list, in mount order."""
     by_device: dict[int, tuple[DfEntry, int]] = {}
-    for line in (proc_root / "mounts").read_text(errors="surrogateescape").splitlines():
+    for line in read_proc(proc_root / "mounts").splitlines():
         fields = line.split()
         if len(fields) < 3:
             continue

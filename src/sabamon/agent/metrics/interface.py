@@ -13,6 +13,7 @@ from sabamon.agent.metrics.badlines import skip_line
 from sabamon.agent.metrics.base import Value
 from sabamon.agent.metrics.delta import DeltaSampler
 from sabamon.agent.metrics.names import sanitize_name
+from sabamon.agent.metrics.procfs import read_proc
 
 _COUNTERS = 16  # 8 receive and 8 transmit columns
 _RX_BYTES, _TX_BYTES = 0, 8
@@ -86,7 +87,7 @@ class InterfaceCollector:
         self._samples = DeltaSampler(self.read, clock)
 
     def read(self) -> InterfaceCounts:
-        return parse_net_dev(self._path.read_text(errors="surrogateescape"))
+        return parse_net_dev(read_proc(self._path))
 
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
         prev, cur, seconds = self._samples.pair(interval, stop)

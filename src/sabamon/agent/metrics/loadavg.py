@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sabamon.agent.metrics.badlines import skip_line
 from sabamon.agent.metrics.base import Value
+from sabamon.agent.metrics.procfs import read_proc
 
 _NAMES = ("loadavg1", "loadavg5", "loadavg15")
 
@@ -35,4 +36,4 @@ class LoadavgCollector:
         self._path = proc_root / "loadavg"
 
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
-        return parse_loadavg(self._path.read_text(errors="surrogateescape"))
+        return parse_loadavg(read_proc(self._path))

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from sabamon.agent.metrics.base import Value
+from sabamon.agent.metrics.procfs import read_proc
 
 _ALWAYS = (
     ("memory.total", "MemTotal"),
@@ -65,4 +66,4 @@ class MemoryCollector:
         self._path = proc_root / "meminfo"
 
     def generate(self, interval: float, stop: threading.Event) -> list[Value]:
-        return memory_values(parse_meminfo(self._path.read_text(errors="surrogateescape")))
+        return memory_values(parse_meminfo(read_proc(self._path)))

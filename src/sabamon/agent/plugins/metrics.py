@@ -70,6 +70,10 @@ class MetricPluginGenerator:
             log.warning("event=metric_plugin_failed plugin=%s error=%r", self.name, result.error)
         return self.parse(result.stdout)
 
+    def longest_run(self) -> float:
+        """Seconds one `generate` lasts at most (the runner's bound on one run)."""
+        return self._runner.longest_run(self.config.command)
+
     def graph_defs(self) -> list[dict[str, Any]]:
         """Runs the plugin with `MACKEREL_AGENT_PLUGIN_META=1` and parses its graph meta."""
         result = self._runner.run(self.config.command, {META_ENV: "1"})

@@ -17,7 +17,6 @@ import os
 import select
 import selectors
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from sabamon.agent.plugins.config import PluginCommand
 from sabamon.agent.plugins.environment import plugin_environment
 from sabamon.agent.plugins.leftovers import RUN_TOKEN, agent_prefix, end_holders, new_run_token
+from sabamon.agent.plugins.spawn import Child, spawn
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,11 @@ DEFAULT_MAX_PARALLEL = 16
 _READ_CHUNK = 1 << 16
 # After KILL, a process that left the group may still hold the pipes; stop reading then.
 _AFTER_KILL_SECONDS = 1.0
+# Without pidfds, waitpid is polled with pauses that double from the first to the last.
+_FIRST_EXIT_POLL_SECONDS = 0.0005
+_LAST_EXIT_POLL_SECONDS = 0.05
+# How long the holders of a run's token get between TERM and KILL, at most.
+_LEFTOVERS_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -123,21 +128,29 @@ class PluginRunner:
         with self._slots:
             return self._run(command, env, token)
 
+    def longest_run(self, command: PluginCommand) -> float:
+        """Seconds one run of `command` lasts at most: its timeout, the grace between TERM
+        and KILL, the wait after KILL and the end of what it left behind."""
+        leftovers_grace = min(self.kill_grace_seconds, _LEFTOVERS_GRACE_SECONDS)
+        return (
+            command.timeout_seconds
+            + self.kill_grace_seconds
+            + _AFTER_KILL_SECONDS
+            + (leftovers_grace)
+        )
+
     def close(self) -> None:
         """End every process a plugin run of this agent left behind (the agent is exiting)."""
-        end_holders(agent_prefix(), prefix=True, grace=min(self.kill_grace_seconds, 5.0))
+        end_holders(
+            agent_prefix(),
+            prefix=True,
+            grace=min(self.kill_grace_seconds, _LEFTOVERS_GRACE_SECONDS),
+        )
 
     def _run(self, command: PluginCommand, env: dict[str, str], token: str) -> RunResult:
         started = time.monotonic()
         try:
-            process = subprocess.Popen(
-                command.argv(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-                start_new_session=True,
-            )
+            process = spawn(command.argv(), env)
         except OSError as exc:
             log.warning("event=plugin_start_failed plugin=%s error=%r", command.key, str(exc))
             return RunResult(None, "", "", False, time.monotonic() - started, error=str(exc))
@@ -155,7 +168,7 @@ class PluginRunner:
             )
         error = None
         if deadline.timed_out:
-            end_holders(token, grace=min(self.kill_grace_seconds, 5.0))
+            end_holders(token, grace=min(self.kill_grace_seconds, _LEFTOVERS_GRACE_SECONDS))
             error = f"command timed out after {command.timeout_seconds:g}s"
             log.warning(
                 "event=plugin_timed_out plugin=%s timeout_seconds=%g",
@@ -172,12 +185,9 @@ class PluginRunner:
             truncated=truncated,
         )
 
-    def _read(
-        self, process: subprocess.Popen[bytes], deadline: _Deadline
-    ) -> tuple[_CappedBuffer, _CappedBuffer]:
-        assert process.stdout is not None and process.stderr is not None
+    def _read(self, process: Child, deadline: _Deadline) -> tuple[_CappedBuffer, _CappedBuffer]:
         stdout, stderr = _CappedBuffer(self.output_cap), _CappedBuffer(self.output_cap)
-        buffers = {process.stdout.fileno(): stdout, process.stderr.fileno(): stderr}
+        buffers = {process.stdout: stdout, process.stderr: stderr}
         with selectors.PollSelector() as selector:  # no epoll descriptor to open and close per run
             for fd in buffers:
                 selector.register(fd, selectors.EVENT_READ)
@@ -193,13 +203,16 @@ class PluginRunner:
                         buffers[key.fd].feed(chunk)
                     else:
                         selector.unregister(key.fd)
-        process.stdout.close()
-        process.stderr.close()
+        os.close(process.stdout)
+        os.close(process.stderr)
         return stdout, stderr
 
     @staticmethod
-    def _wait(process: subprocess.Popen[bytes], deadline: _Deadline) -> int | None:
-        """Sleep until the process exits or the deadline escalates."""
+    def _wait(process: Child, deadline: _Deadline) -> int | None:
+        """Sleep until the process exits or the deadline escalates. Once its output is closed
+        a plugin has mostly exited already: one waitpid then spares the pidfd's three calls."""
+        if process.poll() is not None:
+            return process.returncode
         exit_watch = _ExitWatch(process)
         try:
             while not exit_watch.wait(max(deadline.remaining(), 0.0)):
@@ -212,9 +225,9 @@ class PluginRunner:
 
 class _ExitWatch:
     """A child's exit as an event: its pidfd turns readable (Linux 5.3+), so the wait needs no
-    polling; without pidfds, `Popen.wait(timeout)`, which polls waitpid with short sleeps."""
+    polling; without pidfds, waitpid polled with short sleeps, as `Popen.wait(timeout)` does."""
 
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+    def __init__(self, process: Child) -> None:
         self._process = process
         self._poller: select.poll | None = None
         self._pidfd = -1
@@ -227,10 +240,14 @@ class _ExitWatch:
         """True once the process has exited (not yet reaped), within `timeout` seconds."""
         if self._poller is not None:
             return bool(self._poller.poll(math.ceil(timeout * 1000)))
-        try:
-            self._process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return False
+        end = time.monotonic() + timeout
+        pause = _FIRST_EXIT_POLL_SECONDS
+        while self._process.poll() is None:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return False
+            pause = min(pause * 2, remaining, _LAST_EXIT_POLL_SECONDS)
+            time.sleep(pause)
         return True
 
     def close(self) -> None:
