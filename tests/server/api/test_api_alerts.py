@@ -123,6 +123,21 @@ def test_monitor_scopes_must_be_lists_for_every_type(server: Server) -> None:
             assert ("scopes" in created) == (monitor["type"] in ("host", "connectivity"))
 
 
+def test_monitor_scopes_are_bounded(server: Server) -> None:
+    """Every host is matched against a monitor's scopes each minute: 1,000 names of at most
+    255 characters each, in `scopes` and in `excludeScopes`."""
+    with server.client() as http:
+        for field in ("scopes", "excludeScopes"):
+            names = [f"svc{index}:role" for index in range(1000)]
+            ok(http.post("/api/v0/monitors", json={**HOST_MONITOR, field: names}))
+            too_many = {**HOST_MONITOR, field: [*names, "one:more"]}
+            answer = error(http.post("/api/v0/monitors", json=too_many), 400)
+            assert answer == f"{field}: at most 1000 names"
+            too_long = {**HOST_MONITOR, field: ["s" * 256]}
+            answer = error(http.post("/api/v0/monitors", json=too_long), 400)
+            assert answer.startswith(f"{field}: must be a list") and "at most 255" in answer
+
+
 BAD_URLS = {
     "http://127.0.0.1:99999/": "url: port 99999: must be from 1 to 65535",
     "http://127.0.0.1:0/": "url: port 0: must be from 1 to 65535",

@@ -20,6 +20,7 @@ Mackerel clients never see them unless someone uses them:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,10 @@ from sabamon.server.alerts.expression import ExpressionError, parse_expression
 from sabamon.server.outbound import header_problem, url_problem
 
 MONITOR_TYPES = ("connectivity", "host", "service", "external", "expression")
+MAX_SCOPES = 1000
+MAX_SCOPE = 255
+"""Names in a monitor's `scopes` (and in its `excludeScopes`), and characters of each:
+every host is matched against them each minute (Mackerel documents no bound)."""
 SCOPED_TYPES = ("host", "connectivity")
 """The types whose `scopes` and `excludeScopes` choose hosts. Other types are checked for
 their shape all the same (a typo'd list is a 400, not a silent no-op) and not kept, as
@@ -106,11 +111,19 @@ def _string_list(body: dict[str, Any], key: str) -> list[str]:
     value = body.get(key)
     if value is None:
         return []
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise MonitorError(f"{key}: must be a list of 'service' or 'service:role' names")
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and v.strip() and len(v) <= MAX_SCOPE for v in value
+    ):
+        raise MonitorError(
+            f"{key}: must be a list of 'service' or 'service:role' names"
+            f" (at most {MAX_SCOPE} characters each)"
+        )
+    if len(value) > MAX_SCOPES:
+        raise MonitorError(f"{key}: at most {MAX_SCOPES} names")
     return list(value)  # echoed as sent ("svc: role" too); `scope_name` compares them
 
 
+@functools.lru_cache(maxsize=65536)
 def scope_name(scope: str) -> str:
     """A scope as a host's names spell it: "Hatena-Bookmark: db-master" (the spelling on
     Mackerel's monitors API page) matches role "Hatena-Bookmark:db-master"."""
