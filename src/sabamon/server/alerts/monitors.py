@@ -33,6 +33,9 @@ MAX_SCOPES = 1000
 MAX_SCOPE = 255
 """Names in a monitor's `scopes` (and in its `excludeScopes`), and characters of each:
 every host is matched against them each minute (Mackerel documents no bound)."""
+MAX_EXPRESSION = 10_000
+"""Characters of an expression monitor's `expression`, parsed and evaluated each minute
+(Mackerel documents no bound; the longest in its examples is under 200)."""
 SCOPED_TYPES = ("host", "connectivity")
 """The types whose `scopes` and `excludeScopes` choose hosts. Other types are checked for
 their shape all the same (a typo'd list is a 400, not a silent no-op) and not kept, as
@@ -251,7 +254,7 @@ def _external(body: dict[str, Any], out: dict[str, Any]) -> None:
 
 
 def _expression(body: dict[str, Any], out: dict[str, Any]) -> None:
-    text = _string(body, "expression", required=True) or ""
+    text = _string(body, "expression", required=True, limit=MAX_EXPRESSION) or ""
     try:
         parse_expression(text)
     except ExpressionError as exc:
