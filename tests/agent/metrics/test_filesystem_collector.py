@@ -1,7 +1,11 @@
+import logging
 import re
 import subprocess
 import threading
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from sabamon.agent.metrics.filesystem import (
     DfEntry,
@@ -76,3 +80,22 @@ def test_live_filesystem_names() -> None:
         assert value >= 0
     for name in [name for name in by_name if name.endswith(".size")]:
         assert by_name[name.removesuffix(".size") + ".used"] <= by_name[name]
+
+
+def test_devices_only_is_the_dev_part_of_the_full_listing() -> None:
+    every = [(e.name, e.mount) for e in read_filesystems() if e.name.startswith("/dev/")]
+    assert [(e.name, e.mount) for e in read_filesystems(devices_only=True)] == every
+
+
+def test_devices_only_reads_no_other_mount(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mount of another kind is not even statvfs'd (this one would fail, and say so)."""
+    (tmp_path / "mounts").write_text(
+        "tmpfs /nonexistent/tmp tmpfs rw 0 0\n/dev/root / ext4 rw 0 0\n"
+    )
+    with caplog.at_level(logging.DEBUG, logger="sabamon.agent.metrics.filesystem"):
+        assert [e.mount for e in read_filesystems(tmp_path, devices_only=True)] == ["/"]
+        assert "statvfs_failed" not in caplog.text
+        assert [e.mount for e in read_filesystems(tmp_path)] == ["/"]
+        assert "event=statvfs_failed mount=/nonexistent/tmp" in caplog.text

@@ -99,7 +99,6 @@ class DiskCollector:
         if self._use_mountpoint:
             mountpoints = {
                 entry.name.removeprefix("/dev/"): entry.mount
-                for entry in read_filesystems(self._proc_root)
-                if entry.name.startswith("/dev/")
+                for entry in read_filesystems(self._proc_root, devices_only=True)
             }
         return disk_rates(prev, cur, seconds, self._ignore, mountpoints)
