@@ -43,10 +43,15 @@ REPLAY = {"X-Sabamon-Replay": "1"}
 
 
 def post_hosts(
-    port: int, host_ids: list[str], first: int, minutes: int, done: Synchronized[int]
+    port: int,
+    host_ids: list[str],
+    first: int,
+    minutes: int,
+    done: Synchronized[int],
+    shed: Synchronized[int],
 ) -> None:
     """One keep-alive connection posting its hosts' minutes in order, counting the points
-    acknowledged into `done`."""
+    acknowledged into `done` and the posts shed (503) into `shed`."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     headers = {"X-Api-Key": KEY, "Content-Type": "application/json", **REPLAY}
     for minute in range(first, first + minutes):
@@ -55,9 +60,23 @@ def post_hosts(
                 {"hostId": host_id, "name": n, "time": minute * 60, "value": (minute * 7 + i) % 101}
                 for i, n in enumerate(NAMES)
             ]
-            conn.request("POST", "/api/v0/tsdb", json.dumps(body).encode(), headers)
-            response = conn.getresponse()
-            data = response.read()
+            payload = json.dumps(body).encode()
+            while True:  # a shed post (503) is retried after Retry-After, as agents do
+                try:
+                    conn.request("POST", "/api/v0/tsdb", payload, headers)
+                    response = conn.getresponse()
+                    data = response.read()
+                except ConnectionError:  # the server closes a connection it shed
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                    continue
+                if response.status != 503:
+                    break
+                with shed.get_lock():
+                    shed.value += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                time.sleep(float(response.headers.get("Retry-After", "1")))
             if response.status != 200:
                 raise RuntimeError(f"POST /api/v0/tsdb: {response.status} {data[:200]!r}")
             with done.get_lock():
@@ -71,11 +90,12 @@ def client(
     first: int,
     minutes: int,
     done: Synchronized[int],
+    shed: Synchronized[int],
 ) -> None:
     shares = [host_ids[i::connections] for i in range(connections)]
     with concurrent.futures.ThreadPoolExecutor(connections) as pool:
         for future in [
-            pool.submit(post_hosts, port, share, first, minutes, done) for share in shares
+            pool.submit(post_hosts, port, share, first, minutes, done, shed) for share in shares
         ]:
             future.result()
 
@@ -98,10 +118,12 @@ def load(
             ]
             first = int(time.time()) // 3600 * 60 - minutes - 120
             done: Synchronized[int] = multiprocessing.Value("q", 0)  # type: ignore[assignment]
+            shed: Synchronized[int] = multiprocessing.Value("q", 0)  # type: ignore[assignment]
             share = [host_ids[i :: args.clients] for i in range(args.clients)]
             procs = [
                 multiprocessing.Process(
-                    target=client, args=(port, share[i], args.connections, first, minutes, done)
+                    target=client,
+                    args=(port, share[i], args.connections, first, minutes, done, shed),
                 )
                 for i in range(args.clients)
             ]
@@ -137,6 +159,7 @@ def load(
         return (b[1] - a[1]) / max(b[0] - a[0], 1e-9)
 
     figures = {
+        "shed": float(shed.value),
         "points_s": total / elapsed,
         "first_tenth": rate(0, 0.1),
         "last_tenth": rate(0.9, 1.0),
@@ -146,7 +169,7 @@ def load(
         f"{label}: {figures['points_s']:,.0f} points/s over {total:,} points "
         f"({elapsed:.0f} s); first tenth {figures['first_tenth']:,.0f}, last tenth "
         f"{figures['last_tenth']:,.0f} points/s; server CPU {figures['cpu_us']:.1f} us "
-        f"per point",
+        f"per point; {figures['shed']:,.0f} posts shed (503) and retried",
         flush=True,
     )
     return figures

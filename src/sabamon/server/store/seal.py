@@ -87,23 +87,32 @@ def due_windows(
         "AND (hour > ? OR series_id > ?) ORDER BY hour, series_id LIMIT ?",
         (now - SEAL_GRACE - HEAD_HOUR, after.hour, after.hour, after.series_id, limit),
     )
-    hours = yield Query(
-        "SELECT DISTINCT start - start % 86400, series_id FROM chunks "
-        "WHERE span < 86400 AND start < ? ORDER BY 1, 2 LIMIT ?",
-        (now - SEAL_GRACE - (now - SEAL_GRACE) % DAY, limit),
-    )
+    # Each statement reads about `limit` index entries, however many chunks there are: a
+    # day's hour chunks (series x 24) are found from the oldest one on, in start order.
+    oldest = yield Query("SELECT min(start) FROM chunks WHERE span < 86400")
+    hours: list[tuple[int, int]] = []
+    if oldest and oldest[0][0] is not None:
+        day = oldest[0][0] - oldest[0][0] % DAY
+        if closed(day + DAY, now):
+            rows = yield Query(
+                "SELECT series_id FROM chunks WHERE span < 86400 AND start >= ? AND start < ? "
+                "ORDER BY start LIMIT ?",
+                (day, day + DAY, limit),
+            )
+            hours = [(day, sid) for (sid,) in rows]
     day_chunks: set[tuple[int, int]] = set()
     if marks:
+        days = sorted({hour - hour % DAY for hour, _ in marks})
+        ids = sorted({sid for _, sid in marks})
         rows = yield Query(
-            "SELECT start, series_id FROM chunks WHERE step = ? AND span = ? "
-            "AND start >= ? AND start <= ?",
-            (RAW_STEP, DAY, marks[0][0] - marks[0][0] % DAY, marks[-1][0]),
+            f"SELECT start, series_id FROM chunks WHERE step = ? AND span = ? "
+            f"AND start IN ({', '.join('?' for _ in days)}) AND {_in(ids)}",
+            (RAW_STEP, DAY, *days, *ids),
         )
         day_chunks = {(start, sid) for start, sid in rows}
     due: dict[Window, set[int]] = defaultdict(set)
     for day, sid in hours:
-        if closed(day + DAY, now):
-            due[Window(day, DAY)].add(sid)
+        due[Window(day, DAY)].add(sid)
     for hour, sid in marks:
         day = hour - hour % DAY
         if (day, sid) in day_chunks or closed(day + DAY, now):
@@ -137,7 +146,7 @@ def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[int
     moved to `corrupt_chunks`, and the window sealed from the rest."""
     low, high = window.start, window.start + window.span
     ids = list(series_ids)
-    yield Query(
+    marks = yield Query(
         f"SELECT hour, series_id FROM head_windows WHERE hour >= ? AND hour < ? AND {_in(ids)}",
         (low, high, *ids),
         lock_rows=True,
@@ -194,9 +203,8 @@ def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[int
         window_rows,
     )
     yield Many("DELETE FROM points WHERE series_id = ? AND ts >= ? AND ts < ?", window_rows)
-    yield Many(
-        "DELETE FROM head_windows WHERE series_id = ? AND hour >= ? AND hour < ?", window_rows
-    )
+    # by key: a range of hours for one series would walk every mark of those hours
+    yield Many("DELETE FROM head_windows WHERE hour = ? AND series_id = ?", marks)
     return points
 
 
