@@ -47,6 +47,27 @@ def test_graph_defs_rejected_whole(client: httpx.Client) -> None:
     error(client.request("DELETE", "/api/v0/graph-defs", json={"name": "custom.a"}), 400)
 
 
+def test_graph_defs_are_bounded(client: httpx.Client) -> None:
+    """100 metrics per definition, 5,000 definitions per organisation: the dashboard reads
+    and matches them all on each view."""
+    metrics = [{"name": f"custom.wide.m{index}"} for index in range(101)]
+    wide = {"name": "custom.wide", "metrics": metrics}
+    message = error(client.post("/api/v0/graph-defs/create", json=[wide]), 400)
+    assert message.startswith("[0].metrics: list should have at most 100 items"), message
+    ok(client.post("/api/v0/graph-defs/create", json=[{**wide, "metrics": metrics[:100]}]))
+    many = [{"name": f"custom.g{index}", "metrics": [{"name": f"custom.g{index}.m"}]}
+            for index in range(5000)]  # fmt: skip
+    message = error(client.post("/api/v0/graph-defs/create", json=many), 400)
+    assert message == (
+        "body: an organisation holds at most 5000 graph definitions (1 stored, 5000 new in"
+        " this request)"
+    )
+    ok(client.post("/api/v0/graph-defs/create", json=many[:4999]))
+    ok(client.post("/api/v0/graph-defs/create", json=many[:10]))  # replacing costs nothing
+    message = error(client.post("/api/v0/graph-defs/create", json=many[4999:]), 400)
+    assert "(5000 stored, 1 new in this request)" in message
+
+
 def test_check_reports_and_check_monitors(client: httpx.Client) -> None:
     host_id = register(client, "a", checks=[{"name": "ssh"}, {"name": "cron", "memo": "c"}])
     now = int(time.time())

@@ -22,6 +22,9 @@ router = APIRouter(
     route_class=JsonBodyRoute,
 )
 
+MAX_GRAPH_DEFS = 5000
+"""Graph definitions per organisation (Mackerel documents no bound): the dashboard reads
+and matches them all on each host and service view."""
 GRAPH_METRIC_NAME = re.compile(r"custom(\.([-a-zA-Z0-9_]+|[*#]))+")
 
 
@@ -54,7 +57,16 @@ def metric_dict(metric: GraphMetricIn) -> dict[str, object]:
 
 @router.post("/graph-defs/create")
 async def create_graph_defs(body: list[GraphDefIn], key: WriteKey, state: State) -> Success:
+    """Creates or replaces the definitions; the organisation holds at most
+    `MAX_GRAPH_DEFS` (counted on this request's view of the store)."""
     defs = [check_graph_def(index, graph) for index, graph in enumerate(body)]
+    existing = {graph.name for graph in await state.store.list_graph_defs(key.org_id)}
+    total = len(existing | {graph.name for graph in defs})
+    if total > MAX_GRAPH_DEFS:
+        raise BadRequest(
+            f"body: an organisation holds at most {MAX_GRAPH_DEFS} graph definitions"
+            f" ({len(existing)} stored, {total - len(existing)} new in this request)"
+        )
     await state.store.upsert_graph_defs(key.org_id, defs)
     return Success()
 

@@ -197,6 +197,11 @@ GraphUnit = Literal[
 ]
 
 
+MAX_GRAPH_METRICS = 100
+"""Metrics listed in one graph definition (a wildcard covers any number of series; the
+dashboard matches every listed metric against a host's names on each view)."""
+
+
 class GraphMetricIn(Wire):
     name: str = Field(max_length=255)
     display_name: str | None = Field(None, max_length=255)
@@ -207,7 +212,7 @@ class GraphDefIn(Wire):
     name: str = Field(max_length=255)
     display_name: str | None = Field(None, max_length=255)
     unit: Annotated[GraphUnit, BeforeValidator(lambda v: v or "float")] = "float"
-    metrics: list[GraphMetricIn] = Field(min_length=1)
+    metrics: list[GraphMetricIn] = Field(min_length=1, max_length=MAX_GRAPH_METRICS)
 
 
 class GraphDefDeleteIn(Wire):
