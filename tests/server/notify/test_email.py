@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import ssl
+import time
 from collections.abc import Iterator
 from email import message_from_bytes
 from pathlib import Path
@@ -104,3 +107,21 @@ async def test_the_graph_png_travels_inline_beside_the_html(
 async def test_unreachable_server_is_a_send_error() -> None:
     with pytest.raises(SendError, match="ConnectionRefusedError"):
         await send_mail(SmtpSettings(port=free_port(), timeout=2), ["a@b.c"], "s", "t")
+
+
+async def test_a_server_that_never_greets_is_cut_off_at_the_deadline() -> None:
+    """The connection is shut down at the caller's deadline even while smtplib waits for
+    the greeting (the reason `_send` connects after registering the connection), not
+    after the 10 s socket timeout."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    settings = SmtpSettings(port=listener.getsockname()[1], timeout=10)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.5):
+            await send_mail(settings, ["a@b.c"], "s", "t")
+    conn, _ = listener.accept()
+    conn.settimeout(5)
+    assert conn.recv(1) == b""  # the client shut the connection down
+    assert time.monotonic() - started < 3
+    conn.close()
+    listener.close()

@@ -31,10 +31,15 @@ class SmtpSettings:
 
 
 def _send(settings: SmtpSettings, message: EmailMessage, opened: list[smtplib.SMTP]) -> None:
-    """Runs on a thread; appends its connection to `opened` so a deadline can abort it."""
+    """Runs on a thread; appends its connection to `opened` so a deadline can abort it.
+
+    STARTTLS sends `SMTP._host` as SNI and checks the certificate against it, and smtplib
+    sets it only in the constructor, which then connects and waits for the greeting before
+    the connection is in `opened`, out of the deadline's reach. No public way names the
+    TLS host otherwise, so the attribute is set here, before `connect`."""
     with smtplib.SMTP(timeout=settings.timeout) as smtp:
         opened.append(smtp)
-        smtp._host = settings.host  # type: ignore[attr-defined]  # STARTTLS sends it as SNI
+        smtp._host = settings.host  # type: ignore[attr-defined]  # see the docstring
         smtp.connect(settings.host, settings.port)
         if settings.starttls:
             smtp.starttls(context=settings.tls_context or ssl.create_default_context())
