@@ -11,7 +11,8 @@ For each backend (SQLite, PostgreSQL), in one run:
 - sealed: the points written through the series store in minute order (host-minutes of 60
   points, 32 writes in flight), the compactor run as the server runs it (each simulated
   hour); ingest points/s and process CPU per point; then everything sealed: bytes per point
-  of the whole database (tables, indexes, free pages excluded), compactor CPU per million
+  of the whole database (tables, indexes; free pages and dead row versions excluded), and
+  grown from the empty database (its schema's fixed pages apart), compactor CPU per million
   points and the process RSS before and after sealing;
 - rows: the same points as rows of the row layout (`points` plus the 5-minute, hourly and
   daily rollup rows it kept, with their indexes), measured the same way;
@@ -194,6 +195,7 @@ async def measure_layout(
     await store.open()
     try:
         points = len(hosts) * 60 * minutes
+        empty = await store.backend.read(database_bytes(store)())
         cpu, wall = time.process_time(), time.perf_counter()
         compaction = await write_minutes(store, hosts, minutes, seal=sealed)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -211,11 +213,17 @@ async def measure_layout(
                 await store.backend.write(single(Query(statement)))
             await store.backend.write(single(Query("DELETE FROM head_windows")))
         if isinstance(store.backend, PostgresBackend):
-            # free space excluded, as SQLite's free pages
+            # free space and dead row versions excluded, as SQLite's free pages
             with psycopg.connect(store.backend.dsn, autocommit=True) as conn:
-                conn.execute(f'SET search_path = "{store.backend.schema}"')
-                conn.execute("VACUUM FULL points, head_windows, chunks")
-        result["bytes_per_point"] = await store.backend.read(database_bytes(store)()) / points
+                schema = store.backend.schema
+                tables = conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+                ).fetchall()
+                names = ", ".join(f'"{schema}"."{name}"' for (name,) in tables)
+                conn.execute(f"VACUUM FULL {names}")
+        used = await store.backend.read(database_bytes(store)())
+        result["bytes_per_point"] = used / points
+        result["grown_per_point"] = (used - empty) / points
         return result
     finally:
         await store.close()
@@ -285,6 +293,7 @@ def victoria_bytes(hosts: list[Series], minutes: int, port: int) -> dict[str, fl
                 break
             except OSError:
                 time.sleep(0.1)
+        empty = sum(f.stat().st_size for f in data.rglob("*") if f.is_file())
         stamps = [(START + m * MINUTE) * 1000 for m in range(minutes)]
         started = time.perf_counter()
         for host, metrics in enumerate(hosts):
@@ -304,7 +313,11 @@ def victoria_bytes(hosts: list[Series], minutes: int, port: int) -> dict[str, fl
         time.sleep(5)  # the merge runs in the background after the call returns
         size = sum(f.stat().st_size for f in data.rglob("*") if f.is_file())
         points = len(hosts) * 60 * minutes
-        return {"bytes_per_point": size / points, "import_points_s": points / took}
+        return {
+            "bytes_per_point": size / points,
+            "grown_per_point": (size - empty) / points,
+            "import_points_s": points / took,
+        }
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -359,7 +372,8 @@ def main() -> None:
         port = args.vm_port or free_port()
         vm = median_of([victoria_bytes(hosts, args.minutes, port) for _ in range(args.runs)])
     if vm:
-        print(f"victoria-metrics: {vm['bytes_per_point']:.2f} B/point, "
+        print(f"victoria-metrics: {vm['bytes_per_point']:.2f} B/point "
+              f"({vm['grown_per_point']:.2f} grown from its empty folder), "
               f"import {vm['import_points_s']:,.0f} points/s", flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="sabamon-storage-") as folder:
         for backend in args.backends:
@@ -380,7 +394,8 @@ def main() -> None:
             versus = (f", {new['bytes_per_point'] / vm['bytes_per_point']:.2f}x VictoriaMetrics"
                       if vm else "")  # fmt: skip
             print(
-                f"{backend}: sealed {new['bytes_per_point']:.2f} B/point, rows "
+                f"{backend}: sealed {new['bytes_per_point']:.2f} B/point "
+                f"({new['grown_per_point']:.2f} grown from the empty database), rows "
                 f"{old['bytes_per_point']:.2f} B/point ({ratio:.1f}x smaller{versus})\n"
                 f"  ingest with sealing {new['ingest_points_s']:,.0f} points/s "
                 f"({new['ingest_cpu_us']:.1f} us CPU/point incl. compaction), head only "
