@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sabamon.server.alerts.downtimes import DowntimeError, covers, is_active, validate_downtime
+from sabamon.server.alerts.downtimes import (
+    MAX_DURATION,
+    DowntimeError,
+    covers,
+    is_active,
+    validate_downtime,
+)
 
 
 def at(text: str) -> int:
@@ -44,6 +53,45 @@ def test_recurrences(recurrence: dict[str, object], moment: str, active: bool) -
         {"name": "n", "start": START, "duration": 45, "recurrence": recurrence}
     )
     assert is_active(spec, at(moment)) is active
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(["hourly", "daily"]),
+    interval=st.integers(1, 5),
+    duration=st.integers(1, 5000),
+    offset=st.integers(-10_000, 2_000_000),
+    until=st.none() | st.integers(-10_000, 2_000_000),
+)
+def test_hourly_and_daily_windows_match_every_occurrence(
+    kind: str, interval: int, duration: int, offset: int, until: int | None
+) -> None:
+    """Only the last start before `now` (and `until`) is looked at; the answer is the one
+    every occurrence gives."""
+    recurrence: dict[str, object] = {"type": kind, "interval": interval}
+    if until is not None:
+        recurrence["until"] = START + until
+    spec = validate_downtime(
+        {"name": "n", "start": START, "duration": duration, "recurrence": recurrence}
+    )
+    now, span = START + offset, duration * 60
+    period = interval * (3600 if kind == "hourly" else 86400)
+    starts = range(START, now + 1, period)
+    expected = any(s <= now < s + span and (until is None or s <= START + until) for s in starts)
+    assert is_active(spec, now) is expected
+
+
+def test_the_longest_window_is_checked_at_once() -> None:
+    """A window of ten years (the bound) on an hourly or weekly recurrence is judged in
+    milliseconds; the longer windows that took seconds and gigabytes are refused."""
+    for recurrence in ({"type": "hourly", "interval": 1}, {"type": "weekly", "interval": 1}):
+        spec = validate_downtime({"name": "n", "start": START, "duration": MAX_DURATION,
+                                  "recurrence": recurrence})  # fmt: skip
+        started = time.perf_counter()
+        assert is_active(spec, START + 5 * 365 * 86400)
+        assert time.perf_counter() - started < 0.5
+    with pytest.raises(DowntimeError, match="duration: must be at most 5270400 minutes"):
+        validate_downtime({"name": "n", "start": START, "duration": MAX_DURATION + 1})
 
 
 def test_scopes() -> None:

@@ -154,6 +154,14 @@ def test_expressions_are_at_most_10000_characters(server: Server) -> None:
         assert answer == "expression: must be at most 10000 characters"
 
 
+def test_downtime_windows_are_at_most_ten_years(server: Server) -> None:
+    hourly = {"name": "d", "start": 1, "recurrence": {"type": "hourly", "interval": 1}}
+    with server.client() as http:
+        ok(http.post("/api/v0/downtimes", json={**hourly, "duration": 5_270_400}))
+        answer = error(http.post("/api/v0/downtimes", json={**hourly, "duration": 10**9}), 400)
+        assert answer == "duration: must be at most 5270400 minutes (about ten years)"
+
+
 BAD_URLS = {
     "http://127.0.0.1:99999/": "url: port 99999: must be from 1 to 65535",
     "http://127.0.0.1:0/": "url: port 0: must be from 1 to 65535",

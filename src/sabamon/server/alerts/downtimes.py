@@ -23,10 +23,17 @@ class DowntimeError(ValueError):
     """An invalid downtime; the message names the field."""
 
 
-def _int(body: dict[str, Any], key: str, low: int) -> int:
+MAX_DURATION = 3660 * 24 * 60
+"""Minutes a downtime's window may last, about ten years (Mackerel documents no bound):
+a weekly recurrence looks back over the window's days each time it is checked."""
+
+
+def _int(body: dict[str, Any], key: str, low: int, high: int | None = None) -> int:
     value = body.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise DowntimeError(f"{key}: must be an integer of at least {low}")
+    if high is not None and value > high:
+        raise DowntimeError(f"{key}: must be at most {high} minutes (about ten years)")
     return value
 
 
@@ -40,7 +47,7 @@ def validate_downtime(body: Any) -> dict[str, Any]:
     if not isinstance(memo, str):
         raise DowntimeError("memo: must be a string")
     out: dict[str, Any] = {"name": name, "memo": memo, "start": _int(body, "start", 0),
-                           "duration": _int(body, "duration", 1)}  # fmt: skip
+                           "duration": _int(body, "duration", 1, MAX_DURATION)}  # fmt: skip
     recurrence = body.get("recurrence")
     if recurrence is not None:
         if not isinstance(recurrence, dict) or recurrence.get("type") not in RECURRENCE_TYPES:
@@ -84,9 +91,11 @@ def _occurrence_starts(spec: dict[str, Any], now: int) -> list[int]:
         return [start]
     interval, kind = rec["interval"], rec["type"]
     if kind in ("hourly", "daily"):
+        # the last start at or before both `now` and `until`: if its window does not cover
+        # `now`, no earlier one's does (windows are the same length)
         period = interval * (3600 if kind == "hourly" else 86400)
-        k = (now - start) // period
-        return [start + (k - i) * period for i in range(span // period + 1) if k - i >= 0]
+        latest = min(now, rec.get("until", now))
+        return [start + (latest - start) // period * period] if latest >= start else []
     first = dt.datetime.fromtimestamp(start, dt.UTC)
     if kind == "weekly":
         days = rec.get("weekdays") or [WEEKDAYS[first.weekday()]]
