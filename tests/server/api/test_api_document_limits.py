@@ -87,6 +87,14 @@ def test_role_fullnames_follow_the_service_name_rules(client: httpx.Client) -> N
     assert ok(client.get("/api/v0/services"))["services"] == []
 
 
+def test_a_host_declares_at_most_1000_check_monitors(client: httpx.Client) -> None:
+    checks = [{"name": f"check-{index}"} for index in range(1001)]
+    message = error(client.post("/api/v0/hosts", json={"name": "h", "checks": checks}), 400)
+    assert message.startswith("checks: list should have at most 1000 items"), message
+    ok(client.post("/api/v0/hosts", json={"name": "h", "checks": checks[:1000]}))
+    assert len(ok(client.get("/api/v0/monitoring/checks", params={"limit": 100}))["checks"]) == 100
+
+
 def test_good_hosts_post_alongside(api: RunningApi) -> None:
     with api.client() as http:
         register(http, "ok", meta={"cloud": {"provider": "ec2", "tags": ["a", "b"]}},

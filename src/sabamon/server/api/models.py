@@ -34,6 +34,9 @@ NullableText = Annotated[str, BeforeValidator(_null_as_empty_string)]
 
 
 MAX_CHECK_MESSAGE = 1024
+MAX_CHECKS_PER_HOST = 1000
+"""Check monitors one host declares in `checks` (each is a monitor evaluated on every
+report); Mackerel documents no bound."""
 
 
 class Wire(BaseModel):
@@ -74,7 +77,7 @@ class HostIn(Wire):
     meta: NullableObject = Field(default_factory=dict)
     interfaces: NullableList[dict[str, Any]] = Field(default_factory=list)
     role_fullnames: NullableList[str] = Field(default_factory=list)
-    checks: NullableList[CheckIn] = Field(default_factory=list)
+    checks: NullableList[CheckIn] = Field(default_factory=list, max_length=MAX_CHECKS_PER_HOST)
 
     @field_validator("meta", "interfaces", mode="before")
     @classmethod
