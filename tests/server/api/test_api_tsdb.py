@@ -159,6 +159,25 @@ def test_a_bad_point_costs_only_itself(client: httpx.Client) -> None:
     assert sample(text, "sabamon_points_total", outcome="accepted") == 2 * len(BAD_POINTS)
 
 
+def test_nan_and_infinity_literals_cost_only_their_points(client: httpx.Client) -> None:
+    """Python's json module writes NaN and Infinity: those points are refused by index, the
+    others of the batch stored."""
+    host_id = register(client, "a")
+    t = minute(-1)
+    points = [{"hostId": host_id, "name": f"m{i}", "time": t, "value": i} for i in range(5)]
+    points[1]["value"], points[3]["value"] = float("nan"), float("-inf")
+    points[4]["time"] = float("inf")
+    response = client.post(
+        "/api/v0/tsdb", content=json.dumps(points), headers={"Content-Type": "application/json"}
+    )
+    message = error(response, 400)
+    assert message == (
+        "3 points refused, 2 stored: [1].value: must be a finite number; [3].value: must be a"
+        " finite number; [4].time: must be epoch seconds"
+    )
+    assert [p["value"] for p in series(client, host_id, "m2", t, t)] == [2.0]
+
+
 def test_every_refused_point_is_named(client: httpx.Client) -> None:
     host_id = register(client, "a")
     t = minute(-1)

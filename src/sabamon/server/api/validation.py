@@ -45,8 +45,10 @@ def _json_int(text: str) -> int | float:
 
 def parse_json(body: bytes) -> Any:
     """The body's JSON value. Text orjson refuses only for its characters (invalid UTF-8,
-    a lone surrogate escape) is read again by the stdlib parser with those characters
-    replaced by U+FFFD; NaN and Infinity stay malformed."""
+    a lone surrogate escape) or its numbers (`NaN`, `Infinity`, `1e400`, which clients
+    such as Python's json module write) is read again by the stdlib parser with those
+    characters replaced by U+FFFD and those numbers as floats, so the point that holds one
+    is refused by index and the rest of the batch is stored."""
     if not body.strip():
         raise BadRequest("body: a JSON body is required")
     try:
@@ -54,18 +56,10 @@ def parse_json(body: bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         try:
             return sanitize(
-                json.loads(
-                    body.decode("utf-8", errors="replace"),
-                    parse_constant=_no_constant,
-                    parse_int=_json_int,
-                )
+                json.loads(body.decode("utf-8", errors="replace"), parse_int=_json_int)
             )
         except (ValueError, RecursionError):
             raise BadRequest(f"body: malformed JSON ({exc})") from exc
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def read_json(body: bytes, where: str = "body") -> Any:
