@@ -175,6 +175,30 @@ def test_errors_are_classified(peer_factory: Callable[..., RawPeer]) -> None:
     assert "too busy" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFF\r\n{}",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"800000\r\n" + b"x" * 0x800000 + b"\r\n" + b"800001\r\n",
+        b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * (17 * 1024 * 1024),
+    ],
+    ids=["content-length 1 TB", "negative length", "chunk of 1 TB", "chunks past 16 MiB",
+         "close-delimited past 16 MiB"],
+)  # fmt: skip
+def test_an_answer_body_over_16_mib_is_an_error_before_it_is_allocated(
+    peer_factory: Callable[..., RawPeer], answer: bytes
+) -> None:
+    peer = peer_factory(lambda head: answer)
+    peer.close_after_answer = True
+    with pytest.raises(ApiError) as caught:
+        AgentApi(peer.url, "k", timeout=5).request("GET", "/x")
+    assert caught.value.status is None
+    assert "16777216" in str(caught.value), caught.value
+
+
 def test_retry_after_http_date() -> None:
     now = 784111777.0  # Sun, 06 Nov 1994 08:49:37 GMT
     assert retry_after_seconds("Sun, 06 Nov 1994 08:50:07 GMT", now) == 30.0

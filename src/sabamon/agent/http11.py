@@ -24,6 +24,9 @@ from urllib.parse import unquote, urlsplit
 
 MAX_LINE = 65536
 MAX_HEADERS = 100
+MAX_BODY = 16 * 1024 * 1024
+"""Bytes of an answer's body. The API's and the cloud metadata services' answers are small;
+a peer that announces or sends more is an error before the agent allocates it."""
 
 
 class HttpError(Exception):
@@ -196,7 +199,9 @@ def _read_response(reader: BinaryIO, method: str) -> tuple[Response, bool]:
     elif "content-length" in headers:
         body = _read_exactly(reader, int(headers["content-length"]))
     else:
-        body, reusable = reader.read(), False
+        body, reusable = reader.read(MAX_BODY + 1), False
+        if len(body) > MAX_BODY:
+            raise HttpError(f"answer body over {MAX_BODY} bytes")
     return Response(status, reason, headers, body), reusable
 
 
@@ -230,7 +235,10 @@ def _read_headers(reader: BinaryIO) -> dict[str, str]:
     raise HttpError(f"more than {MAX_HEADERS} header lines")
 
 
-def _read_exactly(reader: BinaryIO, length: int) -> bytes:
+def _read_exactly(reader: BinaryIO, length: int, already: int = 0) -> bytes:
+    """`length` bytes of a body of which `already` were read; HttpError past `MAX_BODY`."""
+    if not 0 <= length <= MAX_BODY - already:
+        raise HttpError(f"answer body of {already + length} bytes (at most {MAX_BODY})")
     data = reader.read(length)
     if len(data) < length:
         raise HttpError(f"body cut short: {len(data)} of {length} bytes")
@@ -239,10 +247,12 @@ def _read_exactly(reader: BinaryIO, length: int) -> bytes:
 
 def _read_chunked(reader: BinaryIO) -> bytes:
     chunks: list[bytes] = []
+    received = 0
     while True:
         size = int(_read_line(reader).split(b";")[0], 16)
         if size == 0:
             _read_headers(reader)  # trailers
             return b"".join(chunks)
-        chunks.append(_read_exactly(reader, size))
+        chunks.append(_read_exactly(reader, size, received))
+        received += size
         _read_line(reader)
