@@ -25,9 +25,14 @@ NOW = 1_700_000_000
 
 
 def generator(
-    runner: PluginRunner, name: str, cmd: str | tuple[str, ...], **options: object
+    runner: PluginRunner,
+    name: str,
+    cmd: str | tuple[str, ...],
+    timeout: float = 10,
+    **options: object,
 ) -> MetricPluginGenerator:
-    config = MetricPluginConfig(name=name, command=command(cmd), **options)  # type: ignore[arg-type]
+    plugin_command = command(cmd, timeout=timeout)
+    config = MetricPluginConfig(name=name, command=plugin_command, **options)  # type: ignore[arg-type]
     return MetricPluginGenerator(config, runner, clock=StepClock(NOW))
 
 
@@ -190,7 +195,8 @@ def test_what_the_api_would_refuse_is_dropped_with_one_warning_an_hour(
 def test_a_flooding_plugin_costs_only_its_values_past_the_cap(
     runner: PluginRunner, caplog: pytest.LogCaptureFixture
 ) -> None:
-    plugin = generator(runner, "flood", "yes 'flood.x\t1\t1'", max_values=500)
+    # a flood without end runs until its timeout, one second here
+    plugin = generator(runner, "flood", "yes 'flood.x\t1\t1'", timeout=1, max_values=500)
     with caplog.at_level(logging.WARNING):
         values = plugin.generate(60, threading.Event())
     assert len(values) == 500 and values[0] == Value("custom.flood.x", 1.0)

@@ -1,6 +1,8 @@
 """A loopback HTTP server that records JSON posts: the peer of webhook and Slack tests.
 
-`fail_first` makes it answer 503 to that many requests first (a fault injector).
+`fail_first` makes it answer 503 to that many requests first (a fault injector);
+`hold_until` makes it hold every answer until that many requests have arrived (at most
+`HOLD_TIMEOUT` seconds), so senders that overlap are seen to overlap on any machine.
 """
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+HOLD_TIMEOUT = 5.0
+"""Seconds a held answer waits for the other requests (below a delivery's deadline)."""
+
 
 class Receiver:
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, hold_until: int = 0) -> None:
         self.bodies: list[dict[str, Any]] = []
         self.requests = 0
         self.fail_first = fail_first
+        self.hold_until = hold_until
+        self.released = threading.Event()
         self.lock = threading.Lock()
         self.url = ""
 
@@ -33,8 +40,8 @@ class Receiver:
 
 
 @contextmanager
-def receiving(fail_first: int = 0) -> Iterator[Receiver]:
-    receiver = Receiver(fail_first)
+def receiving(fail_first: int = 0, hold_until: int = 0) -> Iterator[Receiver]:
+    receiver = Receiver(fail_first, hold_until)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -44,6 +51,9 @@ def receiving(fail_first: int = 0) -> Iterator[Receiver]:
                 failing = receiver.requests <= receiver.fail_first
                 if not failing:
                     receiver.bodies.append(json.loads(body))
+                if receiver.requests >= receiver.hold_until:
+                    receiver.released.set()
+            receiver.released.wait(HOLD_TIMEOUT)
             self.send_response(503 if failing else 200)
             self.send_header("Content-Length", "2")
             self.end_headers()

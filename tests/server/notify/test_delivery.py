@@ -113,7 +113,9 @@ async def test_two_workers_over_one_database_send_each_notification_once(
     try:
         org, _ = await stores[0].ensure_org("test")
         clock = Clock()
-        with receiving() as receiver:
+        # the receiver answers nobody until both workers' first claims (7 each) are sending:
+        # each worker waits for its own, so the other worker must have claimed too
+        with receiving(hold_until=14) as receiver:
             spec = validate_channel({"type": "webhook", "name": "hook", "url": receiver.url})
             await stores[0].put_document(org.id, "channel", Document("hook", spec), 0)
             events = [NewDelivery("hook", f"e{i}", {"n": i}) for i in range(60)]
