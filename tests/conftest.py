@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from tests.support.waiting import free_port
 
 from sabamon.bench.victoria import VictoriaMissing, VictoriaProcess
 
@@ -79,7 +80,7 @@ def redis_namespace(redis_url: str) -> Iterator[str]:
 
 def start_victoria(data_dir: Path) -> VictoriaProcess:
     """A fresh VictoriaMetrics on a free loopback port (skip, or fail under CI, if missing)."""
-    victoria = VictoriaProcess(data_dir)
+    victoria = VictoriaProcess(data_dir, free_port())
     try:
         victoria.start()
     except VictoriaMissing as error:

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import httpx
-from api_server import Backend, free_socket
+from api_server import Backend
+from tests.support.waiting import free_port
 
 SABAMON = [sys.executable, "-m", "sabamon.cli"]
 
@@ -32,9 +33,7 @@ def where(backend: Backend) -> list[str]:
 class ServerProcess:
     def __init__(self, backend: Backend, env: dict[str, str], log_file: Path | None = None) -> None:
         """`log_file`, when given, receives the server's log (stderr)."""
-        sock = free_socket()
-        self.port = sock.getsockname()[1]
-        sock.close()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [*SABAMON, "server", "--listen", f"127.0.0.1:{self.port}", *where(backend)],

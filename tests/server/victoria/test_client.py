@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.support.waiting import free_port
 
 from sabamon.bench.victoria import VictoriaProcess
 from sabamon.server.store.series_store import SeriesStoreError, SeriesStoreUnavailable
@@ -98,7 +99,7 @@ async def test_an_answer_over_the_size_limit_is_abandoned(victoria: VictoriaProc
 async def test_a_victoria_without_one_second_dedup_is_named_at_open(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    plain = VictoriaProcess(tmp_path / "plain", flags=("-loggerLevel=ERROR",))
+    plain = VictoriaProcess(tmp_path / "plain", free_port(), flags=("-loggerLevel=ERROR",))
     plain.start()
     try:
         series = VictoriaSeriesStore(single_node(plain.url))
