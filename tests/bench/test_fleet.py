@@ -17,6 +17,8 @@ from sabamon.bench.fleet import Fleet, FleetOptions
 from sabamon.bench.results import ERROR_CLASSES, Thresholds
 from sabamon.bench.shard import metric_names
 
+pytestmark = pytest.mark.alone  # the bench's latency figures and its p99 threshold
+
 
 def stored_minutes(server: ServerProcess, host_id: str, name: str) -> set[int]:
     now = int(time.time())  # a span under 20 h reads one point a minute

@@ -14,6 +14,8 @@ import httpx
 import pytest
 from tests.support.server import ServerProcess, running_server
 
+pytestmark = pytest.mark.alone  # good posts' p99 latency while attacks run
+
 GOOD_RATE = 100.0
 """Good posts per second while an attack runs."""
 

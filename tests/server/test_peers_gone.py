@@ -18,6 +18,8 @@ import httpx
 import pytest
 from tests.support.server import running_server
 
+pytestmark = pytest.mark.alone  # answers within a second
+
 POSTGRES = ("127.0.0.1", 5432)
 
 
