@@ -29,7 +29,8 @@ services:
 
 # The tests wait on processes, peers and deadlines more than they compute: four pytest-xdist
 # workers share two cores, each test file on one worker (its module fixtures start once).
-# The tests marked `alone` measure latency, so they run afterwards with nothing beside them.
+# The tests marked `alone` measure latency or race a fast server clock, so they run afterwards
+# with nothing beside them.
 TEST_WORKERS ?= 4
 test: setup-test services
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile -m "not alone"

@@ -14,7 +14,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from tests.support.waiting import free_port
 
 from sabamon.bench.victoria import VictoriaMissing, VictoriaProcess
 
@@ -80,6 +79,8 @@ def redis_namespace(redis_url: str) -> Iterator[str]:
 
 def start_victoria(data_dir: Path) -> VictoriaProcess:
     """A fresh VictoriaMetrics on a free loopback port (skip, or fail under CI, if missing)."""
+    from tests.support.waiting import free_port  # here: test_postgres copies this file alone
+
     victoria = VictoriaProcess(data_dir, free_port())
     try:
         victoria.start()

@@ -65,7 +65,9 @@ def test_sigterm_during_maintenance_exits_promptly_and_keeps_acknowledged_points
     servers.append(server)
     headers = {"X-Api-Key": KEY}
     acknowledged: list[int] = []
-    with httpx.Client(base_url=server.url, headers=headers, timeout=10) as http:
+    # maintenance starts a second after the server: these posts wait for its chunks' writes,
+    # seconds each on a loaded machine
+    with httpx.Client(base_url=server.url, headers=headers, timeout=60) as http:
         host_id = register(http, "live")
         at = (int(time.time()) // 60 - 30) * 60
         for minute in range(20):
