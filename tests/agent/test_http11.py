@@ -248,6 +248,31 @@ def test_https_with_a_trusted_certificate(
     api.close()
 
 
+def test_a_clients_new_tls_connections_reuse_its_context(
+    peer_factory: Callable[..., RawPeer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CA store is loaded once per client, not per connection: after the first
+    connection the trusted file is gone, and a new connection still trusts the peer."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    peer = peer_factory(lambda head: ok(), wrap=context)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    api = AgentApi(peer.url, "k")
+    assert api.request("GET", "/x") == {"ok": True}
+    api.close()  # the next request opens a new connection
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "gone.pem"))
+    assert api.request("GET", "/y") == {"ok": True}
+    assert [number for number, _ in peer.requests][-2:] == [1, 2]  # two connections
+    api.close()
+
+
 def test_plain_http_path_does_not_load_openssl() -> None:
     code = (
         "import sys, sabamon.agent.run, sabamon.agent.cli; "

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sabamon import __version__
-from sabamon.agent.http11 import HttpConnection, HttpError, Response
+from sabamon.agent.http11 import HttpConnection, HttpError, Response, TlsContext
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,7 @@ class AgentApi:
             "X-Revision": REVISION,
         }
         self._idle: list[HttpConnection] = []
+        self._tls = TlsContext()  # one CA store load for all the client's connections
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -141,7 +142,11 @@ class AgentApi:
             if self._idle:
                 return self._idle.pop()
         return HttpConnection(
-            self.api_base, timeout=self.timeout, keep_alive=self.keep_alive, use_env_proxy=True
+            self.api_base,
+            timeout=self.timeout,
+            keep_alive=self.keep_alive,
+            use_env_proxy=True,
+            tls=self._tls,
         )
 
     def _give_back(self, connection: HttpConnection) -> None:

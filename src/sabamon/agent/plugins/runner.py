@@ -131,13 +131,8 @@ class PluginRunner:
     def longest_run(self, command: PluginCommand) -> float:
         """Seconds one run of `command` lasts at most: its timeout, the grace between TERM
         and KILL, the wait after KILL and the end of what it left behind."""
-        leftovers_grace = min(self.kill_grace_seconds, _LEFTOVERS_GRACE_SECONDS)
-        return (
-            command.timeout_seconds
-            + self.kill_grace_seconds
-            + _AFTER_KILL_SECONDS
-            + (leftovers_grace)
-        )
+        leftovers = min(self.kill_grace_seconds, _LEFTOVERS_GRACE_SECONDS)
+        return command.timeout_seconds + self.kill_grace_seconds + _AFTER_KILL_SECONDS + leftovers
 
     def close(self) -> None:
         """End every process a plugin run of this agent left behind (the agent is exiting)."""
@@ -237,7 +232,8 @@ class _ExitWatch:
             self._poller.register(self._pidfd, select.POLLIN)
 
     def wait(self, timeout: float) -> bool:
-        """True once the process has exited (not yet reaped), within `timeout` seconds."""
+        """True once the process has exited (through the pidfd, not yet reaped), within
+        `timeout` seconds."""
         if self._poller is not None:
             return bool(self._poller.poll(math.ceil(timeout * 1000)))
         end = time.monotonic() + timeout
