@@ -224,9 +224,10 @@ def test_http_proxy_from_the_environment(
     assert len(proxy.requests) == 1 and server.requests  # went direct
 
 
-def test_https_with_a_trusted_certificate(
-    peer_factory: Callable[..., RawPeer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def tls_peer(peer_factory: Callable[..., RawPeer], tmp_path: Path) -> tuple[RawPeer, Path]:
+    """A peer answering 200 over TLS with a self-signed certificate for 127.0.0.1, and that
+    certificate's file (made with the openssl CLI)."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
@@ -236,7 +237,13 @@ def test_https_with_a_trusted_certificate(
     )  # fmt: skip
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    peer = peer_factory(lambda head: ok(), wrap=context)
+    return peer_factory(lambda head: ok(), wrap=context), cert
+
+
+def test_https_with_a_trusted_certificate(
+    tls_peer: tuple[RawPeer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    peer, cert = tls_peer
     with pytest.raises(ApiError) as caught:  # not trusted yet
         AgentApi(peer.url, "k").request("GET", "/x")
     assert caught.value.status is None
@@ -249,20 +256,11 @@ def test_https_with_a_trusted_certificate(
 
 
 def test_a_clients_new_tls_connections_reuse_its_context(
-    peer_factory: Callable[..., RawPeer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tls_peer: tuple[RawPeer, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The CA store is loaded once per client, not per connection: after the first
     connection the trusted file is gone, and a new connection still trusts the peer."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    peer = peer_factory(lambda head: ok(), wrap=context)
+    peer, cert = tls_peer
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     api = AgentApi(peer.url, "k")
     assert api.request("GET", "/x") == {"ok": True}
