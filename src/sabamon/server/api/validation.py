@@ -55,9 +55,7 @@ def parse_json(body: bytes) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         try:
-            return sanitize(
-                json.loads(body.decode("utf-8", errors="replace"), parse_int=_json_int)
-            )
+            return sanitize(json.loads(body.decode("utf-8", errors="replace"), parse_int=_json_int))
         except (ValueError, RecursionError):
             raise BadRequest(f"body: malformed JSON ({exc})") from exc
 
