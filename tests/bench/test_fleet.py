@@ -79,7 +79,9 @@ def test_fleet_command_registers_posts_checks_and_writes_reports(tmp_path: Path)
 def test_ramp_stops_when_the_server_sheds(tmp_path: Path) -> None:
     """One host never has two posts in flight, so a bound of one request is carried;
     sixteen hosts ten times a second are not."""
-    with running_server(tmp_path / "data", "--max-in-flight", "1") as server:
+    # registering the sixteen hosts meets the bound too: each 503 costs its Retry-After
+    options = ("--max-in-flight", "1", "--shed-retry-after", "1")
+    with running_server(tmp_path / "data", *options) as server:
         options = FleetOptions(
             url=server.url,
             apikey=server.apikey,

@@ -14,6 +14,7 @@ import sabamon.server
 from sabamon.server.cluster import ClusterSettings
 from sabamon.server.notify.email import SmtpSettings
 from sabamon.server.settings import HANDOVER_ENV, ServerSettings
+from sabamon.server.shedding import SheddingLimits
 
 
 def parse(argv: list[str], environ: dict[str, str] | None = None) -> ServerSettings:
@@ -26,7 +27,8 @@ def test_the_workers_get_what_the_flags_said(tmp_path: Path) -> None:
     settings = parse(
         ["--data", str(tmp_path), "--listen", "0.0.0.0:9090", "--workers", "3",
          "--db", "postgresql://db/sabamon", "--series-store", "http://vm:8428",
-         "--max-in-flight", "64", "--max-wait", "0.5", "--header-timeout", "3",
+         "--max-in-flight", "64", "--max-wait", "0.5", "--shed-retry-after", "2",
+         "--header-timeout", "3",
          "--max-connections-per-address", "9", "--outbound-networks", "10.0.0.0/8",
          "--redis", "redis://127.0.0.1:6379/2", "--cluster-ttl", "12",
          "--cluster-heartbeat", "4", "--smtp-host", "mail", "--smtp-starttls",
@@ -36,6 +38,7 @@ def test_the_workers_get_what_the_flags_said(tmp_path: Path) -> None:
     )  # fmt: skip
     assert settings.public_url == "https://mon.example.com"
     assert settings.max_series_per_org == 1000
+    assert settings.shedding == SheddingLimits(max_in_flight=64, max_wait=0.5, retry_after=2)
     assert settings.cluster == ClusterSettings(
         "redis://127.0.0.1:6379/2", heartbeat_interval=4, member_ttl=12
     )
@@ -66,6 +69,7 @@ def test_defaults_and_the_listen_address_as_public_url(tmp_path: Path) -> None:
     [
         (["--workers", "0"], {}, "--workers"),
         (["--max-wait", "0"], {}, "--max-in-flight, --max-wait"),
+        (["--shed-retry-after", "0"], {}, "--shed-retry-after: retry_after"),
         (["--outbound-networks", "10.0.0.0/33"], {}, "--outbound-networks"),
         (["--max-series-per-org", "0"], {}, "--max-series-per-org"),
         (["--public-url", "ftp://x"], {}, "--public-url"),

@@ -120,6 +120,12 @@ class ServerSettings:
             help="seconds; shed while a request waits longer",
         )
         parser.add_argument(
+            "--shed-retry-after",
+            type=float,
+            default=shedding.retry_after,
+            help="seconds a shed client is told to wait (Retry-After, whole seconds)",
+        )
+        parser.add_argument(
             "--public-url",
             help="the dashboard's address as people reach it, for the links in notifications"
             f" (default: ${PUBLIC_URL_ENV}, else the --listen address)",
@@ -205,9 +211,13 @@ class ServerSettings:
             raise ValueError("--workers: must be at least 1")
         given_url = args.public_url or environ.get(PUBLIC_URL_ENV)
         try:
-            shedding = SheddingLimits(max_in_flight=args.max_in_flight, max_wait=args.max_wait)
+            shedding = SheddingLimits(
+                max_in_flight=args.max_in_flight,
+                max_wait=args.max_wait,
+                retry_after=args.shed_retry_after,
+            )
         except ValueError as exc:
-            raise ValueError(f"--max-in-flight, --max-wait: {exc}") from None
+            raise ValueError(f"--max-in-flight, --max-wait, --shed-retry-after: {exc}") from None
         try:
             connections = ConnectionLimits(
                 header_timeout=args.header_timeout,
@@ -329,7 +339,11 @@ def _to_json(settings: ServerSettings) -> dict[str, Any]:
         "public_url_given": settings.public_url_given,
         "org_name": settings.org_name,
         "max_series_per_org": settings.max_series_per_org,
-        "shedding": [settings.shedding.max_in_flight, settings.shedding.max_wait],
+        "shedding": [
+            settings.shedding.max_in_flight,
+            settings.shedding.max_wait,
+            settings.shedding.retry_after,
+        ],
         "connections": [
             settings.connections.header_timeout,
             settings.connections.body_timeout,

@@ -43,12 +43,15 @@ class SheddingLimits:
     max_wait: float = 2.0
     """Seconds the oldest in-flight request may have been running before new ones are shed."""
     retry_after: float = 5.0
+    """Seconds a shed client is told to wait (`Retry-After`, whole seconds, at least 1)."""
 
     def __post_init__(self) -> None:
         if self.max_in_flight < 1:
             raise ValueError(f"max_in_flight: must be at least 1, got {self.max_in_flight}")
         if not self.max_wait > 0:
             raise ValueError(f"max_wait: must be above 0 seconds, got {self.max_wait}")
+        if not self.retry_after > 0:
+            raise ValueError(f"retry_after: must be above 0 seconds, got {self.retry_after}")
 
 
 class LoadShedder:
