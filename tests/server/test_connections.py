@@ -4,6 +4,7 @@ headers — each costs only itself while good agents keep posting."""
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import socket
 import time
@@ -194,3 +195,29 @@ def test_headers_just_under_the_size_limit_are_served(server: ServerProcess) -> 
     answer = read_response(sock, 5)
     sock.close()
     assert answer.startswith(b"HTTP/1.1 200 "), answer[:100]
+
+
+def test_a_flood_of_pipelined_requests_is_cut_off(server: ServerProcess) -> None:
+    """Requests sent ahead of their answers wait parsed in memory: past 32 waiting on one
+    connection it is refused (429) and closed; a few pipelined requests are all answered."""
+    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    few = connect_from("127.0.0.1", server)
+    few.sendall(request * 8)
+    answers = b""
+    few.settimeout(5)
+    while answers.count(b"HTTP/1.1 200 ") < 8:
+        answers += few.recv(65536)
+    few.close()
+    flood = connect_from("127.0.0.1", server)
+    flood.sendall(request * 5000)
+    answer = b""
+    with contextlib.suppress(ConnectionResetError):  # closed with requests still unread
+        answer = read_response(flood, 5)
+    flood.close()
+    assert answer.count(b"HTTP/1.1 200 ") <= 33
+    assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200
+    log = server.log()
+    assert "reason=pipelined" in log
+    assert (
+        "Traceback" not in log
+    )  # the answer in progress is dropped, not written to a closed socket

@@ -16,7 +16,10 @@ protocol class as a setting, so `GuardedHttpToolsProtocol` extends the stock one
   read, with or without its body behind it, is measured too); the request never reaches
   the app;
 - a cap per client address: a connection beyond `max_per_address` open from the same
-  address is answered 503 + Retry-After and closed before anything is read.
+  address is answered 503 + Retry-After and closed before anything is read;
+- a cap on pipelined requests: uvicorn parses every request of a read (up to 256 KiB) and
+  queues those behind the one being answered, about 7 bytes of memory per byte sent; a
+  connection with more than `max_pipelined` waiting is answered 429 and closed.
 
 The body has its own deadline in `sabamon.server.api.limits.RequestBody`. The bounds hold
 per worker process. Hypercorn and Granian were not needed: this class keeps uvicorn's
@@ -34,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from sabamon.server.api.limits import BODY_TIMEOUT
 
@@ -52,6 +55,8 @@ class ConnectionLimits:
     max_header_bytes: int = 64 * 1024
     max_per_address: int = 256
     """Open connections one client address may hold, per worker process."""
+    max_pipelined: int = 32
+    """Requests one connection may have waiting behind the one being answered."""
 
     def __post_init__(self) -> None:
         if not (self.header_timeout > 0 and self.body_timeout > 0):
@@ -76,6 +81,10 @@ def raw_response(status: str, message: str, *extra: bytes) -> bytes:
 REQUEST_TIMEOUT = raw_response("408 Request Timeout", "The request headers took too long.")
 HEADERS_TOO_LARGE = raw_response(
     "431 Request Header Fields Too Large", "The request headers are too large."
+)
+TOO_MANY_PIPELINED = raw_response(
+    "429 Too Many Requests",
+    "Too many pipelined requests waiting on one connection.",
 )
 TOO_MANY_CONNECTIONS = raw_response(
     "503 Service Unavailable",
@@ -130,6 +139,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.header_bytes = 0
         self.in_headers = True
         self.address = ""
+        self.answering: RequestResponseCycle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -171,6 +181,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.refuse(HEADERS_TOO_LARGE)
             return
         super().on_headers_complete()
+        if len(self.pipeline) > self.limits.max_pipelined:
+            self.refusals.note("pipelined", self.address)
+            self.refuse(TOO_MANY_PIPELINED)
 
     def on_body(self, body: bytes) -> None:
         if not self.transport.is_closing():
@@ -200,8 +213,19 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.refusals.note("header_timeout", self.address)
             self.refuse(REQUEST_TIMEOUT)
 
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        self.answering = cycle  # `self.cycle` is the newest parsed, maybe still queued
+        super()._start_asgi_task(cycle, app)
+
     def refuse(self, response: bytes) -> None:
+        """Answers `response` and closes. A request being answered meanwhile is marked
+        disconnected, so its app drops its answer (uvloop raises on a write to a closed
+        transport), and the requests queued behind it are dropped."""
         self.cancel_header_timer()
+        if self.answering is not None and not self.answering.response_complete:
+            self.answering.disconnected = True
+            self.answering.message_event.set()
+        self.pipeline.clear()
         if not self.transport.is_closing():
             self.transport.write(response)
             self.transport.close()
