@@ -8,6 +8,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from fault_server import FaultServer
 
 from sabamon.agent.api import AgentApi, ApiError, retry_after_seconds
 from sabamon.agent.http11 import HttpConnection, HttpError, _peer_closed
+from sabamon.agent.loop import LoopTimings, MetricPoster, PostState, Shutdown
+from sabamon.agent.spool import BatchKind, Spool
 
 
 class RawPeer:
@@ -286,3 +289,53 @@ def test_bad_url_and_header_are_clear_errors() -> None:
         HttpConnection("ftp://example.invalid", timeout=1)
     with pytest.raises(ApiError, match="line break"):
         AgentApi("http://127.0.0.1:9", "key\r\nX-Evil: 1").request("GET", "/x")
+
+
+class TricklePeer(RawPeer):
+    """A loopback peer that answers every request with a 200 head announcing a 1 MB body,
+    then sends that body one byte every 0.2 s until closed: each read gets a byte well within
+    any per-read timeout, and the answer never ends."""
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+        super().__init__(lambda head: None)
+
+    def _serve(self, conn: socket.socket, number: int) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+                while not self.closed.wait(0.2):
+                    conn.sendall(b"x")
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.closed.set()
+        super().close()
+
+
+def test_a_trickling_answer_fails_at_the_deadline_and_the_batch_stays_spooled(
+    tmp_path: Path,
+) -> None:
+    """A server sending a byte every 0.2 s never trips a per-read timeout; the call's total
+    deadline (0.5 s here, 30 s by default) ends it as a network error, the poster retries once
+    at once as after any network error, and the batch is still in the spool for the next post."""
+    peer = TricklePeer()
+    spool = Spool(tmp_path / "spool")
+    spool.append(BatchKind.METRICS, [{"hostId": "h", "name": "x", "time": 60, "value": 1.0}])
+    poster = MetricPoster(
+        AgentApi(peer.url, "k", timeout=0.5), spool, LoopTimings(), 0, Shutdown(10)
+    )
+    started = time.monotonic()
+    thread = threading.Thread(target=poster._post, args=(spool.oldest(BatchKind.METRICS, 2),))
+    thread.start()
+    thread.join(10)
+    elapsed = time.monotonic() - started
+    peer.close()  # ends the old code's endless read too
+    thread.join(5)
+    assert elapsed < 5, f"the post was still waiting after {elapsed:.1f} s"
+    assert peer.connections == 2  # the request and its immediate network-error retry
+    assert poster.state is PostState.HAD_ERROR
+    assert [batch.body[0]["value"] for batch in spool.oldest(BatchKind.METRICS, 2)] == [1.0]
+    spool.close()

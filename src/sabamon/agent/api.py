@@ -6,8 +6,9 @@ boundary, into `ApiError`; the loops only ask `is_network_error` / `is_client_er
 
 The transport is `sabamon.agent.http11`, not httpx as DESIGN.md first chose: measured beside
 a bare `python -c 'import psutil'` (12.5 MB RSS), importing httpx added ~17 MB and the agent
-stood at 38.5 MB with a full spool against a 25 MB budget. Keep-alive, the 30 s timeout and
-proxies from the environment are kept; the API answers small JSON, so gzip is not needed.
+stood at 38.5 MB with a full spool against a 25 MB budget. Keep-alive, the 30 s timeout (for
+the whole call, as Go's `http.Client.Timeout` in the original) and proxies from the environment
+are kept; the API answers small JSON, so gzip is not needed.
 
 Hooks other parts hand their output to: `post_check_reports` (the checks loop, through the
 spool), `put_metadata` (the metadata loop) and `create_graph_defs` (plugin graph defs).
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 REVISION = "0000000"
 DEFAULT_API_BASE = "https://api.mackerelio.com"
 TIMEOUT_SECONDS = 30.0
+"""Each call's total deadline: connect, send and the whole answer (spec/agent.md §1: 30 s)."""
 HOST_STATUSES = ("working", "standby", "maintenance", "poweroff")
 MAX_IDLE_CONNECTIONS = 4
 REPLAY_HEADER = "X-Sabamon-Replay"

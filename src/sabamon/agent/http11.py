@@ -10,21 +10,31 @@ Content-Length, chunked or close-delimited body; no redirects followed, no compr
 idle connection the server has closed is noticed before reuse and replaced, so a request is
 never sent twice by this layer. Proxies come from HTTP(S)_PROXY and NO_PROXY when
 `use_env_proxy` is set.
+
+A connection's `timeout` bounds each request as a whole: connecting (and the TLS handshake or
+proxy tunnel), sending, and reading the whole answer, as Go's `http.Client.Timeout` bounds
+mackerel-agent's calls. A per-read timeout alone would let a peer that trickles a byte now and
+then hold the caller for ever.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import os
 import select
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Callable
+
+    from _typeshed import WriteableBuffer
 
 MAX_LINE = 65536
 MAX_HEADERS = 100
@@ -101,7 +111,8 @@ class TlsContext:
 
 class HttpConnection:
     """One connection to one origin, reused while both sides keep it alive. Not thread-safe:
-    give each thread its own. `tls` (a context of its own by default) is shared with other
+    give each thread its own. `timeout` is each request's total deadline in seconds (see the
+    module's docstring). `tls` (a context of its own by default) is shared with other
     connections to reuse what it loaded."""
 
     def __init__(
@@ -120,11 +131,13 @@ class HttpConnection:
         self.tls = tls or TlsContext()
         self._sock: socket.socket | None = None
         self._reader: BinaryIO | None = None
+        self._deadline = 0.0  # time.monotonic() at which the current request gives up
 
     def request(
         self, method: str, target: str, headers: dict[str, str], body: bytes | None = None
     ) -> Response:
-        """Send one request (`target` is the path and query) and read the whole answer."""
+        """Send one request (`target` is the path and query) and read the whole answer
+        within `timeout` seconds; HttpError otherwise."""
         lines = [
             f"{method} {self._request_target(target)} HTTP/1.1",
             f"Host: {self.origin.authority}",
@@ -140,7 +153,9 @@ class HttpConnection:
             lines.append("Connection: close")
         try:
             data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+            self._deadline = time.monotonic() + self.timeout
             sock, reader = self._connected()
+            sock.settimeout(_remaining(self._deadline))  # sendall's timeout is for all of it
             sock.sendall(data)
             response, reusable = _read_response(reader, method)
         except (OSError, ValueError, HttpError) as err:
@@ -167,17 +182,47 @@ class HttpConnection:
             return self._sock, self._reader
         self.close()
         hop = self.proxy or self.origin
-        sock = socket.create_connection((hop.host, hop.port), timeout=self.timeout)
+        timeout = _remaining(self._deadline)
+        sock = socket.create_connection((hop.host, hop.port), timeout=timeout)
         try:
             if self.origin.scheme == "https":
                 if self.proxy is not None:
-                    _open_tunnel(sock, self.origin, self.proxy)
+                    _open_tunnel(sock, self.origin, self.proxy, lambda: self._deadline)
+                sock.settimeout(_remaining(self._deadline))  # the handshake's deadline (ssl)
                 sock = self.tls.wrap(sock, self.origin.host)
         except BaseException:
             sock.close()
             raise
-        self._sock, self._reader = sock, sock.makefile("rb")
+        self._sock = sock
+        self._reader = io.BufferedReader(_DeadlineReader(sock, lambda: self._deadline))
         return self._sock, self._reader
+
+
+def _remaining(deadline: float) -> float:
+    """Seconds left before `deadline` (a `time.monotonic()` value); TimeoutError when none."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("request deadline passed")
+    return left
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reading side whose every read waits at most until the current request's
+    deadline (`deadline()`, re-read per call since a kept-alive connection carries several
+    requests), so the buffered reader over it cannot outlive the request however slowly the
+    peer sends."""
+
+    def __init__(self, sock: socket.socket, deadline: Callable[[], float]) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        self._sock.settimeout(_remaining(self._deadline()))
+        return self._sock.recv_into(buffer)
 
 
 def _peer_closed(sock: socket.socket) -> bool:
@@ -195,11 +240,14 @@ def _proxy_auth(proxy: Origin) -> list[str]:
     return [f"Proxy-Authorization: Basic {token}"]
 
 
-def _open_tunnel(sock: socket.socket, origin: Origin, proxy: Origin) -> None:
+def _open_tunnel(
+    sock: socket.socket, origin: Origin, proxy: Origin, deadline: Callable[[], float]
+) -> None:
     target = f"{origin.host}:{origin.port}"
     lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}", *_proxy_auth(proxy)]
+    sock.settimeout(_remaining(deadline()))
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-    reader = sock.makefile("rb")
+    reader = io.BufferedReader(_DeadlineReader(sock, deadline))
     try:
         _version, status, reason = _read_status(reader)
         _read_headers(reader)
