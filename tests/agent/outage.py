@@ -109,7 +109,8 @@ def simulate(
             collect(figures, spool, host_id, clock, flood_cap, progress)
             clock.time = START + 60 * minutes  # the server is back; its clock too
             started = time.monotonic()
-            drain(spool, AgentApi(url, key.key), clock, progress)
+            with AgentApi(url, key.key) as api:
+                drain(spool, api, clock, progress)
             figures.seconds["post"] = time.monotonic() - started
             figures.stored_by_time = count_stored(http, host_id, START, START + 60 * minutes)
     finally:

@@ -21,6 +21,12 @@ def refused_counter_values(server: FaultServer) -> set[float]:
     return {v["value"] for r in posts for v in r.body if v["name"] == "custom.counter"}
 
 
+def spooled(root: Path, kind: BatchKind) -> int:
+    """Batches of `kind` that the agent with this root left in its spool."""
+    with Spool(root / "spool") as spool:
+        return spool.count(kind)
+
+
 def refuse_tsdb(server: FaultServer) -> Fault:
     fault = Fault(lambda r: r.path == "/api/v0/tsdb", 503)
     server.fail(fault)
@@ -51,7 +57,7 @@ def test_term_drains_the_spool(server: FaultServer, tmp_path: Path) -> None:
     server.clear_faults()
     fault.times = 0
     assert stop(agent) == 0
-    assert Spool(tmp_path / "root" / "spool").count(BatchKind.METRICS) == 0
+    assert spooled(tmp_path / "root", BatchKind.METRICS) == 0
     times = [t for t, _ in counter_points(server)]
     assert len(times) == len(set(times)) >= 2
 
@@ -63,7 +69,7 @@ def test_second_signal_forces_the_exit(server: FaultServer, tmp_path: Path) -> N
     agent.send_signal(signal.SIGTERM)
     wait_until(lambda: len(server.calls("POST", "/api/v0/tsdb")) >= 4)
     assert stop(agent, signal.SIGTERM) == 1
-    assert Spool(tmp_path / "root" / "spool").count(BatchKind.METRICS) > 0  # kept for later
+    assert spooled(tmp_path / "root", BatchKind.METRICS) > 0  # kept for later
 
 
 def test_hup_puts_the_specs(server: FaultServer, tmp_path: Path) -> None:
@@ -81,9 +87,8 @@ def test_kill_9_then_restart_loses_nothing(server: FaultServer, tmp_path: Path) 
     agent = start_agent(conf, root)
     wait_until(lambda: len(refused_counter_values(server)) >= 2)
     stop(agent, signal.SIGKILL)
-    spooled = Spool(root / "spool")
-    pending = spooled.oldest(BatchKind.METRICS, 10_000)
-    spooled.close()
+    with Spool(root / "spool") as spool:
+        pending = spool.oldest(BatchKind.METRICS, 10_000)
     expected = {(v["time"], v["value"]) for b in pending for v in b.body if "counter" in v["name"]}
     assert len(expected) >= 2
     server.clear_faults()
@@ -126,5 +131,4 @@ def test_a_check_report_pending_at_the_stop_is_kept(server: FaultServer, tmp_pat
     assert "check_reports_not_queued" not in agent_log(conf)
     posted = [r for call in server.calls("POST", "/api/v0/monitoring/checks/report")
               for r in call.body["reports"]]  # fmt: skip
-    spooled = Spool(tmp_path / "root" / "spool").count(BatchKind.CHECK_REPORTS)
-    assert posted or spooled, agent_log(conf)
+    assert posted or spooled(tmp_path / "root", BatchKind.CHECK_REPORTS), agent_log(conf)

@@ -165,15 +165,15 @@ def test_errors_are_classified(peer_factory: Callable[..., RawPeer]) -> None:
     refused_url = f"http://127.0.0.1:{refused.getsockname()[1]}"
     refused.close()
     for url in (silent.url, garbage.url, redirect.url, refused_url):
-        with pytest.raises(ApiError) as caught:
-            AgentApi(url, "k", timeout=0.3).request("GET", "/x")
+        with AgentApi(url, "k", timeout=0.3) as api, pytest.raises(ApiError) as caught:
+            api.request("GET", "/x")
         assert caught.value.status is None, url
     busy = b'{"error":{"message":"too busy"}}'
     throttled = peer_factory(
         lambda head: ok(busy, "Retry-After: 7\r\n").replace(b"200 OK", b"503 Busy")
     )
-    with pytest.raises(ApiError) as caught:
-        AgentApi(throttled.url, "k").request("POST", "/api/v0/tsdb", [])
+    with AgentApi(throttled.url, "k") as api, pytest.raises(ApiError) as caught:
+        api.request("POST", "/api/v0/tsdb", [])
     assert (caught.value.status, caught.value.retry_after) == (503, 7.0)
     assert "too busy" in str(caught.value)
 
@@ -196,8 +196,8 @@ def test_an_answer_body_over_16_mib_is_an_error_before_it_is_allocated(
 ) -> None:
     peer = peer_factory(lambda head: answer)
     peer.close_after_answer = True
-    with pytest.raises(ApiError) as caught:
-        AgentApi(peer.url, "k", timeout=5).request("GET", "/x")
+    with AgentApi(peer.url, "k", timeout=5) as api, pytest.raises(ApiError) as caught:
+        api.request("GET", "/x")
     assert caught.value.status is None
     assert "16777216" in str(caught.value), caught.value
 
@@ -218,12 +218,14 @@ def test_http_proxy_from_the_environment(
     monkeypatch.setenv("HTTP_PROXY", proxy.url.replace("http://", "http://user:p%40ss@"))
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    AgentApi("http://api.example.invalid:8080", "k").request("GET", "/api/v0/hosts/x")
+    with AgentApi("http://api.example.invalid:8080", "k") as api:
+        api.request("GET", "/api/v0/hosts/x")
     _, head = proxy.requests[0]
     assert head.startswith(b"GET http://api.example.invalid:8080/api/v0/hosts/x HTTP/1.1\r\n")
     assert b"Proxy-Authorization: Basic dXNlcjpwQHNz" in head  # user:p@ss
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
-    AgentApi(server.url, "k").request("GET", f"/api/v0/hosts/{server.host_id}")
+    with AgentApi(server.url, "k") as api:
+        api.request("GET", f"/api/v0/hosts/{server.host_id}")
     assert len(proxy.requests) == 1 and server.requests  # went direct
 
 
@@ -247,15 +249,14 @@ def test_https_with_a_trusted_certificate(
     tls_peer: tuple[RawPeer, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     peer, cert = tls_peer
-    with pytest.raises(ApiError) as caught:  # not trusted yet
-        AgentApi(peer.url, "k").request("GET", "/x")
+    with AgentApi(peer.url, "k") as api, pytest.raises(ApiError) as caught:  # not trusted yet
+        api.request("GET", "/x")
     assert caught.value.status is None
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    api = AgentApi(peer.url, "k")
-    assert api.request("GET", "/x") == {"ok": True}
-    assert api.request("GET", "/y") == {"ok": True}
+    with AgentApi(peer.url, "k") as api:
+        assert api.request("GET", "/x") == {"ok": True}
+        assert api.request("GET", "/y") == {"ok": True}
     assert [number for number, _ in peer.requests][-2:] == [2, 2]  # kept alive over TLS
-    api.close()
 
 
 def test_a_clients_new_tls_connections_reuse_its_context(
@@ -287,8 +288,9 @@ def test_plain_http_path_does_not_load_openssl() -> None:
 def test_bad_url_and_header_are_clear_errors() -> None:
     with pytest.raises(HttpError, match="not an http"):
         HttpConnection("ftp://example.invalid", timeout=1)
-    with pytest.raises(ApiError, match="line break"):
-        AgentApi("http://127.0.0.1:9", "key\r\nX-Evil: 1").request("GET", "/x")
+    bad_key = AgentApi("http://127.0.0.1:9", "key\r\nX-Evil: 1")
+    with bad_key as api, pytest.raises(ApiError, match="line break"):
+        api.request("GET", "/x")
 
 
 class TricklePeer(RawPeer):

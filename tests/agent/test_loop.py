@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -75,27 +76,48 @@ def test_next_delay(state: PostState, now: float, expected: float) -> None:
     assert next_delay(state, now, 35, LoopTimings()) == expected
 
 
-def _run_loop(server: FaultServer, tmp_path: Path, last: int) -> tuple[Shutdown, threading.Thread]:
-    api = AgentApi(server.url, "key")
-    spool = Spool(tmp_path / "spool")
+LoopStarter = Callable[[int], tuple[Shutdown, threading.Thread]]
+
+
+@pytest.fixture
+def run_loop(server: FaultServer, tmp_path: Path) -> Iterator[LoopStarter]:
+    """Starts the ticker and the metric poster over a fresh spool (posting `last` counter
+    values); the ticker stops and the api and spool close at teardown."""
     stop = threading.Event()
-    shutdown = Shutdown(FAST.max_terminating)
-    gatherer = Gatherer([CounterGenerator(last)], {None: "host1"}.get, FAST, stop)
-    threading.Thread(target=Ticker(gatherer, spool, FAST, stop).run, daemon=True).start()
-    poster = MetricPoster(api, spool, FAST, 0, shutdown)
-    thread = threading.Thread(target=poster.run, daemon=True)
-    thread.start()
-    return shutdown, thread
+    with ExitStack() as cleanup:
+        api = cleanup.enter_context(AgentApi(server.url, "key"))
+        spool = cleanup.enter_context(Spool(tmp_path / "spool"))
+
+        def start(last: int) -> tuple[Shutdown, threading.Thread]:
+            shutdown = Shutdown(FAST.max_terminating)
+            gatherer = Gatherer([CounterGenerator(last)], {None: "host1"}.get, FAST, stop)
+            cleanup.callback(gatherer.close)
+            ticker = threading.Thread(target=Ticker(gatherer, spool, FAST, stop).run)
+            ticker.start()
+            cleanup.callback(ticker.join, 5)
+            cleanup.callback(stop.set)
+            poster = MetricPoster(api, spool, FAST, 0, shutdown)
+            thread = threading.Thread(target=poster.run, daemon=True)
+            thread.start()
+            return shutdown, thread
+
+        yield start
 
 
-def test_loop_buffers_retries_and_merges(server: FaultServer, tmp_path: Path) -> None:
+@pytest.fixture
+def spool(tmp_path: Path) -> Iterator[Spool]:
+    with Spool(tmp_path) as opened:
+        yield opened
+
+
+def test_loop_buffers_retries_and_merges(server: FaultServer, run_loop: LoopStarter) -> None:
     """The original's TestLoop: 503 three times when value 3 arrives; exactly 1..7 stored."""
 
     def carries_three(request: Recorded) -> bool:
         return request.path == "/api/v0/tsdb" and any(v["value"] == 3 for v in request.body)
 
     server.fail(Fault(carries_three, 503, times=3))
-    shutdown, thread = _run_loop(server, tmp_path, last=7)
+    shutdown, thread = run_loop(7)
     server.wait_until(lambda: len(server.stored) >= 7)
     shutdown.request()
     thread.join(5)
@@ -106,9 +128,9 @@ def test_loop_buffers_retries_and_merges(server: FaultServer, tmp_path: Path) ->
     assert all(len(r.body) <= 2 for r in server.calls("POST", "/api/v0/tsdb"))
 
 
-def test_network_error_gets_one_immediate_retry(server: FaultServer, tmp_path: Path) -> None:
+def test_network_error_gets_one_immediate_retry(server: FaultServer, run_loop: LoopStarter) -> None:
     server.fail(Fault(lambda r: r.path == "/api/v0/tsdb", None, times=1))
-    shutdown, thread = _run_loop(server, tmp_path, last=1)
+    shutdown, thread = run_loop(1)
     server.wait_until(lambda: len(server.stored) == 1)
     shutdown.request()
     thread.join(5)
@@ -116,11 +138,11 @@ def test_network_error_gets_one_immediate_retry(server: FaultServer, tmp_path: P
     assert len(posts) == 2 and posts[0].body == posts[1].body
 
 
-def test_retry_after_is_honoured(server: FaultServer, tmp_path: Path) -> None:
+def test_retry_after_is_honoured(server: FaultServer, run_loop: LoopStarter) -> None:
     server.fail(
         Fault(lambda r: r.path == "/api/v0/tsdb", 503, times=1, headers={"Retry-After": "1"})
     )
-    shutdown, thread = _run_loop(server, tmp_path, last=1)
+    shutdown, thread = run_loop(1)
     server.wait_until(lambda: len(server.stored) == 1)
     shutdown.request()
     thread.join(5)
@@ -134,15 +156,17 @@ QUICK = LoopTimings(post_interval=1.0, queued_delay=0.0, error_delay=0.01, termi
 def drain(server: FaultServer, spool: Spool, until: Callable[[], bool]) -> None:
     """Run a poster over the spool until `until()` holds, then stop it."""
     shutdown = Shutdown(10.0)
-    poster = MetricPoster(AgentApi(server.url, "key"), spool, QUICK, 0, shutdown)
-    thread = threading.Thread(target=poster.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not until():  # the spool's state changes after the last answer: poll it
-        assert time.monotonic() < deadline, "the poster did not get there"
-        thread.join(0.02)
-    shutdown.request()
-    thread.join(5)
+    with AgentApi(server.url, "key") as api:
+        thread = threading.Thread(target=MetricPoster(api, spool, QUICK, 0, shutdown).run)
+        thread.start()
+        deadline = time.monotonic() + 20
+        try:
+            while not until():  # the spool's state changes after the last answer: poll it
+                assert time.monotonic() < deadline, "the poster did not get there"
+                thread.join(0.02)
+        finally:
+            shutdown.request()
+            thread.join(5)
     assert not thread.is_alive()
 
 
@@ -154,9 +178,8 @@ def batch(first: int, count: int, at: int | None = None) -> list[dict[str, Any]]
     ]
 
 
-def test_an_outage_longer_than_60_posts_loses_nothing(server: FaultServer, tmp_path: Path) -> None:
+def test_an_outage_longer_than_60_posts_loses_nothing(server: FaultServer, spool: Spool) -> None:
     """The original drops a batch after 60 failed posts; network errors and 5xx never drop."""
-    spool = Spool(tmp_path)
     for n in range(3):
         spool.append(BatchKind.METRICS, batch(n * 10, 10))
     server.fail(Fault(lambda r: r.path == "/api/v0/tsdb", 503, times=40))
@@ -167,12 +190,9 @@ def test_an_outage_longer_than_60_posts_loses_nothing(server: FaultServer, tmp_p
     assert spool.count() == 0
 
 
-def test_413_splits_the_post_and_never_blocks_newer_data(
-    server: FaultServer, tmp_path: Path
-) -> None:
+def test_413_splits_the_post_and_never_blocks_newer_data(server: FaultServer, spool: Spool) -> None:
     """Over 8 values is too large: two batches become one, then halves; a value alone
     that is still too large is dropped (here: any post carrying the value 99)."""
-    spool = Spool(tmp_path)
     spool.append(BatchKind.METRICS, batch(0, 20))
     spool.append(BatchKind.METRICS, batch(20, 6))
     spool.append(BatchKind.METRICS, [*batch(30, 3), *batch(99, 1)])
@@ -192,9 +212,8 @@ def test_413_splits_the_post_and_never_blocks_newer_data(
 
 
 def test_a_refused_batch_costs_only_itself_and_is_not_retried(
-    server: FaultServer, tmp_path: Path
+    server: FaultServer, spool: Spool
 ) -> None:
-    spool = Spool(tmp_path)
     spool.append(BatchKind.METRICS, batch(0, 2))
     spool.append(BatchKind.METRICS, batch(2, 2))  # the server refuses value 3
     spool.append(BatchKind.METRICS, batch(4, 2))
@@ -210,17 +229,15 @@ def test_a_refused_batch_costs_only_itself_and_is_not_retried(
 
 @pytest.mark.parametrize("status", [408, 429, 401, 403, 500])
 def test_temporary_and_key_failures_keep_the_batch(
-    server: FaultServer, tmp_path: Path, status: int
+    server: FaultServer, spool: Spool, status: int
 ) -> None:
-    spool = Spool(tmp_path)
     spool.append(BatchKind.METRICS, batch(0, 3))
     server.fail(Fault(lambda r: r.path == "/api/v0/tsdb", status, times=5))
     drain(server, spool, lambda: len(server.stored) == 3)
     assert len(server.calls("POST", "/api/v0/tsdb")) == 6
 
 
-def test_backlog_posts_carry_the_replay_header(server: FaultServer, tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
+def test_backlog_posts_carry_the_replay_header(server: FaultServer, spool: Spool) -> None:
     spool.append(BatchKind.METRICS, batch(0, 2, at=int(time.time()) - 30 * 3600))
     drain(server, spool, lambda: len(server.stored) == 2)
     spool.append(BatchKind.METRICS, batch(2, 2))

@@ -30,6 +30,7 @@ def test_pending_batches_survive_reopen_in_order(tmp_path: Path) -> None:
     reopened = Spool(tmp_path)
     assert [b.body[0]["value"] for b in reopened.oldest(M, 10)] == [2, 3, 4]
     assert reopened.oldest(BatchKind.CHECK_REPORTS, 10)[0].body == [{"name": "ssh"}]
+    reopened.close()
 
 
 def test_acknowledged_segments_are_deleted(tmp_path: Path) -> None:
@@ -40,6 +41,7 @@ def test_acknowledged_segments_are_deleted(tmp_path: Path) -> None:
     spool.ack([b.seq for b in spool.oldest(M, 1000)])
     spool.append(M, [])
     assert len(list(tmp_path.glob("*.seg"))) == 1
+    spool.close()
 
 
 def test_full_spool_drops_the_oldest_and_counts(
@@ -55,6 +57,7 @@ def test_full_spool_drops_the_oldest_and_counts(
     assert spool.count(M) + spool.evicted == 400
     assert spool.oldest(M, 1)[0].body[0]["value"] == spool.evicted  # oldest went first
     assert "event=spool_full" in caplog.text
+    spool.close()
 
 
 def test_corrupt_file_is_set_aside_and_the_rest_kept(
@@ -74,7 +77,8 @@ def test_corrupt_file_is_set_aside_and_the_rest_kept(
     assert "event=spool_corrupt" in caplog.text
     reopened.append(M, [{"value": 9}])
     reopened.close()
-    assert [b.body[0]["value"] for b in Spool(tmp_path).oldest(M, 10)] == [0, 1, 9]
+    with Spool(tmp_path) as again:
+        assert [b.body[0]["value"] for b in again.oldest(M, 10)] == [0, 1, 9]
 
 
 def test_set_aside_files_count_in_max_bytes_and_go_before_any_batch(
@@ -104,6 +108,7 @@ def test_set_aside_files_count_in_max_bytes_and_go_before_any_batch(
     assert "event=spool_set_aside_deleted" in caplog.text
     assert [b.body for b in spool.oldest(M, 10)] == [[{"value": "kept"}]]
     assert spool.evicted == 0
+    spool.close()
 
 
 def record_spans(segment: Path) -> list[tuple[int, int]]:
@@ -133,6 +138,7 @@ def test_a_flipped_payload_byte_costs_only_that_record(
     assert [b.body[0]["value"] for b in reopened.oldest(M, 100)] == [i for i in range(45) if i != 9]
     assert reopened.corrupt == 1
     assert "event=spool_corrupt" in caplog.text and list(tmp_path.glob("*.corrupt"))
+    reopened.close()
 
 
 def test_an_absurd_length_field_is_corruption_not_an_allocation(tmp_path: Path) -> None:
@@ -176,6 +182,7 @@ def test_a_record_damaged_after_indexing_is_skipped_when_read(tmp_path: Path) ->
     kept = [0, *range(2, 4 + RECENT_BODIES)]
     assert [b.body[0]["value"] for b in spool.oldest(M, 10)] == kept
     assert spool.corrupt == 1 and spool.count(M) == len(kept)
+    spool.close()
 
 
 def test_the_newest_batches_are_handed_back_without_reading_the_file(tmp_path: Path) -> None:
@@ -189,7 +196,8 @@ def test_the_newest_batches_are_handed_back_without_reading_the_file(tmp_path: P
     assert [b.body[0]["value"] for b in spool.oldest(M, 10)] == list(range(RECENT_BODIES))
     assert spool.corrupt == 0
     spool.close()
-    assert Spool(tmp_path).oldest(M, 10) == []
+    with Spool(tmp_path) as reopened:
+        assert reopened.oldest(M, 10) == []
 
 
 @settings(max_examples=60, deadline=None)
@@ -271,3 +279,4 @@ def test_an_append_wakes_only_the_waiters_of_its_kind(tmp_path: Path) -> None:
     spool.wake_waiters()
     waiter.join(10)
     assert looks[1].is_set() and not looks[2].is_set() and not waiter.is_alive()
+    spool.close()

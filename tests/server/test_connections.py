@@ -120,8 +120,8 @@ def test_connections_beyond_the_per_address_cap_are_refused(server: ServerProces
     for sock in held:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         assert read_response_head(sock).startswith(b"HTTP/1.1 200 ")
-    extra = connect_from("127.0.0.50", server)
-    answer = read_response(extra, 5)
+    with connect_from("127.0.0.50", server) as extra:
+        answer = read_response(extra, 5)
     assert answer.startswith(b"HTTP/1.1 503 ") and b"retry-after: 5" in answer, answer
     assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200  # other addresses
     held.pop().close()

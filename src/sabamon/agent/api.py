@@ -134,10 +134,17 @@ class AgentApi:
         self._lock = threading.Lock()
 
     def close(self) -> None:
+        """Close the idle keep-alive connections; a later call opens a new one."""
         with self._lock:
             idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
+
+    def __enter__(self) -> AgentApi:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def _take(self) -> HttpConnection:
         with self._lock:

@@ -183,6 +183,7 @@ def run_agent(settings: RunSettings) -> int:
             )
         finally:
             plugins.runner.close()  # what plugins left behind ends with the agent
+            api.close()
 
 
 def _main_loop(

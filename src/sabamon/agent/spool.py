@@ -381,6 +381,12 @@ class Spool:
         with self._lock:
             self._writer.close()
 
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # -- housekeeping (lock held) --------------------------------------------------------
     def _rotate(self) -> None:
         self._writer.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -138,4 +137,4 @@ def servers(backend: Backend) -> Iterator[list[ServerProcess]]:
     started: list[ServerProcess] = []
     yield started
     for server in started:
-        server.stop(signal.SIGKILL)
+        server.close()

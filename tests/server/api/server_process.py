@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -35,13 +36,19 @@ class ServerProcess:
         """`log_file`, when given, receives the server's log (stderr)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [*SABAMON, "server", "--listen", f"127.0.0.1:{self.port}", *where(backend)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL if log_file is None else log_file.open("ab"),
-            text=True,
-            env={**os.environ, **env},
-        )
+        with contextlib.ExitStack() as parent_copy:  # the process keeps its own
+            log = (
+                subprocess.DEVNULL
+                if log_file is None
+                else parent_copy.enter_context(log_file.open("ab"))
+            )
+            self.process = subprocess.Popen(
+                [*SABAMON, "server", "--listen", f"127.0.0.1:{self.port}", *where(backend)],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                env={**os.environ, **env},
+            )
         deadline = time.monotonic() + 30
         while True:
             assert self.process.poll() is None, "the server exited"
@@ -57,3 +64,9 @@ class ServerProcess:
         if self.process.poll() is None:
             self.process.send_signal(sig)
             self.process.wait(timeout=20)
+
+    def close(self) -> None:
+        """Kills the server if it still runs and closes the pipe of its output."""
+        self.stop(signal.SIGKILL)
+        if self.process.stdout is not None:
+            self.process.stdout.close()

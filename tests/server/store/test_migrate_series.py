@@ -68,15 +68,15 @@ def run_to_end(*args: str) -> str:
 
 
 def kill_while_sealing(*args: str) -> None:
-    child = migrate_command(*args)
-    assert child.stderr is not None
-    seen = ""
-    while "sealing (series hours)" not in seen:
-        read = child.stderr.read(1)
-        assert read, f"the command ended before sealing: {seen}"
-        seen += read
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=10)
+    with migrate_command(*args) as child:
+        assert child.stderr is not None
+        seen = ""
+        while "sealing (series hours)" not in seen:
+            read = child.stderr.read(1)
+            assert read, f"the command ended before sealing: {seen}"
+            seen += read
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
 
 
 async def assert_reads_as_before(store: Store, hosts: list[str]) -> None:

@@ -62,17 +62,17 @@ SEALER = textwrap.dedent(
 
 
 def kill_while_sealing(backend: str, where: str) -> None:
-    child = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", SEALER, backend, where, str(NOW), str(SERIES)],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline() == "written\n"
-    assert child.stdout.readline().startswith("sealed ")  # the next transaction is under way
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=10)
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "written\n"
+        assert child.stdout.readline().startswith("sealed ")  # the next transaction is under way
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
     assert child.returncode == -signal.SIGKILL
 
 

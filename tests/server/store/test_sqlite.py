@@ -96,17 +96,17 @@ WRITER = textwrap.dedent(
 
 def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
-    child = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
-    )
-    assert child.stdout is not None
-    acked = -1
-    for line in child.stdout:
-        acked = int(line)
-        if acked >= 50:
-            break
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait(timeout=10)
+    ) as child:
+        assert child.stdout is not None
+        acked = -1
+        for line in child.stdout:
+            acked = int(line)
+            if acked >= 50:
+                break
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
     assert child.returncode == -signal.SIGKILL
     with sqlite3.connect(path) as conn:
         # every acknowledged batch i wrote value i for 60 metrics at its own time

@@ -92,26 +92,27 @@ def running_server(
         "SABAMON_CLOCK_SCALE": str(clock_scale),
         "SABAMON_CLOCK_ANCHOR": str(anchor),
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sabamon.cli",
-            "server",
-            "--data",
-            str(data_dir),
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--public-url",
-            f"http://{public_host}:{port}/",
-            *options,
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(data_dir / "server.log", "wb"),  # noqa: SIM115 - the process owns it
-    )
+    with (data_dir / "server.log").open("wb") as log:  # the process has its own copy
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sabamon.cli",
+                "server",
+                "--data",
+                str(data_dir),
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "--public-url",
+                f"http://{public_host}:{port}/",
+                *options,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     url = f"http://{public_host}:{port}"
     try:
         deadline = time.monotonic() + 30
