@@ -46,7 +46,13 @@ from sabamon.server.cluster import Coordinator, SoloNode
 from sabamon.server.cluster.wiring import run_maintenance_once
 from sabamon.server.shedding import LoadShedder, SheddingLimits
 from sabamon.server.store import Store
-from sabamon.server.telemetry import CONTENT_TYPE, RequestCounter, Telemetry, process_exited
+from sabamon.server.telemetry import (
+    CONTENT_TYPE,
+    RequestCounter,
+    Telemetry,
+    process_exited,
+    sample_queues,
+)
 from sabamon.server.web.install import install_dashboard
 
 log = logging.getLogger(__name__)
@@ -183,6 +189,7 @@ def create_app(
 ) -> FastAPI:
     cluster: Coordinator = coordinator or SoloNode()
     telemetry = Telemetry()
+    store.series.figures = telemetry
     state = ServerState(
         store=store,
         clock=clock,
@@ -200,6 +207,9 @@ def create_app(
         maintenance = asyncio.create_task(
             run_maintenance(store, clock, maintenance_interval, stop, coordinator, telemetry),
             name="maintenance",
+        )
+        queues = asyncio.create_task(
+            sample_queues(store.queue_depths, telemetry, stop), name="queue-sampler"
         )
         alerting_task = None
         if alerting is not None:
@@ -221,6 +231,7 @@ def create_app(
         finally:
             stop.set()
             await finish(maintenance, SHUTDOWN_GRACE)
+            await finish(queues, SHUTDOWN_GRACE)
             if alerting_task is not None:
                 await finish(alerting_task, SHUTDOWN_GRACE)
             await cluster.close()
@@ -279,11 +290,15 @@ def create_app(
     @app.get("/metrics", tags=["server"], response_class=Response)
     async def prometheus_metrics(server: State) -> Response:
         """The server's figures in Prometheus text format, summed over its workers."""
+        figures = server.telemetry
+        figures.note_queues(server.store.queue_depths())
         with contextlib.suppress(Exception):  # a store that cannot count leaves it out
             count = await server.store.series.series_count()
             if count is not None:
-                server.telemetry.series.set(count)
-        return Response(server.telemetry.render(), media_type=CONTENT_TYPE)
+                figures.series.set(count)
+        with contextlib.suppress(Exception):
+            figures.pending_deliveries.set(await server.store.pending_deliveries())
+        return Response(figures.render(), media_type=CONTENT_TYPE)
 
     app.openapi = without_422(app)  # type: ignore[method-assign]
     return app

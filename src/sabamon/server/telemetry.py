@@ -20,13 +20,29 @@ The figures (all names start with `sabamon_`):
 | write_seconds | histogram | (time to commit a batch of points) |
 | maintenance_seconds | histogram | job: compact (rollups) or expire |
 | series | gauge | (series stored, read when scraped; absent where the store cannot tell) |
+| queue_depth | gauge | queue: point_writes, store_writes or pool_waits (below) |
+| seal_duration_seconds | histogram | (one sealing transaction: up to 500 series of one window) |
+| sealed_points_total | counter | (points moved from the head into chunks) |
+| sealed_chunks_total | counter | (chunks written by sealing) |
+| notification_deliveries_pending | gauge | (queued or being sent, every organisation) |
 | notifications_total | counter | channel_type, outcome: sent, retry or failed |
+
+Queues: `point_writes` holds posted batches that no flusher has taken yet (`coalesce.py`),
+`store_writes` the transactions waiting for SQLite's writer thread, `pool_waits` the reads
+and writes waiting for a connection of PostgreSQL's pool.
+Their depths are each worker's own, summed over the live workers: every worker samples its
+queues each `QUEUE_SAMPLE_INTERVAL` seconds (and the scraped one at the scrape), so a
+scrape sees values at most that old. Figures read from the database (series, pending
+deliveries) are the same for every worker: the most recent reading is shown.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import (
@@ -49,6 +65,9 @@ REFUSAL_REASONS = ("hostId", "name", "point", "time", "value")
 POINT_OUTCOMES = ("accepted", "dropped_out_of_window")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 MAINTENANCE_BUCKETS = (0.01, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0)
+SEAL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+QUEUE_SAMPLE_INTERVAL = 1.0
+"""Seconds between two samples of a worker's queue depths."""
 
 disable_created_metrics()  # `_created` samples double the text and nobody graphs them
 
@@ -96,6 +115,23 @@ class Telemetry:
             "series", "Series stored (read from the store when scraped).",
             multiprocess_mode="livemostrecent", **metric,
         )  # fmt: skip
+        self.queue_depth = Gauge(
+            "queue_depth", "Work waiting in the server's queues, by queue.",
+            ["queue"], multiprocess_mode="livesum", **metric,
+        )  # fmt: skip
+        self.seal_seconds = Histogram(
+            "seal_duration_seconds", "Time a sealing transaction took.",
+            buckets=SEAL_BUCKETS, **metric,
+        )  # fmt: skip
+        self.sealed_points = Counter(
+            "sealed_points", "Points moved from the head into sealed chunks.", **metric
+        )
+        self.sealed_chunks = Counter("sealed_chunks", "Chunks written by sealing.", **metric)
+        self.pending_deliveries = Gauge(
+            "notification_deliveries_pending",
+            "Notification deliveries queued or being sent (read from the store when scraped).",
+            multiprocess_mode="livemostrecent", **metric,
+        )  # fmt: skip
         self.notifications = Counter(
             "notifications", "Notification attempts, by channel type and outcome.",
             ["channel_type", "outcome"], **metric,
@@ -104,6 +140,17 @@ class Telemetry:
             self.points.labels(outcome)
         for reason in REFUSAL_REASONS:
             self.points_refused.labels(reason)
+
+    def sealed(self, seconds: float, points: int, chunks: int) -> None:
+        """`store.figures.StoreFigures`: one sealing transaction."""
+        self.seal_seconds.observe(seconds)
+        self.sealed_points.inc(points)
+        self.sealed_chunks.inc(chunks)
+
+    def note_queues(self, depths: dict[str, int]) -> None:
+        """This worker's queue depths now (`Store.queue_depths`)."""
+        for queue, depth in depths.items():
+            self.queue_depth.labels(queue).set(depth)
 
     def render(self) -> bytes:
         """The exposition text: every worker's figures summed in multiprocess mode."""
@@ -116,6 +163,19 @@ class Telemetry:
 
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+async def sample_queues(
+    depths: Callable[[], dict[str, int]],
+    telemetry: Telemetry,
+    stop: asyncio.Event,
+    interval: float = QUEUE_SAMPLE_INTERVAL,
+) -> None:
+    """Notes this worker's queue depths every `interval` seconds until `stop` is set."""
+    while not stop.is_set():
+        telemetry.note_queues(depths())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
 def multiprocess_directory() -> str | None:

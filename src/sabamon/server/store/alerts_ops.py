@@ -337,6 +337,11 @@ def finish_delivery(
     )
 
 
+def pending_deliveries() -> Step[int]:
+    rows = yield Query("SELECT count(*) FROM deliveries WHERE state IN ('pending', 'sending')")
+    return int(rows[0][0])
+
+
 def list_deliveries(org_id: str, channel_id: str | None, limit: int) -> Step[list[Delivery]]:
     sql = f"{_DELIVERY_SELECT} WHERE org_id = ?"
     params: list[Any] = [org_id]

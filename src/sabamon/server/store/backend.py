@@ -48,6 +48,9 @@ class Backend(Protocol):
     async def ping(self) -> bool:
         """True when the database answers (for /healthz)."""
 
+    def queue_depths(self) -> dict[str, int]:
+        """Work waiting in this process for the database, by queue name (for /metrics)."""
+
     async def read(self, step: Step[T]) -> T:
         """Runs `step` in one read-only snapshot."""
 

@@ -64,6 +64,10 @@ class PointWriteQueue:
                 await task
         self._flushers = []
 
+    def waiting(self) -> int:
+        """Batches queued that no flusher has taken yet."""
+        return self._pending.qsize()
+
     async def write(self, batch: PointBatch) -> WriteResult:
         if not self._flushers:
             raise RuntimeError("the point write queue is not running")

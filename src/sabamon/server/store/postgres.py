@@ -95,6 +95,12 @@ class PostgresBackend(Backend):
         except (psycopg.Error, RuntimeError):
             return False
 
+    def queue_depths(self) -> dict[str, int]:
+        """Reads and writes waiting for a connection of the pool."""
+        if self._pool is None:
+            return {}
+        return {"pool_waits": self._pool.get_stats().get("requests_waiting", 0)}
+
     # running steps --------------------------------------------------------------
     async def read(self, step: Step[T]) -> T:
         return await self._transaction(step)

@@ -28,6 +28,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -59,6 +60,13 @@ log = logging.getLogger(__name__)
 class Window:
     start: int
     span: int
+
+
+class Sealed(NamedTuple):
+    """What one sealing transaction did: points moved into chunks, chunks written."""
+
+    points: int
+    chunks: int
 
 
 @dataclass
@@ -140,7 +148,7 @@ def quarantine(corrupt: Sequence[tuple[int, int, int]], now: int) -> Step[None]:
     yield Many("DELETE FROM chunks WHERE series_id = ? AND step = ? AND start = ?", list(corrupt))
 
 
-def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[int]:
+def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[Sealed]:
     """Seals the head points and chunks of `series_ids` inside `window` into one chunk per
     series; returns the points sealed. A corrupt chunk found on the way is reported and
     moved to `corrupt_chunks`, and the window sealed from the rest."""
@@ -205,13 +213,12 @@ def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[int
     yield Many("DELETE FROM points WHERE series_id = ? AND ts >= ? AND ts < ?", window_rows)
     # by key: a range of hours for one series would walk every mark of those hours
     yield Many("DELETE FROM head_windows WHERE hour = ? AND series_id = ?", marks)
-    return points
+    return Sealed(points, len(new_chunks))
 
 
-def seal_chunk(now: int, limit: int, cursor: SealCursor | None = None) -> Step[int]:
-    """Seals the oldest window due, for up to `limit` series; returns points sealed, or -1
-    when nothing is due. With a `cursor`, only marks past it are due, and it moves past
-    the marks sealed."""
+def seal_due(now: int, limit: int, cursor: SealCursor | None = None) -> Step[Sealed | None]:
+    """Seals the oldest window due, for up to `limit` series; None when nothing is due.
+    With a `cursor`, only marks past it are due, and it moves past the marks sealed."""
     after = cursor or SealCursor()
     due, marks = yield from due_windows(now, limit, after)
     for window, ids in due.items():
@@ -220,7 +227,13 @@ def seal_chunk(now: int, limit: int, cursor: SealCursor | None = None) -> Step[i
         if cursor is not None and inside:
             cursor.hour, cursor.series_id = max(inside)
         return sealed
-    return -1
+    return None
+
+
+def seal_chunk(now: int, limit: int, cursor: SealCursor | None = None) -> Step[int]:
+    """`seal_due` as points sealed, or -1 when nothing is due."""
+    sealed = yield from seal_due(now, limit, cursor)
+    return -1 if sealed is None else sealed.points
 
 
 def downsample_chunk(now: int, retention: Retention, limit: int) -> Step[int]:

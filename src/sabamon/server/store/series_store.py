@@ -27,6 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .figures import NO_FIGURES, StoreFigures
 from .records import OwnerKind, Point, Retention, WriteResult
 
 WRITE_WINDOW = 86400
@@ -97,6 +98,13 @@ class SeriesStore(ABC):
         """How many series are stored (/metrics), or None where the engine cannot tell
         cheaply."""
         return None
+
+    figures: StoreFigures = NO_FIGURES
+    """Where the backend reports its upkeep (sealing) for /metrics; set by the app."""
+
+    def queue_depths(self) -> dict[str, int]:
+        """Work waiting in this process's queues of the backend, by queue name (/metrics)."""
+        return {}
 
     @abstractmethod
     async def open(self) -> None:

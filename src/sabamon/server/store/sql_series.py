@@ -10,6 +10,7 @@ transaction, so commit cost is paid once per group.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -106,6 +107,9 @@ class SQLSeriesStore(SeriesStore):
     async def series_count(self) -> int:
         return await self._read(series.series_count())
 
+    def queue_depths(self) -> dict[str, int]:
+        return {"point_writes": self._point_writes.waiting()}
+
     async def metric_names(self, org_id: str, kind: OwnerKind, owner: str) -> list[str]:
         return await self._read(series.metric_names(org_id, kind, owner))
 
@@ -123,10 +127,12 @@ class SQLSeriesStore(SeriesStore):
         done = 0
         cursor = seal.SealCursor()
         while not stopped(stop):
-            sealed = await self._write(seal.seal_chunk(now, SEAL_CHUNK, cursor))
-            if sealed < 0:
+            started = time.perf_counter()
+            sealed = await self._write(seal.seal_due(now, SEAL_CHUNK, cursor))
+            if sealed is None:
                 break
-            done += sealed
+            self.figures.sealed(time.perf_counter() - started, *sealed)
+            done += sealed.points
         more = True
         while more and not stopped(stop):
             chunks = await self._write(seal.downsample_chunk(now, self.retention, EXPIRE_CHUNK))

@@ -128,6 +128,10 @@ class SQLiteBackend(Backend):
         except (sqlite3.Error, RuntimeError):
             return False
 
+    def queue_depths(self) -> dict[str, int]:
+        """The write transactions waiting for the writer thread."""
+        return {"store_writes": self._requests.qsize()}
+
     # running steps --------------------------------------------------------------
     async def write(self, step: Step[T]) -> T:
         if self._writer is None:

@@ -99,6 +99,10 @@ class Store:
         """True when the database answers (for /healthz)."""
         return await self.backend.ping()
 
+    def queue_depths(self) -> dict[str, int]:
+        """Work waiting in this process's queues, by queue name (for /metrics)."""
+        return {**self.series.queue_depths(), **self.backend.queue_depths()}
+
     # organisations and API keys ------------------------------------------------------
     async def ensure_org(self, name: str) -> tuple[Org, bool]:
         """The first organisation, created when missing; returns (org, created)."""
@@ -374,3 +378,8 @@ class Store:
     ) -> list[Delivery]:
         """The delivery log, newest first."""
         return await self.backend.read(alerts_ops.list_deliveries(org_id, channel_id, limit))
+
+    async def pending_deliveries(self) -> int:
+        """Deliveries of every organisation not yet sent nor given up (waiting for their
+        first attempt or a retry, or being sent)."""
+        return await self.backend.read(alerts_ops.pending_deliveries())
