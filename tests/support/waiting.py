@@ -2,43 +2,41 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import random
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-PORTS_PER_WORKER = 400
-"""Loopback ports each pytest-xdist worker hands out, from its own block."""
 LOWEST_PORT = 10000
+PICKS = 200
 
 
-def _port_block() -> Iterator[int] | None:
-    """This worker's ports, endlessly, from a random start: a block below the kernel's
-    ephemeral range, so that neither another worker nor the local end of any connection
-    is given a port between `free_port` and the bind of the server it was meant for.
-    None where the ephemeral range leaves no room for the block."""
+def _port_block() -> range | None:
+    """This worker's share of the ports below the kernel's ephemeral range: no other
+    pytest-xdist worker of this run, nor the local end of any connection, is given one of
+    them between `free_port` and the bind of the server it was meant for. None where the
+    ephemeral range leaves no room below it."""
     try:
         ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    blocks = (ephemeral_low - LOWEST_PORT) // PORTS_PER_WORKER
-    if blocks < 1:
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    size = (ephemeral_low - LOWEST_PORT) // max(1, workers)
+    if size < PICKS:
         return None
-    first = LOWEST_PORT + int(worker or 0) % blocks * PORTS_PER_WORKER
-    start = random.randrange(PORTS_PER_WORKER)
-    return (first + (start + n) % PORTS_PER_WORKER for n in itertools.count())
-
-
-_ports = _port_block()
+    first = LOWEST_PORT + worker % workers * size
+    return range(first, first + size)
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now, for a server about to start."""
-    for port in itertools.islice(_ports, PORTS_PER_WORKER) if _ports is not None else ():
+    """A TCP port on 127.0.0.1 that nothing listens on now, for a server about to start:
+    a random one of this worker's block (another run on the machine picks from its own
+    block at random too), else one the kernel chooses."""
+    block = _port_block()
+    for port in random.sample(block, PICKS) if block is not None else ():
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
