@@ -6,7 +6,12 @@ one closes its open alerts (`Closer.delete_monitor`). Downtimes (api.md §9): va
 `validate_downtime`. Notification channels and groups (api.md §8): every organisation has
 one default group,
 created on first use with every channel in it, that cannot be deleted; a channel may join
-it when created; a test notification queues the channel's sample body.
+it when created; a test notification queues the channel's sample body. A group names only
+channels, groups and monitors (check monitors included) that exist.
+
+An organisation holds at most `MAX_DEFINITIONS` of each kind (Mackerel documents no such
+bound; the alert engine reads every monitor, downtime, group and channel each minute),
+counted in the creation's own transaction.
 
 Errors: `DefinitionError` (a rule refused: the API answers 400, a page shows the message
 beside its form) and the store's `NotFound` (no such definition: 404 on either face).
@@ -24,11 +29,29 @@ from sabamon.server.notify.channels import validate_channel
 from sabamon.server.notify.groups import validate_group
 from sabamon.server.notify.payload import sample_body
 from sabamon.server.state import ServerState
-from sabamon.server.store.records import Document, NewDelivery, new_id, stable_id
+from sabamon.server.store.records import Document, DocumentKind, NewDelivery, new_id, stable_id
 
 T = TypeVar("T")
 GROUP: Final = "notification_group"
 DEFAULT_GROUP_TYPE = "group-default"
+MAX_DEFINITIONS: Final[dict[DocumentKind, int]] = {
+    "monitor": 1000,
+    "channel": 100,
+    "downtime": 1000,
+    GROUP: 100,  # the default group included
+}
+"""Definitions of each kind one organisation may hold; past it a creation is a 400."""
+_PLURALS: Final[dict[DocumentKind, str]] = {
+    "monitor": "monitors",
+    "channel": "notification channels",
+    "downtime": "downtimes",
+    GROUP: "notification groups",
+}
+_GROUP_REFERENCES: Final[tuple[tuple[str, DocumentKind, str], ...]] = (
+    ("childChannelIds", "channel", "notification channel"),
+    ("childNotificationGroupIds", GROUP, "notification group"),
+    ("monitors", "monitor", "monitor"),
+)
 
 
 class DefinitionError(ValueError):
@@ -51,6 +74,40 @@ def reachable(state: ServerState, spec: dict[str, Any]) -> dict[str, Any]:
     if refusal:
         raise DefinitionError(refusal)
     return spec
+
+
+async def insert(state: ServerState, org_id: str, kind: DocumentKind, doc: Document) -> None:
+    """Stores a new definition; DefinitionError when the organisation holds its kind's
+    `MAX_DEFINITIONS` already."""
+    limit = MAX_DEFINITIONS[kind]
+    if not await state.store.insert_document(org_id, kind, doc, state.now(), limit):
+        plural = _PLURALS[kind]
+        raise DefinitionError(
+            f"{plural}: an organisation holds at most {limit} {plural}; delete one first"
+        )
+
+
+async def known_references(
+    state: ServerState, org_id: str, spec: dict[str, Any], previous: dict[str, Any] | None = None
+) -> None:
+    """DefinitionError naming the first channel, group or monitor id a group's `spec` gives
+    that the organisation does not have (e.g. `childChannelIds[1]`). Ids the group held
+    already (`previous`) pass: deleting a channel or monitor leaves its id in groups, and a
+    group read and written back must not be refused for it."""
+    for field, kind, label in _GROUP_REFERENCES:
+        held = set(_referenced(previous, field)) if previous else set()
+        ids = _referenced(spec, field)
+        if not set(ids) - held:
+            continue
+        known = await state.store.document_ids(org_id, kind) | held
+        for index, ref in enumerate(ids):
+            if ref not in known:
+                where = f"{field}[{index}].id" if field == "monitors" else f"{field}[{index}]"
+                raise DefinitionError(f"{where}: no {label} {ref!r} in this organisation")
+
+
+def _referenced(spec: dict[str, Any], field: str) -> list[str]:
+    return [m["id"] for m in spec[field]] if field == "monitors" else list(spec[field])
 
 
 def is_default_group(group: Document) -> bool:
@@ -88,13 +145,15 @@ async def list_groups(state: ServerState, org_id: str) -> list[Document]:
 async def create_group(state: ServerState, org_id: str, body: Any) -> Document:
     await default_group(state, org_id)
     group = Document(new_id(), checked(validate_group, body))
-    await state.store.put_document(org_id, GROUP, group, state.now())
+    await known_references(state, org_id, group.spec)
+    await insert(state, org_id, GROUP, group)
     return group
 
 
 async def update_group(state: ServerState, org_id: str, group_id: str, body: Any) -> Document:
     old = await state.store.get_document(org_id, GROUP, group_id)
     group = Document(group_id, checked(validate_group, body, old.spec))
+    await known_references(state, org_id, group.spec, old.spec)
     await state.store.put_document(org_id, GROUP, group, state.now())
     return group
 
@@ -111,7 +170,7 @@ async def create_channel(
     state: ServerState, org_id: str, body: Any, *, join_default: bool = False
 ) -> Document:
     channel = Document(new_id(), reachable(state, checked(validate_channel, body)))
-    await state.store.put_document(org_id, "channel", channel, state.now())
+    await insert(state, org_id, "channel", channel)
     if join_default:
         await join_default_group(state, org_id, channel.id)
     return channel
@@ -139,9 +198,7 @@ async def send_test_notification(state: ServerState, org_id: str, channel_id: st
 
 async def create_monitor(state: ServerState, org_id: str, body: Any) -> Monitor:
     monitor = Monitor(new_id(), reachable(state, checked(validate_monitor, body)))
-    await state.store.put_document(
-        org_id, "monitor", Document(monitor.id, monitor.spec), state.now()
-    )
+    await insert(state, org_id, "monitor", Document(monitor.id, monitor.spec))
     return monitor
 
 
@@ -163,7 +220,7 @@ async def delete_monitor(
 
 async def create_downtime(state: ServerState, org_id: str, body: Any) -> Document:
     downtime = Document(new_id(), checked(validate_downtime, body))
-    await state.store.put_document(org_id, "downtime", downtime, state.now())
+    await insert(state, org_id, "downtime", downtime)
     return downtime
 
 

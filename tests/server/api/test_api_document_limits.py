@@ -12,6 +12,7 @@ from api_helpers import error, ok, register
 from api_server import RunningApi
 
 from sabamon.server.api.validation import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
+from sabamon.server.definitions import MAX_DEFINITIONS
 
 
 def nested(depth: int) -> Any:
@@ -199,3 +200,24 @@ def test_model_bodies_too_deep_or_not_utf8_are_read_as_on_every_route(
     assert host["name"] == "caf\ufffd"
     message = error(client.post("/api/v0/services", content=b'{"name": ', headers=JSON), 400)
     assert message.startswith("body: malformed JSON ("), message
+
+
+def test_definitions_past_their_count_or_naming_unknown_ids_are_400(client: httpx.Client) -> None:
+    """An organisation holds at most 100 channels (monitors, downtimes and groups are bounded
+    the same way, `definitions.MAX_DEFINITIONS`), and a group names only existing ids."""
+    hook = {"type": "webhook", "name": "c", "url": "http://127.0.0.1:9/"}
+    ids = [
+        ok(client.post("/api/v0/channels", json=hook))["id"]
+        for _ in range(MAX_DEFINITIONS["channel"])
+    ]
+    message = error(client.post("/api/v0/channels", json=hook), 400)
+    assert message.startswith("notification channels: an organisation holds at most 100"), message
+    assert len(ok(client.get("/api/v0/channels"))["channels"]) == 100
+    group = {"name": "team", "childChannelIds": [ids[0], "nope"]}
+    message = error(client.post("/api/v0/notification-groups", json=group), 400)
+    assert message == "childChannelIds[1]: no notification channel 'nope' in this organisation"
+    group = {"name": "team", "monitors": [{"id": "gone", "skipDefault": True}]}
+    message = error(client.post("/api/v0/notification-groups", json=group), 400)
+    assert message == "monitors[0].id: no monitor 'gone' in this organisation"
+    groups = ok(client.get("/api/v0/notification-groups"))["notificationGroups"]
+    assert [group["type"] for group in groups] == ["group-default"]

@@ -164,6 +164,12 @@ def test_notification_group_form(dashboard: Dashboard, receiver: Receiver) -> No
         )
         assert missing_name.status_code == 400
         assert re.search(r'data-field="name">.*?name: is required</p>', missing_name.text, re.S)
+        unknown = client.post(
+            "/ui/notification-groups",
+            data={"csrf": token, "name": "ghosts", "childChannelIds": [hook["id"], "gone"]},
+        )
+        assert unknown.status_code == 400
+        assert "childChannelIds[1]: no notification channel" in unknown.text
         created = client.post(
             "/ui/notification-groups",
             data={"csrf": token, "name": "db team", "notificationLevel": "critical",

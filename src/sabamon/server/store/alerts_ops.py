@@ -66,6 +66,33 @@ def put_document(org_id: str, kind: DocumentKind, doc: Document, now: int) -> St
     )
 
 
+def insert_document(
+    org_id: str, kind: DocumentKind, doc: Document, now: int, max_count: int
+) -> Step[bool]:
+    """Creates `doc` unless the organisation holds `max_count` documents of its kind already
+    (then False, nothing written). The count and the insert are one transaction, and the
+    organisation's row is locked first (PostgreSQL; SQLite has one writer), so of concurrent
+    creations only as many pass as there are free places."""
+    yield Query("SELECT id FROM orgs WHERE id = ?", (org_id,), lock_rows=True)
+    rows = yield Query(f"SELECT count(*) FROM {_TABLES[kind]} WHERE org_id = ?", (org_id,))
+    if rows[0][0] >= max_count:
+        return False
+    yield from put_document(org_id, kind, doc, now)
+    return True
+
+
+def document_ids(org_id: str, kind: DocumentKind) -> Step[set[str]]:
+    """The ids of the organisation's documents of `kind`; for monitors, the check monitors'
+    ids too (hosts declare those, and notification groups may name them)."""
+    sql = f"SELECT id FROM {_TABLES[kind]} WHERE org_id = ?"
+    params: tuple[str, ...] = (org_id,)
+    if kind == "monitor":
+        sql += " UNION SELECT id FROM check_monitors WHERE org_id = ?"
+        params += (org_id,)
+    rows = yield Query(sql, params)
+    return {row[0] for row in rows}
+
+
 def add_document(org_id: str, kind: DocumentKind, doc: Document, now: int) -> Step[Document]:
     """Inserts unless the id is taken (a concurrent insert of the same id waits for the
     first to commit, then does nothing), then reads back what is stored."""

@@ -303,6 +303,19 @@ class Store:
         """Creates or replaces."""
         await self.backend.write(alerts_ops.put_document(org_id, kind, doc, now))
 
+    async def insert_document(
+        self, org_id: str, kind: DocumentKind, doc: Document, now: int, max_count: int
+    ) -> bool:
+        """Creates the document unless the organisation holds `max_count` of its kind (then
+        False), counted in the insert's transaction."""
+        return await self.backend.write(
+            alerts_ops.insert_document(org_id, kind, doc, now, max_count)
+        )
+
+    async def document_ids(self, org_id: str, kind: DocumentKind) -> set[str]:
+        """The organisation's ids of `kind` (monitors: check monitors' ids too)."""
+        return await self.backend.read(alerts_ops.document_ids(org_id, kind))
+
     async def add_document(
         self, org_id: str, kind: DocumentKind, doc: Document, now: int
     ) -> Document:
