@@ -10,7 +10,7 @@ import httpx
 import pytest
 from agent_process import SERVER_API_KEY, stop
 from fault_server import FaultServer
-from tests.support.waiting import free_port, wait_until
+from tests.support.waiting import SERVER_START_TIMEOUT, free_port, wait_until
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def sabamon_server(tmp_path: Path) -> Iterator[str]:
             return False
 
     try:
-        wait_until(healthy, timeout=30)
+        wait_until(healthy, timeout=SERVER_START_TIMEOUT)
         yield url
     finally:
         stop(process)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from tests.support.waiting import free_port
+from tests.support.waiting import SERVER_START_TIMEOUT, free_port
 
 API_KEY = "bench-test-key-0123456789abcdef"
 
@@ -56,7 +56,7 @@ def running_server(data_dir: Path, *options: str) -> Iterator[ServerProcess]:
             process.wait()
 
 
-def wait_healthy(server: ServerProcess, timeout: float = 30.0) -> None:
+def wait_healthy(server: ServerProcess, timeout: float = SERVER_START_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

@@ -9,6 +9,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+SERVER_START_TIMEOUT = 90.0
+"""Seconds a server process may take to answer its first /healthz: its imports alone take
+seconds of CPU, and the test workers share the cores."""
 LOWEST_PORT = 10000
 PICKS = 200
 

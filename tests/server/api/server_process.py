@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 from api_server import Backend
-from tests.support.waiting import free_port
+from tests.support.waiting import SERVER_START_TIMEOUT, free_port
 
 SABAMON = [sys.executable, "-m", "sabamon.cli"]
 
@@ -49,7 +49,7 @@ class ServerProcess:
                 text=True,
                 env={**os.environ, **env},
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
         while True:
             assert self.process.poll() is None, "the server exited"
             try:

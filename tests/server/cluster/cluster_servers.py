@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from tests.support.waiting import free_port, wait_until
+from tests.support.waiting import SERVER_START_TIMEOUT, free_port, wait_until
 
 API_KEY = "cluster-test-key"
 CLOCK_SCALE = 20  # one clock minute every 3 s
@@ -71,7 +71,7 @@ class Cluster:
             process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
         server = Server(name, f"http://127.0.0.1:{port}", log_path, process)
         self.servers.append(server)
-        wait_until(server.healthy, 30, f"{name} to answer /healthz")
+        wait_until(server.healthy, SERVER_START_TIMEOUT, f"{name} to answer /healthz")
         return server
 
     def clock(self) -> float:
