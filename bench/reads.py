@@ -11,7 +11,11 @@ step the API chose and the points answered: 20 h (1-minute points), 1 day and 1 
 timed again after a VACUUM of the head: sealing deletes the head's rows, and until
 autovacuum has removed them a read of a long span walks their dead index entries.
 
-    .venv/bin/python bench/reads.py [--repeats 30] [--backends sqlite postgres] [--pg URL]
+    .venv/bin/python bench/reads.py [--repeats 30] [--rounds 1] [--baseline TREE]
+        [--backends sqlite postgres] [--pg URL]
+
+With --baseline the servers of this tree and of TREE take turns on the same data, --rounds
+times each, and the ratios of the medians are printed.
 """
 
 from __future__ import annotations
@@ -71,10 +75,11 @@ async def seal(db: str | None, data: Path, now: int) -> tuple[int, int]:
         await store.close()
 
 
-def time_reads(port: int, host_id: str, end: int, repeats: int) -> dict[str, tuple[float, ...]]:
-    """{span: (median ms, p90 ms, step s, points)} of reads ending at `end`."""
+def time_reads(port: int, host_id: str, end: int, repeats: int) -> dict[str, list[float]]:
+    """{span: [ms of each read]} of reads ending at `end`; the step and points answered
+    are kept in `ANSWERS`."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    out: dict[str, tuple[float, ...]] = {}
+    out: dict[str, list[float]] = {}
     for label, span in SPANS.items():
         path = f"/api/v0/hosts/{host_id}/metrics?name=loadavg5&from={end - span}&to={end - 60}"
         timings, answer = [], []
@@ -82,18 +87,38 @@ def time_reads(port: int, host_id: str, end: int, repeats: int) -> dict[str, tup
             started = time.perf_counter()
             answer = json.loads(call(conn, "GET", path))["metrics"]
             timings.append((time.perf_counter() - started) * 1000)
-        timings = sorted(timings[1:])
         step = answer[1]["time"] - answer[0]["time"] if len(answer) > 1 else 0
-        out[label] = (
-            statistics.median(timings),
-            timings[int(0.9 * (len(timings) - 1))],
-            step,
-            len(answer),
-        )
+        ANSWERS[label] = (step, len(answer))
+        out[label] = timings[1:]
     return out
 
 
-def run(label: str, db: str | None, repeats: int) -> None:
+ANSWERS: dict[str, tuple[int, int]] = {}
+"""{span: (step s, points)} of the last read of each span."""
+
+
+def timed_trees(
+    data: Path, db: str | None, host_id: str, end: int, args: argparse.Namespace
+) -> dict[str, dict[str, list[float]]]:
+    """{tree: {span: [ms]}}: `--rounds` rounds, each starting a server of this tree and then
+    one of the `--baseline` tree (when given) on the same data."""
+    trees: dict[str, Path | None] = {"this tree": None}
+    if args.baseline:
+        trees["baseline"] = args.baseline
+    found: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
+    for _ in range(args.rounds):
+        for name, tree in trees.items():
+            server, port = start_server(data, db, 1, tree=tree)
+            try:
+                for span, timings in time_reads(port, host_id, end, args.repeats).items():
+                    found[name].setdefault(span, []).extend(timings)
+            finally:
+                server.send_signal(signal.SIGTERM)
+                server.wait(60)
+    return found
+
+
+def run(label: str, db: str | None, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         end = (int(time.time()) // 3600 - 1) * 3600  # every hour before it is closed
@@ -106,26 +131,29 @@ def run(label: str, db: str | None, repeats: int) -> None:
         cpu = time.process_time()
         sealed, head = asyncio.run(seal(db, data, int(time.time())))
         cpu = time.process_time() - cpu
-        server, port = start_server(data, db, 1)
-        try:
-            found = {"just sealed": time_reads(port, host_id, end, repeats)}
-            if db:  # the head's deleted rows, until autovacuum (a minute or so) removes them
-                with psycopg.connect(db, autocommit=True) as conn:
-                    conn.execute("VACUUM ANALYZE points, head_windows, chunks")
-                found["after VACUUM"] = time_reads(port, host_id, end, repeats)
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(60)
+        found = {"just sealed": timed_trees(data, db, host_id, end, args)}
+        if db:  # the head's deleted rows, until autovacuum (a minute or so) removes them
+            with psycopg.connect(db, autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE points, head_windows, chunks")
+            found["after VACUUM"] = timed_trees(data, db, host_id, end, args)
     print(
         f"{label}: {sealed:,} points sealed ({cpu:.1f} s CPU), {head:,} left in the head; "
-        "reads over HTTP, median / p90 of " + str(repeats) + ":",
+        f"reads over HTTP, median / p90 of {args.rounds} x {args.repeats}:",
         flush=True,
     )
-    for when, spans in found.items():
-        for span, (median, p90, step, points) in spans.items():
+    for when, trees in found.items():
+        for span in SPANS:
+            step, points = ANSWERS[span]
+            medians = {name: statistics.median(spans[span]) for name, spans in trees.items()}
+            cells = [
+                f"{name} {statistics.median(spans[span]):6.1f} / "
+                f"{sorted(spans[span])[int(0.9 * (len(spans[span]) - 1))]:6.1f} ms"
+                for name, spans in trees.items()
+            ]
+            if "baseline" in medians:
+                cells.append(f"ratio {medians['this tree'] / medians['baseline']:.2f}")
             print(
-                f"  {when}, {span:>6}: {median:6.1f} / {p90:6.1f} ms  ({points:,} points, "
-                f"step {step:.0f} s)",
+                f"  {when}, {span:>6}: {'; '.join(cells)}  ({points:,} points, step {step} s)",
                 flush=True,
             )
 
@@ -133,6 +161,10 @@ def run(label: str, db: str | None, repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=1, help="servers started per tree")
+    parser.add_argument(
+        "--baseline", type=Path, help="a tree (with `src`) timed alternately on the same data"
+    )
     parser.add_argument(
         "--backends", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"]
     )
@@ -140,11 +172,11 @@ def main() -> None:
     args = parser.parse_args()
     for backend in args.backends:
         if backend == "sqlite":
-            run("SQLite", None, args.repeats)
+            run("SQLite", None, args)
             continue
         db = scratch_database(args.pg)
         try:
-            run("PostgreSQL", db, args.repeats)
+            run("PostgreSQL", db, args)
         finally:
             drop_database(db)
 

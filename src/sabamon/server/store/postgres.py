@@ -73,7 +73,11 @@ class PostgresBackend(Backend):
                 )
             kwargs["options"] = f"-c search_path={self.schema}"
         self._pool = AsyncConnectionPool(
-            self.dsn, min_size=2, max_size=self.pool_size, kwargs=kwargs, open=False
+            self.dsn,
+            min_size=2,
+            max_size=self.pool_size,
+            kwargs={**kwargs, "autocommit": True},
+            open=False,
         )
         await self._pool.open(wait=True, timeout=10)
         migrations = load_migrations("postgres")
@@ -103,7 +107,13 @@ class PostgresBackend(Backend):
 
     # running steps --------------------------------------------------------------
     async def read(self, step: Step[T]) -> T:
-        return await self._transaction(step)
+        """Runs `step`'s statements outside a transaction block: each is its own snapshot,
+        as each statement of a READ COMMITTED transaction is, without the round trips of
+        BEGIN and COMMIT (two of a series read's three on a pooled connection)."""
+        if self._pool is None:
+            raise RuntimeError("the PostgreSQL backend is not open")
+        async with self._pool.connection() as conn:
+            return await _run(conn, step)
 
     async def write(self, step: Step[T]) -> T:
         try:
@@ -116,12 +126,17 @@ class PostgresBackend(Backend):
         if self._pool is None:
             raise RuntimeError("the PostgreSQL backend is not open")
         async with self._pool.connection() as conn, conn.transaction():
-            try:
-                op = next(step)
-                while True:
-                    op = step.send(await _execute(conn, op))
-            except StopIteration as done:
-                return done.value
+            return await _run(conn, step)
+
+
+async def _run(conn: psycopg.AsyncConnection[Any], step: Step[T]) -> T:
+    """Executes the ops `step` yields, sending each its result; returns the step's value."""
+    try:
+        op = next(step)
+        while True:
+            op = step.send(await _execute(conn, op))
+    except StopIteration as done:
+        return done.value
 
 
 async def _execute(conn: psycopg.AsyncConnection[Any], op: Op) -> Any:

@@ -21,6 +21,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -90,17 +91,27 @@ def decoded_raw(series_id: int, rows: Sequence[tuple[int, bytes]]) -> list[Raw]:
     return parts
 
 
+def chunks_and_head(
+    series_id: int, low: int, high: int, column: Literal["data", "hourly"]
+) -> Step[tuple[list[tuple[int, int, Any]], list[tuple[int, float]]]]:
+    """([(start, span, `column`)] of the raw chunks that may reach into [low, high), by
+    start; [(time, value)] of the head's points in it, by time), in one statement: one
+    round trip and one snapshot."""
+    rows = yield Query(
+        f"SELECT 0, start, span, {column}, NULL FROM chunks WHERE series_id = ? AND step = ? "
+        "AND start > ? AND start < ? "
+        "UNION ALL SELECT 1, ts, 0, NULL, value FROM points "
+        "WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY 1, 2",
+        (series_id, RAW_STEP, low - MAX_SPAN, high, series_id, low, high),
+    )
+    sealed = [(start, span, blob) for source, start, span, blob, _ in rows if source == 0]
+    head = [(ts, value) for source, ts, _, _, value in rows if source == 1]
+    return sealed, head
+
+
 def raw_points(series_id: int, low: int, high: int) -> Step[Raw]:
     """The raw points in [low, high): sealed chunks overlaid by the head."""
-    rows = yield Query(
-        "SELECT start, span, data FROM chunks WHERE series_id = ? AND step = ? "
-        "AND start > ? AND start < ? ORDER BY start",
-        (series_id, RAW_STEP, low - MAX_SPAN, high),
-    )
-    head = yield Query(
-        "SELECT ts, value FROM points WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
-        (series_id, low, high),
-    )
+    rows, head = yield from chunks_and_head(series_id, low, high, "data")
     sealed = decoded_raw(series_id, [(s, d) for s, span, d in rows if s + span > low])
     parts = [*sealed, head_arrays(head)]
     times, values = merge_raw(parts)
@@ -160,13 +171,23 @@ def rollup_chunk_sums(series_id: int, low: int, high: int, step: int) -> Step[Su
     return bucket_sums(times[keep], totals[keep], counts[keep], step)
 
 
-def table_sums(series_id: int, low: int, high: int, step: int) -> Step[Sums]:
-    """(sum, count) per bucket from the rollup table of the layout before chunks."""
+def table_sums(series_id: int, low: int, high: int, step: int, emptied: set[str]) -> Step[Sums]:
+    """(sum, count) per bucket from the rollup table of the layout before chunks, unless
+    it is in `emptied`; a table found empty joins it. Nothing writes these tables any
+    more (`migrate_series` converts and deletes their rows, expiry deletes old ones), so
+    one found empty stays empty and is not read again."""
+    table = f"rollup_{int(step)}"
+    if table in emptied:
+        return {}
     rows = yield Query(
-        f"SELECT bucket, total, n FROM rollup_{int(step)} "
-        "WHERE series_id = ? AND bucket >= ? AND bucket < ?",
+        f"SELECT bucket, total, n FROM {table} WHERE series_id = ? AND bucket >= ? "
+        f"AND bucket < ? UNION ALL SELECT NULL, NULL, NULL "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table})",
         (series_id, low, high),
     )
+    if rows and rows[0][0] is None:
+        emptied.add(table)
+        return {}
     return {bucket: (total, n) for bucket, total, n in rows}
 
 
@@ -174,15 +195,7 @@ def hourly_or_raw(series_id: int, low: int, high: int) -> Step[list[Entries]]:
     """Entries (time, total, count) for [low, high), both multiples of an hour: each
     sealed chunk's hourly sums where the head holds nothing of its window, raw points
     (chunks merged with the head) elsewhere."""
-    rows = yield Query(
-        "SELECT start, span, hourly FROM chunks WHERE series_id = ? AND step = ? "
-        "AND start > ? AND start < ? ORDER BY start",
-        (series_id, RAW_STEP, low - MAX_SPAN, high),
-    )
-    head = yield Query(
-        "SELECT ts, value FROM points WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
-        (series_id, low, high),
-    )
+    rows, head = yield from chunks_and_head(series_id, low, high, "hourly")
     head_times = np.array([row[0] for row in head], np.int64)
     entries: list[Entries] = []
     raw_starts: list[int] = []
@@ -210,8 +223,9 @@ def hourly_or_raw(series_id: int, low: int, high: int) -> Step[list[Entries]]:
     return entries
 
 
-def series_sums(series_id: int, low: int, high: int, step: int) -> Step[Sums]:
-    """(sum, count) per `step` bucket in [low, high), every source merged."""
+def series_sums(series_id: int, low: int, high: int, step: int, emptied: set[str]) -> Step[Sums]:
+    """(sum, count) per `step` bucket in [low, high), every source merged (`emptied`: the
+    legacy rollup tables known empty, see `table_sums`)."""
     if step >= 3600:
         entries = yield from hourly_or_raw(series_id, low, high)
         times, totals, counts = (np.concatenate([e[i] for e in entries]) for i in range(3))
@@ -224,7 +238,7 @@ def series_sums(series_id: int, low: int, high: int, step: int) -> Step[Sums]:
         return sums
     for other in (
         (yield from rollup_chunk_sums(series_id, low, high, step)),
-        (yield from table_sums(series_id, low, high, step)),
+        (yield from table_sums(series_id, low, high, step, emptied)),
     ):
         for bucket, (total, n) in other.items():
             if n > sums.get(bucket, (0.0, 0))[1]:
@@ -233,15 +247,22 @@ def series_sums(series_id: int, low: int, high: int, step: int) -> Step[Sums]:
 
 
 def read_points(
-    org_id: str, kind: OwnerKind, owner: str, name: str, frm: int, to: int
+    org_id: str,
+    kind: OwnerKind,
+    owner: str,
+    name: str,
+    frm: int,
+    to: int,
+    emptied: set[str],
 ) -> Step[SeriesRead | None]:
-    """Per-bucket averages for buckets starting in [bucket_start(frm), to]."""
+    """Per-bucket averages for buckets starting in [bucket_start(frm), to] (`emptied`: the
+    legacy rollup tables known empty, see `table_sums`)."""
     series_id = yield from find_series(org_id, kind, owner, name)
     if series_id is None:
         return None
     step = step_for_span(to - frm)
     low, high = bucket_start(frm, step), bucket_start(to, step) + step
-    sums = yield from series_sums(series_id, low, high, step)
+    sums = yield from series_sums(series_id, low, high, step, emptied)
     return SeriesRead(step, [(b, total / n) for b, (total, n) in sorted(sums.items()) if n])
 
 

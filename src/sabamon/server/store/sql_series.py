@@ -58,6 +58,8 @@ class SQLSeriesStore(SeriesStore):
         """Series ids by (org, kind, owner, name); the backend clears it on a rollback."""
         self.counts = series.SeriesCounts()
         """Series per organisation, for the limit (see `series.SeriesCounts`)."""
+        self.emptied_legacy: set[str] = set()
+        """Rollup tables of the layout before chunks found empty (`series_read.table_sums`)."""
         self._point_writes = PointWriteQueue(
             write, self.cache, self.counts, flushers=flushers, max_points=MAX_COALESCED_POINTS
         )
@@ -86,7 +88,9 @@ class SQLSeriesStore(SeriesStore):
     async def read_points(
         self, org_id: str, kind: OwnerKind, owner: str, name: str, frm: int, to: int
     ) -> SeriesRead | None:
-        return await self._read(series_read.read_points(org_id, kind, owner, name, frm, to))
+        return await self._read(
+            series_read.read_points(org_id, kind, owner, name, frm, to, self.emptied_legacy)
+        )
 
     async def latest_points(
         self, org_id: str, host_ids: Sequence[str], names: Sequence[str]
