@@ -21,14 +21,13 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
 from . import chunk
 from .ops import Query, Step
 from .records import OwnerKind
-from .series import find_series
 from .series_store import RAW_STEP, SeriesRead, bucket_start, step_for_span
 
 MAX_SPAN = 86400
@@ -91,30 +90,69 @@ def decoded_raw(series_id: int, rows: Sequence[tuple[int, bytes]]) -> list[Raw]:
     return parts
 
 
-def chunks_and_head(
-    series_id: int, low: int, high: int, column: Literal["data", "hourly"]
-) -> Step[tuple[list[tuple[int, int, Any]], list[tuple[int, float]]]]:
-    """([(start, span, `column`)] of the raw chunks that may reach into [low, high), by
-    start; [(time, value)] of the head's points in it, by time), in one statement: one
-    round trip and one snapshot."""
-    rows = yield Query(
-        f"SELECT 0, start, span, {column}, NULL FROM chunks WHERE series_id = ? AND step = ? "
-        "AND start > ? AND start < ? "
-        "UNION ALL SELECT 1, ts, 0, NULL, value FROM points "
-        "WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY 1, 2",
-        (series_id, RAW_STEP, low - MAX_SPAN, high, series_id, low, high),
+class SeriesRows(NamedTuple):
+    """What one read of a series fetches in one statement (`series_rows`)."""
+
+    series_id: int
+    sealed: list[tuple[int, int, Any]]
+    """[(start, span, data or hourly sums)] of the raw chunks that may reach into the range,
+    by start."""
+    head: list[tuple[int, float]]
+    """[(time, value)] of the head's points in the range, by time."""
+    rollups: list[tuple[int, int, bytes]]
+    """[(step, start, data)] of the rollup chunks of the steps asked for, by start."""
+
+
+def series_rows(
+    org_id: str,
+    kind: OwnerKind,
+    owner: str,
+    name: str,
+    low: int,
+    high: int,
+    column: Literal["data", "hourly"],
+    rollup_steps: Sequence[int],
+) -> Step[SeriesRows | None]:
+    """The series' id, its raw chunks (their `column`) that may reach into [low, high), the
+    head's points in it and the rollup chunks of `rollup_steps` that may reach into it, in
+    one statement (one round trip, one snapshot); None for an unknown series."""
+    series = "(SELECT id FROM series WHERE org_id = ? AND kind = ? AND owner = ? AND name = ?)"
+    key = (org_id, kind, owner, name)
+    # the head's branch first: PostgreSQL types the columns of a UNION pair by pair, and
+    # two untyped NULLs would make a text column
+    statement = (
+        f"SELECT 1, ts, 0, NULL, value FROM points WHERE series_id = {series} "
+        f"AND ts >= ? AND ts < ? UNION ALL SELECT 0, start, span, {column}, NULL FROM chunks "
+        f"WHERE series_id = {series} AND step = ? AND start > ? AND start < ?"
     )
-    sealed = [(start, span, blob) for source, start, span, blob, _ in rows if source == 0]
-    head = [(ts, value) for source, ts, _, _, value in rows if source == 1]
-    return sealed, head
+    params: tuple[object, ...] = (*key, low, high, *key, RAW_STEP, low - MAX_SPAN, high)
+    if rollup_steps:
+        statement += (
+            f" UNION ALL SELECT 2, start, step, data, NULL FROM chunks WHERE series_id = "
+            f"{series} AND step IN ({', '.join('?' for _ in rollup_steps)}) "
+            "AND start > ? AND start < ?"
+        )
+        params += (*key, *rollup_steps, low - MAX_SPAN, high)
+    statement += (
+        " UNION ALL SELECT 3, id, 0, NULL, NULL FROM series "
+        "WHERE org_id = ? AND kind = ? AND owner = ? AND name = ?"
+    )
+    params += key
+    rows = yield Query(statement + " ORDER BY 1, 2", params)
+    if not rows or rows[-1][0] != 3:
+        return None
+    return SeriesRows(
+        int(rows[-1][1]),
+        [(start, span, blob) for source, start, span, blob, _ in rows if source == 0],
+        [(ts, value) for source, ts, _, _, value in rows if source == 1],
+        [(step, start, blob) for source, start, step, blob, _ in rows if source == 2],
+    )
 
 
-def raw_points(series_id: int, low: int, high: int) -> Step[Raw]:
+def raw_points(rows: SeriesRows, low: int, high: int) -> Raw:
     """The raw points in [low, high): sealed chunks overlaid by the head."""
-    rows, head = yield from chunks_and_head(series_id, low, high, "data")
-    sealed = decoded_raw(series_id, [(s, d) for s, span, d in rows if s + span > low])
-    parts = [*sealed, head_arrays(head)]
-    times, values = merge_raw(parts)
+    sealed = [(start, blob) for start, span, blob in rows.sealed if start + span > low]
+    times, values = merge_raw([*decoded_raw(rows.series_id, sealed), head_arrays(rows.head)])
     keep = (times >= low) & (times < high)
     return times[keep], values[keep]
 
@@ -150,18 +188,12 @@ def bucket_sums(times: np.ndarray, totals: np.ndarray, counts: np.ndarray, step:
     return dict(zip(buckets.tolist(), zip(sums.tolist(), ns.tolist(), strict=True), strict=True))
 
 
-def rollup_chunk_sums(series_id: int, low: int, high: int, step: int) -> Step[Sums]:
-    """(sum, count) per `step` bucket from the rollup chunks of a step dividing `step`."""
-    sources = [s for s in ROLLUP_SOURCES if step % s == 0]
-    rows = yield Query(
-        f"SELECT step, start, data FROM chunks WHERE series_id = ? "
-        f"AND step IN ({', '.join('?' for _ in sources)}) AND start > ? AND start < ?",
-        (series_id, *sources, low - MAX_SPAN, high),
-    )
+def rollup_chunk_sums(rows: SeriesRows, low: int, high: int, step: int) -> Sums:
+    """(sum, count) per `step` bucket from the rollup chunks (of steps dividing `step`)."""
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for source, start, blob in rows:
+    for source, start, blob in rows.rollups:
         try:
-            parts.append(chunk.decode_rollup(blob, series_id, start))
+            parts.append(chunk.decode_rollup(blob, rows.series_id, start))
         except chunk.CorruptChunk as error:
             report_corrupt(error, source)
     if not parts:
@@ -191,15 +223,15 @@ def table_sums(series_id: int, low: int, high: int, step: int, emptied: set[str]
     return {bucket: (total, n) for bucket, total, n in rows}
 
 
-def hourly_or_raw(series_id: int, low: int, high: int) -> Step[list[Entries]]:
+def hourly_or_raw(rows: SeriesRows, low: int, high: int) -> Step[list[Entries]]:
     """Entries (time, total, count) for [low, high), both multiples of an hour: each
     sealed chunk's hourly sums where the head holds nothing of its window, raw points
     (chunks merged with the head) elsewhere."""
-    rows, head = yield from chunks_and_head(series_id, low, high, "hourly")
+    series_id, head = rows.series_id, rows.head
     head_times = np.array([row[0] for row in head], np.int64)
     entries: list[Entries] = []
     raw_starts: list[int] = []
-    for start, span, hourly in rows:
+    for start, span, hourly in rows.sealed:
         if start + span <= low:
             continue
         held = np.any((head_times >= start) & (head_times < start + span))
@@ -223,29 +255,6 @@ def hourly_or_raw(series_id: int, low: int, high: int) -> Step[list[Entries]]:
     return entries
 
 
-def series_sums(series_id: int, low: int, high: int, step: int, emptied: set[str]) -> Step[Sums]:
-    """(sum, count) per `step` bucket in [low, high), every source merged (`emptied`: the
-    legacy rollup tables known empty, see `table_sums`)."""
-    if step >= 3600:
-        entries = yield from hourly_or_raw(series_id, low, high)
-        times, totals, counts = (np.concatenate([e[i] for e in entries]) for i in range(3))
-        keep = (times >= low) & (times < high)
-        sums = bucket_sums(times[keep], totals[keep], counts[keep], step)
-    else:
-        times, values = yield from raw_points(series_id, low, high)
-        sums = bucket_sums(times, values, np.ones(len(times), np.int64), step)
-    if step == RAW_STEP:
-        return sums
-    for other in (
-        (yield from rollup_chunk_sums(series_id, low, high, step)),
-        (yield from table_sums(series_id, low, high, step, emptied)),
-    ):
-        for bucket, (total, n) in other.items():
-            if n > sums.get(bucket, (0.0, 0))[1]:
-                sums[bucket] = (total, n)
-    return sums
-
-
 def read_points(
     org_id: str,
     kind: OwnerKind,
@@ -255,14 +264,31 @@ def read_points(
     to: int,
     emptied: set[str],
 ) -> Step[SeriesRead | None]:
-    """Per-bucket averages for buckets starting in [bucket_start(frm), to] (`emptied`: the
-    legacy rollup tables known empty, see `table_sums`)."""
-    series_id = yield from find_series(org_id, kind, owner, name)
-    if series_id is None:
-        return None
+    """Per-bucket averages for buckets starting in [bucket_start(frm), to], every source
+    merged (`emptied`: the legacy rollup tables known empty, see `table_sums`)."""
     step = step_for_span(to - frm)
     low, high = bucket_start(frm, step), bucket_start(to, step) + step
-    sums = yield from series_sums(series_id, low, high, step, emptied)
+    sources = [s for s in ROLLUP_SOURCES if step % s == 0] if step != RAW_STEP else []
+    column: Literal["data", "hourly"] = "hourly" if step >= 3600 else "data"
+    rows = yield from series_rows(org_id, kind, owner, name, low, high, column, sources)
+    if rows is None:
+        return None
+    if step >= 3600:
+        entries = yield from hourly_or_raw(rows, low, high)
+        times, totals, counts = (np.concatenate([e[i] for e in entries]) for i in range(3))
+        keep = (times >= low) & (times < high)
+        sums = bucket_sums(times[keep], totals[keep], counts[keep], step)
+    else:
+        times, values = raw_points(rows, low, high)
+        sums = bucket_sums(times, values, np.ones(len(times), np.int64), step)
+    if step != RAW_STEP:
+        for other in (
+            rollup_chunk_sums(rows, low, high, step),
+            (yield from table_sums(rows.series_id, low, high, step, emptied)),
+        ):
+            for bucket, (total, n) in other.items():
+                if n > sums.get(bucket, (0.0, 0))[1]:
+                    sums[bucket] = (total, n)
     return SeriesRead(step, [(b, total / n) for b, (total, n) in sorted(sums.items()) if n])
 
 
