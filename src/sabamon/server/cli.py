@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 
 ORG_NAME = "default"
 APIKEY_FILE = "apikey"
+WORKER_HEALTHCHECK_TIMEOUT = 30
+"""Seconds uvicorn waits for a worker of `--workers N` to answer its liveness ping before
+killing it as hung (uvicorn's default is 5). A starting worker answers only once it has
+imported the app, seconds of CPU: on a busy host 5 s killed every worker before it could
+answer, and the server restarted them without end and never served."""
 
 
 def make_store(
@@ -176,6 +181,7 @@ def run_server(argv: list[str]) -> int:
         access_log=False,
         http=GuardedHttpToolsProtocol,
         timeout_graceful_shutdown=10,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT,
     )
     return 0
 
