@@ -22,7 +22,9 @@ from tests.support.waiting import free_port, wait_until
 HOSTS_OK = {"method": "GET", "route": "/api/v0/hosts", "status": "200"}
 KEY = {"X-Api-Key": API_KEY}
 DEPTH = "sabamon_queue_depth"
-MAX_POSTS = 64
+WAVE = 8
+"""Posts of each kind in a wave."""
+IN_FLIGHT = "sabamon_http_requests_in_flight"
 
 
 def per_worker(
@@ -92,6 +94,7 @@ def test_a_scrape_sums_every_worker(tmp_path: Path) -> None:
     assert not list(metrics_dir.glob("gauge_live*")), "a stopped worker left its live gauges"
 
 
+@pytest.mark.alone  # the store stays locked for less than its writers wait (10 s)
 def test_queue_depths_sum_the_workers(tmp_path: Path) -> None:
     """SQLite's write lock held from outside: posted batches wait for a flusher and new
     hosts for the writer thread; a scrape shows the sum of the workers' queues (each
@@ -101,7 +104,7 @@ def test_queue_depths_sum_the_workers(tmp_path: Path) -> None:
     with (
         running_server(data_dir, "--workers", "2", "--max-wait", "60") as server,
         server.client() as api,
-        ThreadPoolExecutor(MAX_POSTS) as pool,
+        ThreadPoolExecutor(3 * WAVE) as pool,
     ):
         host_id = api.post("/api/v0/hosts", json={"name": "web", "meta": {}}).json()["id"]
         point = [{"hostId": host_id, "name": "custom.queued", "time": int(time.time()), "value": 1}]
@@ -125,11 +128,8 @@ def test_queue_depths_sum_the_workers(tmp_path: Path) -> None:
             scraped = sample(scrape(server.url), DEPTH, queue=queue)
             return scraped == sum(alone.values()) > 0 and len(alone) == 2
 
-        def workers_wait() -> bool:
-            if len(posts) < MAX_POSTS:  # a batch arriving while the flusher waits, waits
-                posts.append(pool.submit(post, "/api/v0/tsdb", point))
-                posts.append(pool.submit(post, "/api/v0/hosts", {"name": "db", "meta": {}}))
-            return summed("point_writes") and summed("store_writes")
+        def arrived() -> bool:  # every post sent is being answered (this scrape too)
+            return sample(scrape(server.url), IN_FLIGHT) == len(posts) + 1
 
         def both_workers_sample() -> bool:  # each samples its queues once it has started
             return len(list(metrics_dir.glob("gauge_livesum_*.db"))) == 2
@@ -138,7 +138,19 @@ def test_queue_depths_sum_the_workers(tmp_path: Path) -> None:
         lock = sqlite3.connect(data_dir / "sabamon.db", isolation_level=None)
         try:
             lock.execute("BEGIN IMMEDIATE")  # the server's writers wait up to 10 s for it
-            wait_until(workers_wait, timeout=6, what="work waiting, summed on /metrics")
+            # Each worker's flusher takes the batches there first and waits for the writer,
+            # which waits for the lock; what comes after waits in the queues.
+            posts.extend(pool.submit(post, "/api/v0/tsdb", point) for _ in range(WAVE))
+            wait_until(arrived, timeout=3, what="the first posts to arrive")
+            for _ in range(WAVE):
+                posts.append(pool.submit(post, "/api/v0/tsdb", point))
+                posts.append(pool.submit(post, "/api/v0/hosts", {"name": "db", "meta": {}}))
+            wait_until(arrived, timeout=3, what="the later posts to arrive")
+            wait_until(
+                lambda: summed("point_writes") and summed("store_writes"),
+                timeout=3,
+                what="the waiting work summed on /metrics",
+            )
         finally:
             lock.close()
         assert [done.result() for done in posts] == [200] * len(posts)
