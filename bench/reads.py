@@ -8,8 +8,9 @@ server started again on the sealed data answers `GET /api/v0/hosts/<id>/metrics`
 on a keep-alive connection. Prints the median and p90 of --repeats reads per span, with the
 step the API chose and the points answered: 20 h (1-minute points), 1 day and 1 week
 (5-minute averages), 1 year (daily averages from the hourly sums). On PostgreSQL they are
-timed again after a VACUUM of the head: sealing deletes the head's rows, and until
-autovacuum has removed them a read of a long span walks their dead index entries.
+timed again after a VACUUM ANALYZE of the tables: sealing deletes the head's rows, and until
+a VACUUM has removed them a read of a long span walks their dead index entries (the
+compactor runs one on the head once it has sealed; a baseline tree may not).
 
     .venv/bin/python bench/reads.py [--repeats 30] [--rounds 1] [--baseline TREE]
         [--backends sqlite postgres] [--pg URL]

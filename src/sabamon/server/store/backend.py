@@ -13,7 +13,7 @@ The two implementations subclass `Backend` explicitly, so mypy checks them again
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
 from .ops import Step
@@ -53,6 +53,11 @@ class Backend(Protocol):
 
     async def read(self, step: Step[T]) -> T:
         """Runs `step` in one read-only snapshot."""
+
+    async def vacuum(self, tables: Sequence[str]) -> None:
+        """Removes the rows deleted from `tables`, and their index entries, now where the
+        database leaves that to later (PostgreSQL's VACUUM); where a delete frees them at
+        once (SQLite) there is nothing to do."""
 
     async def write(self, step: Step[T]) -> T:
         """Runs `step` in a transaction and returns once it has committed.

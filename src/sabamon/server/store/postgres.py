@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -104,6 +104,14 @@ class PostgresBackend(Backend):
         if self._pool is None:
             return {}
         return {"pool_waits": self._pool.get_stats().get("requests_waiting", 0)}
+
+    async def vacuum(self, tables: Sequence[str]) -> None:
+        """VACUUM of `tables` (it runs beside reads and writes, outside a transaction)."""
+        if self._pool is None:
+            raise RuntimeError("the PostgreSQL backend is not open")
+        names = sql.SQL(", ").join(map(sql.Identifier, tables))
+        async with self._pool.connection() as conn:
+            await conn.execute(sql.SQL("VACUUM {}").format(names))
 
     # running steps --------------------------------------------------------------
     async def read(self, step: Step[T]) -> T:

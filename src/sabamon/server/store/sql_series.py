@@ -27,6 +27,8 @@ SEAL_CHUNK = 500
 """Series sealed per transaction: small enough not to stall ingest."""
 EXPIRE_CHUNK = 500
 """Chunks downsampled, or chunks or rollup rows expired, per transaction."""
+HEAD_TABLES = ("points", "head_windows")
+"""The tables sealing deletes from."""
 MAX_COALESCED_POINTS = 20_000
 """Most points one coalesced write transaction takes."""
 
@@ -46,6 +48,7 @@ class SQLSeriesStore(SeriesStore):
         write: RunStep,
         retention: Retention,
         *,
+        vacuum: Callable[[Sequence[str]], Awaitable[None]],
         flushers: int,
         max_series_per_org: int = series.DEFAULT_MAX_SERIES,
     ) -> None:
@@ -53,6 +56,7 @@ class SQLSeriesStore(SeriesStore):
         self.max_series_per_org = max_series_per_org
         """Series one organisation may have; points that would create more are refused."""
         self._write = write
+        self._vacuum = vacuum
         self.retention = retention
         self.cache: series.SeriesCache = OrderedDict()
         """Series ids by (org, kind, owner, name); the backend clears it on a rollback."""
@@ -137,6 +141,10 @@ class SQLSeriesStore(SeriesStore):
                 break
             self.figures.sealed(time.perf_counter() - started, *sealed)
             done += sealed.points
+        if done:
+            # a read over the sealed windows would otherwise walk the deleted head rows'
+            # index entries until autovacuum comes (PostgreSQL)
+            await self._vacuum(HEAD_TABLES)
         more = True
         while more and not stopped(stop):
             chunks = await self._write(seal.downsample_chunk(now, self.retention, EXPIRE_CHUNK))

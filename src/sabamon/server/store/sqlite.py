@@ -31,7 +31,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -131,6 +131,9 @@ class SQLiteBackend(Backend):
     def queue_depths(self) -> dict[str, int]:
         """The write transactions waiting for the writer thread."""
         return {"store_writes": self._requests.qsize()}
+
+    async def vacuum(self, tables: Sequence[str]) -> None:
+        """Nothing to do: a delete frees its rows and index entries at once."""
 
     # running steps --------------------------------------------------------------
     async def write(self, step: Step[T]) -> T:

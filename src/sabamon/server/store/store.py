@@ -79,6 +79,7 @@ class Store:
             backend.read,
             backend.write,
             retention,
+            vacuum=backend.vacuum,
             flushers=backend.point_flushers,
             max_series_per_org=max_series_per_org,
         )
