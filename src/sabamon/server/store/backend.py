@@ -52,7 +52,9 @@ class Backend(Protocol):
         """Work waiting in this process for the database, by queue name (for /metrics)."""
 
     async def read(self, step: Step[T]) -> T:
-        """Runs `step` in one read-only snapshot."""
+        """Runs `step`, which only reads: on SQLite in one snapshot, on PostgreSQL each
+        statement in its own (as in a READ COMMITTED transaction), so a read that must see
+        one state of several tables asks for them in one statement."""
 
     async def vacuum(self, tables: Sequence[str]) -> None:
         """Removes the rows deleted from `tables`, and their index entries, now where the
