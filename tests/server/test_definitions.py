@@ -64,6 +64,7 @@ CREATIONS: dict[DocumentKind, tuple[Callable[..., Awaitable[Any]], dict[str, Any
     ),
     "downtime": (definitions.create_downtime, {"name": "deploy", "start": 1, "duration": 30}),
     "notification_group": (definitions.create_group, {"name": "team"}),
+    "alert_group_setting": (definitions.create_alert_group_setting, {"name": "web"}),
 }
 
 
@@ -85,7 +86,11 @@ async def test_an_organisation_holds_a_bounded_number_of_each_kind(
     )
     refusals = [r for r in results if isinstance(r, DefinitionError)]
     assert len(refusals) == 7, results
-    plural = {"channel": "notification channels", "notification_group": "notification groups"}
+    plural = {
+        "channel": "notification channels",
+        "notification_group": "notification groups",
+        "alert_group_setting": "alert group settings",
+    }
     limit = MAX_DEFINITIONS[kind]
     message = f"{plural.get(kind, kind + 's')}: an organisation holds at most {limit}"
     assert str(refusals[0]).startswith(message), refusals[0]

@@ -10,8 +10,9 @@ it when created; a test notification queues the channel's sample body. A group n
 channels, groups and monitors (check monitors included) that exist.
 
 An organisation holds at most `MAX_DEFINITIONS` of each kind (Mackerel documents no such
-bound; the alert engine reads every monitor, downtime, group and channel each minute),
-counted in the creation's own transaction.
+bound; the alert engine reads every monitor, downtime, group and channel each minute, and
+every alert group setting is stored and listed whole), counted in the creation's own
+transaction.
 
 Errors: `DefinitionError` (a rule refused: the API answers 400, a page shows the message
 beside its form) and the store's `NotFound` (no such definition: 404 on either face).
@@ -22,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
+from sabamon.server.alerts.alert_groups import validate_alert_group_setting
 from sabamon.server.alerts.closing import Closer
 from sabamon.server.alerts.downtimes import validate_downtime
 from sabamon.server.alerts.monitors import Monitor, validate_monitor
@@ -39,6 +41,7 @@ MAX_DEFINITIONS: Final[dict[DocumentKind, int]] = {
     "channel": 100,
     "downtime": 1000,
     GROUP: 100,  # the default group included
+    "alert_group_setting": 100,
 }
 """Definitions of each kind one organisation may hold; past it a creation is a 400."""
 _PLURALS: Final[dict[DocumentKind, str]] = {
@@ -46,6 +49,7 @@ _PLURALS: Final[dict[DocumentKind, str]] = {
     "channel": "notification channels",
     "downtime": "downtimes",
     GROUP: "notification groups",
+    "alert_group_setting": "alert group settings",
 }
 _GROUP_REFERENCES: Final[tuple[tuple[str, DocumentKind, str], ...]] = (
     ("childChannelIds", "channel", "notification channel"),
@@ -229,6 +233,12 @@ async def update_downtime(state: ServerState, org_id: str, downtime_id: str, bod
     downtime = Document(downtime_id, checked(validate_downtime, body))
     await state.store.put_document(org_id, "downtime", downtime, state.now())
     return downtime
+
+
+async def create_alert_group_setting(state: ServerState, org_id: str, body: Any) -> Document:
+    setting = Document(new_id(), checked(validate_alert_group_setting, body))
+    await insert(state, org_id, "alert_group_setting", setting)
+    return setting
 
 
 async def delete_downtime(state: ServerState, org_id: str, downtime_id: str) -> Document:

@@ -221,3 +221,14 @@ def test_definitions_past_their_count_or_naming_unknown_ids_are_400(client: http
     assert message == "monitors[0].id: no monitor 'gone' in this organisation"
     groups = ok(client.get("/api/v0/notification-groups"))["notificationGroups"]
     assert [group["type"] for group in groups] == ["group-default"]
+
+
+def test_alert_group_settings_past_their_count_are_400(client: httpx.Client) -> None:
+    """Alert group settings are bounded like the other definitions: the 101st is refused
+    and nothing past the bound is stored."""
+    setting = {"name": "web", "serviceScopes": ["web"]}
+    for _ in range(MAX_DEFINITIONS["alert_group_setting"]):
+        ok(client.post("/api/v0/alert-group-settings", json=setting))
+    message = error(client.post("/api/v0/alert-group-settings", json=setting), 400)
+    assert message.startswith("alert group settings: an organisation holds at most 100"), message
+    assert len(ok(client.get("/api/v0/alert-group-settings"))["alertGroupSettings"]) == 100

@@ -10,8 +10,8 @@ from sabamon.server.alerts.alert_groups import validate_alert_group_setting
 from sabamon.server.api.alerting import document_json, json_body, json_response
 from sabamon.server.api.common import ERROR_RESPONSES
 from sabamon.server.api.deps import ReadKey, State, WriteKey
-from sabamon.server.definitions import checked
-from sabamon.server.store.records import Document, DocumentKind, new_id
+from sabamon.server.definitions import checked, create_alert_group_setting
+from sabamon.server.store.records import Document, DocumentKind
 
 router = APIRouter(
     prefix="/api/v0/alert-group-settings", tags=["alert group settings"], responses=ERROR_RESPONSES
@@ -27,8 +27,7 @@ async def list_settings(key: ReadKey, state: State) -> Response:
 
 @router.post("")
 async def create_setting(request: Request, key: WriteKey, state: State) -> Response:
-    doc = Document(new_id(), checked(validate_alert_group_setting, await json_body(request)))
-    await state.store.put_document(key.org_id, KIND, doc, state.now())
+    doc = await create_alert_group_setting(state, key.org_id, await json_body(request))
     return json_response(document_json(doc))
 
 
