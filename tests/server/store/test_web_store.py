@@ -44,12 +44,12 @@ async def test_graph_images_last_until_they_expire(store: Store) -> None:
     org, _ = await store.ensure_org("default")
     await store.put_graph_image(org.id, "digest-a", b"\x89PNG a", 200, 100)
     await store.put_graph_image(org.id, "digest-b", b"\x89PNG b", 300, 100)
-    assert await store.graph_image("digest-a", 199) == b"\x89PNG a"
+    assert await store.graph_image("digest-a", 199) == (b"\x89PNG a", 200)
     assert await store.graph_image("digest-a", 200) is None  # expired
     assert await store.graph_image("digest-x", 100) is None  # unknown
     await store.put_graph_image(org.id, "digest-c", b"\x89PNG c", 400, 250)  # sweeps digest-a
     assert await store.graph_image("digest-a", 0) is None
-    assert await store.graph_image("digest-b", 250) == b"\x89PNG b"
+    assert await store.graph_image("digest-b", 250) == (b"\x89PNG b", 300)
 
 
 async def test_a_users_time_zone_is_kept_and_read_with_the_session(store: Store) -> None:

@@ -22,7 +22,7 @@ from sabamon.server.store import Store
 IMAGE_LIFETIME = 7 * 86400
 """Seconds an image stays reachable: a week, for a receiver or a chat log read late."""
 TOKEN_BYTES = 32
-IMAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{43}\.png$")
+IMAGE_NAME = re.compile(r"[A-Za-z0-9_-]{43}\.png")
 """`<token>.png` as `secrets.token_urlsafe(TOKEN_BYTES)` makes it."""
 
 
@@ -41,8 +41,8 @@ async def publish(store: Store, org_id: str, png: bytes, base_url: str, now: int
     return image_url(base_url, token)
 
 
-async def find(store: Store, name: str, now: int) -> bytes | None:
-    """The PNG of `<token>.png` if the token is known and unexpired."""
-    if not IMAGE_NAME.match(name):
+async def find(store: Store, name: str, now: int) -> tuple[bytes, int] | None:
+    """(PNG, expires_at epoch seconds) of `<token>.png` if the token is known and unexpired."""
+    if not IMAGE_NAME.fullmatch(name):
         return None
     return await store.graph_image(token_digest(name.removesuffix(".png")), now)

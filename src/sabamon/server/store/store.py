@@ -287,8 +287,8 @@ class Store:
             web_ops.put_graph_image(org_id, token_digest, png, expires_at, now)
         )
 
-    async def graph_image(self, token_digest: str, now: int) -> bytes | None:
-        """The PNG of an unexpired graph image."""
+    async def graph_image(self, token_digest: str, now: int) -> tuple[bytes, int] | None:
+        """(PNG, expires_at epoch seconds) of an unexpired graph image."""
         return await self.backend.read(web_ops.graph_image(token_digest, now))
 
     # monitors, alerts and notifications -------------------------------

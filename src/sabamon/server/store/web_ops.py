@@ -86,9 +86,9 @@ def put_graph_image(
     )
 
 
-def graph_image(token_digest: str, now: int) -> Step[bytes | None]:
+def graph_image(token_digest: str, now: int) -> Step[tuple[bytes, int] | None]:
     rows = yield Query(
-        "SELECT png FROM graph_images WHERE token_digest = ? AND expires_at > ?",
+        "SELECT png, expires_at FROM graph_images WHERE token_digest = ? AND expires_at > ?",
         (token_digest, now),
     )
-    return bytes(rows[0][0]) if rows else None
+    return (bytes(rows[0][0]), int(rows[0][1])) if rows else None
