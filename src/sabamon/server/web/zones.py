@@ -11,9 +11,15 @@ MAX_NAME_LENGTH = 64
 """Characters of a zone name; the longest in the database has 32."""
 
 
+NOT_ZONES = frozenset({"localtime"})
+"""Files beside the zones that `available_timezones` lists as if they were ones: Debian's
+/usr/share/zoneinfo/localtime links to the machine's /etc/localtime, a name no browser
+knows and whose meaning is this server's setting."""
+
+
 @cache
 def _known() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - NOT_ZONES
 
 
 def parse_zone(text: str) -> str | None:
