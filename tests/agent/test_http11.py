@@ -118,6 +118,22 @@ def test_idle_connection_closed_by_the_server_is_replaced(
     connection.close()
 
 
+def test_bytes_past_an_answer_are_never_read_as_the_next_answer(
+    peer_factory: Callable[..., RawPeer],
+) -> None:
+    """A Content-Length short of the bytes sent leaves the rest unread: the next request
+    goes on a new connection and gets its own answer, not the leftover."""
+    leftover = ok(b'"not yours"')
+    peer = peer_factory(lambda head: ok(b"{}") + leftover if b"/a " in head else ok(b'"b"'))
+    connection = HttpConnection(peer.url, timeout=5)
+    assert connection.request("GET", "/a", {}).body == b"{}"
+    assert connection.request("GET", "/b", {}).body == b'"b"'
+    assert [number for number, _ in peer.requests] == [1, 2]
+    assert connection.request("GET", "/c", {}).body == b'"b"'
+    assert [number for number, _ in peer.requests] == [1, 2, 2]  # a clean answer keeps it
+    connection.close()
+
+
 def _wait(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
     event = threading.Event()
     for _ in range(int(timeout / 0.02)):

@@ -131,6 +131,7 @@ class HttpConnection:
         self.tls = tls or TlsContext()
         self._sock: socket.socket | None = None
         self._reader: BinaryIO | None = None
+        self._raw: _DeadlineReader | None = None
         self._deadline = 0.0  # time.monotonic() at which the current request gives up
 
     def request(
@@ -158,6 +159,9 @@ class HttpConnection:
             sock.settimeout(_remaining(self._deadline))  # sendall's timeout is for all of it
             sock.sendall(data)
             response, reusable = _read_response(reader, method)
+            # bytes past the answer (a Content-Length short of what was sent) would be read
+            # as the next request's answer: such a connection is not used again
+            reusable = reusable and reader.tell() == self._received()
         except (OSError, ValueError, HttpError) as err:
             self.close()
             raise HttpError(f"{method} {self.origin.authority}{target}: {err!r}") from err
@@ -170,7 +174,7 @@ class HttpConnection:
             self._reader.close()
         if self._sock is not None:
             self._sock.close()
-        self._sock = self._reader = None
+        self._sock = self._reader = self._raw = None
 
     def _request_target(self, target: str) -> str:
         if self.proxy is not None and self.origin.scheme == "http":
@@ -194,8 +198,13 @@ class HttpConnection:
             sock.close()
             raise
         self._sock = sock
-        self._reader = io.BufferedReader(_DeadlineReader(sock, lambda: self._deadline))
+        self._raw = _DeadlineReader(sock, lambda: self._deadline)
+        self._reader = io.BufferedReader(self._raw)
         return self._sock, self._reader
+
+    def _received(self) -> int:
+        """Bytes read from the current connection's socket (`_DeadlineReader.tell`)."""
+        return self._raw.tell() if self._raw is not None else 0
 
 
 def _remaining(deadline: float) -> float:
@@ -216,13 +225,21 @@ class _DeadlineReader(io.RawIOBase):
         super().__init__()
         self._sock = sock
         self._deadline = deadline
+        self._received = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         self._sock.settimeout(_remaining(self._deadline()))
-        return self._sock.recv_into(buffer)
+        count = self._sock.recv_into(buffer)
+        self._received += count
+        return count
+
+    def tell(self) -> int:
+        """Bytes received so far; the buffered reader over it answers `tell()` with the
+        bytes it has handed out, so the two differ by the bytes it holds unread."""
+        return self._received
 
 
 def _peer_closed(sock: socket.socket) -> bool:
