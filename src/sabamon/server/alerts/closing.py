@@ -50,6 +50,7 @@ class Closer:
         defs = await notices.load_definitions(self.store, org_id, now)
         hosts: dict[str, Host | None] = {}
         queued: list[NewDelivery] = []
+        graphs = 0
         for alert in open_alerts:
             doc = docs.get(alert.monitor_id)
             spec = doc.spec if doc else {"type": alert.type, "name": alert.message or ""}
@@ -69,8 +70,13 @@ class Closer:
                 host=notices.host_json(host) if host is not None else None,
                 service=monitor.get("service"),
             )
-            event = await notices.with_graph(self.store, org_id, event, self.graph_images)
-            queued += notices.deliveries(event, monitor, host, "close", alert.status, defs)
+            channels = notices.routed_channels(event, monitor, host, alert.status, defs)
+            if graphs < notices.GRAPHS_PER_BATCH and channels:
+                graphs += 1
+                event = await notices.with_graph(
+                    self.store, org_id, event, channels, self.graph_images
+                )
+            queued += notices.deliveries(event, "close", channels)
         return await self.store.close_alerts(org_id, open_alerts, reason, trigger, now, queued)
 
     async def delete_monitor(self, org_id: str, monitor_id: str, now: int) -> Document:

@@ -58,15 +58,12 @@ log = logging.getLogger(__name__)
 SILENT_CHUNK = 500
 """Hosts per read of silent series (bound parameters stay well under both databases' limits)."""
 MONITOR_MARK = "*"
+"""The target key of a monitor's own row: the newest minute evaluated for all its targets."""
 CHECK_OVERLAP = 10
 """Seconds of reports a check pass reads again before the previous pass: the member that
 received a report stamped it with its own clock, which may run a little behind ours."""
 PER_HOST_READS = 50
 """Up to this many hosts, a check pass reads their states one host at a time."""
-GRAPHS_PER_CYCLE = 50
-"""Notifications of one cycle that carry a graph (one series read each); any further
-ones in a storm go without, so a storm costs at most this many reads."""
-"""The target key of a monitor's own row: the newest minute evaluated for all its targets."""
 
 
 class Engine:
@@ -462,11 +459,14 @@ class Engine:
         pending, self.pending = self.pending, []
         for index, item in enumerate(pending):
             event = item.event
-            if index < GRAPHS_PER_CYCLE:
-                event = await notices.with_graph(self.store, self.org.id, event, self.graph_images)
-            item.write.deliveries += notices.deliveries(
-                event, item.monitor, item.host, item.change, item.previous_status, item.defs
+            channels = notices.routed_channels(
+                event, item.monitor, item.host, item.previous_status, item.defs
             )
+            if index < notices.GRAPHS_PER_BATCH:
+                event = await notices.with_graph(
+                    self.store, self.org.id, event, channels, self.graph_images
+                )
+            item.write.deliveries += notices.deliveries(event, item.change, channels)
 
     async def _close_retired(
         self, open_alerts: dict[str, AlertRecord], snap: evaluators.Snapshot, minute: int

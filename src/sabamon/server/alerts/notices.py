@@ -29,6 +29,10 @@ WEBHOOK_TRIGGERS = {
     "hostRetire": "retire host",
 }
 """Alert log trigger -> the webhook payload's `alert.trigger` wording."""
+GRAPHS_PER_BATCH = 50
+"""Notifications of one engine cycle, or of one close of many alerts (deleting a monitor,
+retiring hosts), that carry a graph (one series read and one PNG drawing each); any
+further ones go without, so a storm costs at most this many."""
 
 
 @dataclass
@@ -80,34 +84,44 @@ def host_json(host: Host) -> dict[str, Any]:
     }
 
 
-def deliveries(
+def routed_channels(
     event: AlertEvent,
     monitor: Monitor,
     host: Host | None,
-    change: str,
     previous_status: str,
     defs: Definitions,
-) -> list[NewDelivery]:
-    """One delivery per channel routed to; `change` makes the event key unique."""
+) -> list[Document]:
+    """The channels that receive this alert event (`notify/groups.route`), in id order."""
     services, _ = scopes(monitor, host)
-    channels = route(
+    ids = route(
         defs.groups, defs.channels, monitor_id=monitor.id, services=services,
         status=event.status, was_critical=previous_status == "CRITICAL",
     )  # fmt: skip
-    by_id = {c.id: c.spec for c in defs.channels}
+    by_id = {c.id: c for c in defs.channels}
+    return [by_id[channel_id] for channel_id in ids]
+
+
+def deliveries(event: AlertEvent, change: str, channels: list[Document]) -> list[NewDelivery]:
+    """One delivery per routed channel; `change` makes the event key unique."""
     key = f"{event.key}:{change}"
-    return [
-        NewDelivery(channel_id, key, render(by_id[channel_id], event)) for channel_id in channels
-    ]
+    return [NewDelivery(c.id, key, render(c.spec, event)) for c in channels]
 
 
 async def with_graph(
-    store: Store, org_id: str, event: AlertEvent, publish_image: bool = False
+    store: Store,
+    org_id: str,
+    event: AlertEvent,
+    channels: list[Document],
+    publish_image: bool = False,
 ) -> AlertEvent:
     """`event` with the graph of its alert up to the end of the changed minute, drawn as
-    SVG and PNG; with `publish_image` (the server has a `--public-url`) the PNG is also
-    published at an unguessable address under it. A graph that cannot be read or drawn is
-    logged and left out, never holding the notification back."""
+    SVG and PNG for the `channels` it is routed to (none: nothing is drawn). With
+    `publish_image` (the server has a `--public-url`) and a channel showing graph images
+    (`enabledGraphImage`), the PNG is also published at an unguessable address under it.
+    A graph that cannot be read or drawn is logged and left out, never holding the
+    notification back."""
+    if not channels:
+        return event
     host = event.host["name"] if event.host else (event.service or "")
     try:
         graph = await alert_graph(
@@ -117,7 +131,7 @@ async def with_graph(
         if graph is not None:
             png = await asyncio.to_thread(render_png, graph.chart)  # ~10 ms off the loop
             url = None
-            if publish_image:
+            if publish_image and any(c.spec.get("enabledGraphImage") for c in channels):
                 url = await images.publish(store, org_id, png, event.base_url, event.changed_at)
             graph = replace(graph, png=png, image_url=url)
     except Exception as exc:
