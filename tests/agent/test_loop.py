@@ -245,3 +245,27 @@ def test_backlog_posts_carry_the_replay_header(server: FaultServer, spool: Spool
     backlog, fresh = server.calls("POST", "/api/v0/tsdb")
     assert backlog.headers.get("X-Sabamon-Replay") == "1"
     assert "X-Sabamon-Replay" not in fresh.headers
+
+
+def test_terminate_during_a_post_ends_the_drain_at_once(server: FaultServer, spool: Spool) -> None:
+    """A terminate that arrives while the last batch is being posted leaves nothing to drain:
+    the poster returns at once, not at the host's next second (here ~30 s away)."""
+    shutdown = Shutdown(10.0)
+
+    def terminate_in_flight(request: Recorded) -> bool:
+        shutdown.request()  # the post is on the wire; the fault never applies
+        return False
+
+    server.fail(Fault(terminate_in_flight, None))
+    spool.append(BatchKind.METRICS, batch(0, 1))
+    minute = LoopTimings(post_interval=60.0, terminating_delay=0.0)
+    host_delay = (time.time() + 30) % 60
+    with AgentApi(server.url, "key") as api:
+        poster = MetricPoster(api, spool, minute, host_delay, shutdown)
+        thread = threading.Thread(target=poster.run, daemon=True)
+        thread.start()
+        thread.join(3)
+        alive = thread.is_alive()
+        shutdown.cancel_timers()
+    assert not alive, "the poster slept towards the host's second after the terminate"
+    assert [v["value"] for v in server.stored] == [0.0]

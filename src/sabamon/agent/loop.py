@@ -200,7 +200,10 @@ class MetricPoster:
         if self.state is not PostState.DEFAULT or self.spool.count(BatchKind.METRICS):
             return
         middle = self.host_delay + 0.5
-        self.shutdown.wait((middle - self.clock.now()) % self.timings.post_interval)
+        # a terminate that came during the last post wakes nothing: it must end this sleep too
+        self.shutdown.sleep_until_terminating(
+            (middle - self.clock.now()) % self.timings.post_interval
+        )
 
     def _wait_for_batch(self) -> bool:
         """Sleep until a batch is spooled; False when terminating with nothing left."""
