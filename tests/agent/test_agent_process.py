@@ -132,3 +132,19 @@ def test_a_check_report_pending_at_the_stop_is_kept(server: FaultServer, tmp_pat
     posted = [r for call in server.calls("POST", "/api/v0/monitoring/checks/report")
               for r in call.body["reports"]]  # fmt: skip
     assert posted or spooled(tmp_path / "root", BatchKind.CHECK_REPORTS), agent_log(conf)
+
+
+def test_the_exit_waits_for_the_collection_under_way(server: FaultServer, tmp_path: Path) -> None:
+    """A TERM comes while the first collection runs a plugin for 1.5 s more: the exit waits
+    for that collection (up to its bound) instead of cutting it off."""
+    started, done = tmp_path / "started", tmp_path / "done"
+    slow = (  # the collection's run, not the graph-definition one
+        f'if [ "$MACKEREL_AGENT_PLUGIN_META" != 1 ] && [ ! -e {started} ]; then '
+        f"touch {started}; sleep 1.5; touch {done}; fi"
+    )
+    conf = write_config(tmp_path, server.url, f"[plugin.metrics.slow]\ncommand = '''{slow}'''\n")
+    agent = start_agent(conf, tmp_path / "root")
+    wait_until(lambda: started.exists() and "event=agent_started" in agent_log(conf))
+    assert stop(agent) == 0
+    assert done.exists(), agent_log(conf)
+    assert "collection_failed" not in agent_log(conf)

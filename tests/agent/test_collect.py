@@ -1,19 +1,23 @@
-"""The gatherer with real plugin commands: where plugins run and the slow-generator warning."""
+"""The gatherer with real plugin commands: where plugins run and the slow-generator warning;
+the ticker's bounded wait for the collections under way at the exit."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from pathlib import Path
 
 import pytest
+from tests.support.waiting import wait_until
 
-from sabamon.agent.collect import Gatherer
+from sabamon.agent.collect import Gatherer, Ticker
 from sabamon.agent.loop import LoopTimings
 from sabamon.agent.metrics.base import MetricGenerator
 from sabamon.agent.plugins.config import MetricPluginConfig, PluginCommand
 from sabamon.agent.plugins.metrics import MetricPluginGenerator
 from sabamon.agent.plugins.runner import PluginRunner
+from sabamon.agent.spool import Spool
 
 TIMINGS = LoopTimings(delta_interval=0.0, slow_collection_warning=1.5)
 TICK = 1_700_000_000
@@ -80,3 +84,28 @@ def test_several_plugins_run_in_parallel() -> None:
         assert time.monotonic() - started < 0.4 * 2
     finally:
         gathering.close()
+
+
+def test_the_exit_waits_for_a_hung_first_collection_only_as_long_as_its_bound(
+    tmp_path: Path,
+) -> None:
+    """The first collection runs a plugin that sleeps on: after the stop, the ticker's close
+    gives up after its 0.3 s and says so; once the plugin has ended, a close succeeds."""
+    started = tmp_path / "started"
+    runner = PluginRunner(kill_grace_seconds=0.0)
+    command = PluginCommand(key="plugin.metrics.hung", command=f"touch {started}; sleep 30")
+    hung = MetricPluginGenerator(MetricPluginConfig(name="hung", command=command), runner)
+    stop = threading.Event()
+    gathering = Gatherer([hung], {None: "host1"}.get, TIMINGS, stop)
+    with Spool(tmp_path / "spool") as spool:
+        ticker = Ticker(gathering, spool, TIMINGS, stop)
+        threading.Thread(target=ticker.run, daemon=True).start()
+        wait_until(started.exists)
+        stop.set()
+        begun = time.monotonic()
+        assert not ticker.close(0.3)
+        assert 0.3 <= time.monotonic() - begun < 1.0
+        runner.close()  # ends the plugin, as the agent does at its exit
+        assert ticker.close(5)
+        assert spool.count() == 0  # a collection ended by the stop is not spooled
+    gathering.close()

@@ -357,3 +357,99 @@ def test_a_trickling_answer_fails_at_the_deadline_and_the_batch_stays_spooled(
     assert poster.state is PostState.HAD_ERROR
     assert [batch.body[0]["value"] for batch in spool.oldest(BatchKind.METRICS, 2)] == [1.0]
     spool.close()
+
+
+NAME = "api.example.invalid"
+
+
+def _post_within(url: str, timeout: float) -> tuple[float, BaseException | None]:
+    """Post through a client with the `timeout` deadline on a thread; the seconds until it
+    returned or raised (at most 5: then it is still waiting) and what it raised."""
+    caught: list[BaseException] = []
+
+    def post() -> None:
+        try:
+            AgentApi(url, "k", timeout=timeout).request("POST", "/api/v0/tsdb", [])
+        except BaseException as err:
+            caught.append(err)
+
+    started = time.monotonic()
+    thread = threading.Thread(target=post, daemon=True)
+    thread.start()
+    thread.join(5)
+    return time.monotonic() - started, caught[0] if caught else None
+
+
+def test_a_name_lookup_that_hangs_fails_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The system resolver hangs for the API's name: the post fails at its deadline, and a
+    second post while the lookup still hangs waits on the same lookup, not a new one."""
+    released = threading.Event()
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def hanging(host: str, *args: object, **kwargs: object) -> object:
+        if host != NAME:
+            return real(host, *args, **kwargs)  # type: ignore[arg-type]
+        lookups.append(host)
+        released.wait()
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    try:
+        for _ in range(2):
+            elapsed, error = _post_within(f"https://{NAME}", timeout=0.5)
+            assert isinstance(error, ApiError) and error.status is None
+            assert "outlasted the request deadline" in str(error)
+            assert 0.5 <= elapsed < 1.5
+        assert lookups == [NAME]
+    finally:
+        released.set()
+
+
+def test_a_connect_that_hangs_on_every_address_fails_at_the_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The API's name has two addresses, both of a loopback listener whose queue is full, so
+    their connects hang: the deadline bounds the two attempts together, not each one."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    queued = socket.create_connection(listener.getsockname())  # fills the accept queue
+    address = (socket.AF_INET, socket.SOCK_STREAM, 6, "", listener.getsockname())
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *args: [address, address] if host == NAME else real(host, *args),
+    )
+    try:
+        elapsed, error = _post_within(f"http://{NAME}", timeout=0.8)
+    finally:
+        queued.close()
+        listener.close()
+    assert isinstance(error, ApiError) and error.status is None
+    assert 0.8 <= elapsed < 1.3
+
+
+def test_a_tls_handshake_trickled_by_the_server_fails_at_the_deadline() -> None:
+    """The server announces a 16 KiB handshake record and sends it a byte every 0.1 s: each
+    read gets a byte, and the handshake still ends at the request's deadline."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)  # the ClientHello
+            conn.sendall(b"\x16\x03\x03\x40\x00")
+            while not done.wait(0.1):
+                conn.sendall(b"\x02")
+
+    threading.Thread(target=trickle, daemon=True).start()
+    try:
+        elapsed, error = _post_within(f"https://127.0.0.1:{listener.getsockname()[1]}", 0.5)
+    finally:
+        done.set()
+        listener.close()
+    assert isinstance(error, ApiError) and error.status is None
+    assert 0.5 <= elapsed < 1.0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 from agent_process import FAST_TIMINGS, stop, write_config
-from fault_server import FaultServer
+from fault_server import Fault, FaultServer
 from tests.support.waiting import wait_until
 
 
@@ -52,3 +52,20 @@ def test_launch_failure_stops_the_supervisor(tmp_path: Path) -> None:
     conf.write_text('apikey = "x"\ncloud_platform = "mars"\n')
     supervisor = supervise(conf, tmp_path / "root", "30")
     assert supervisor.wait(20) == 1
+
+
+def test_a_second_term_reaches_the_draining_agent(server: FaultServer, tmp_path: Path) -> None:
+    """The server refuses the posts, so the agent drains after the first TERM (for up to its
+    5 s); the second TERM goes to it too and forces its exit at once (status 1)."""
+    server.fail(Fault(lambda r: r.path == "/api/v0/tsdb", 503))
+    supervisor = supervise(write_config(tmp_path, server.url), tmp_path / "root", "0.5")
+    try:
+        wait_until(lambda: len(server.calls("POST", "/api/v0/tsdb")) >= 2)
+        supervisor.send_signal(signal.SIGTERM)
+        wait_until(lambda: len(server.calls("POST", "/api/v0/tsdb")) >= 4)  # draining
+        started = time.monotonic()
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(10) == 1
+        assert time.monotonic() - started < 2.5  # not the drain's own 5 s bound
+    finally:
+        stop(supervisor)

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 REVISION = "0000000"
 DEFAULT_API_BASE = "https://api.mackerelio.com"
 TIMEOUT_SECONDS = 30.0
-"""Each call's total deadline: connect, send and the whole answer (spec/agent.md §1: 30 s)."""
+"""Each call's total deadline: name lookup, connect, TLS, send and the whole answer
+(spec/agent.md §1: 30 s)."""
 HOST_STATUSES = ("working", "standby", "maintenance", "poweroff")
 MAX_IDLE_CONNECTIONS = 4
 REPLAY_HEADER = "X-Sabamon-Replay"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
@@ -149,6 +150,7 @@ class Ticker:
         self.stop = stop
         self.clock = clock
         self._slots = threading.BoundedSemaphore(timings.max_concurrent_collections)
+        self._slots_kept = 0  # by `close`
         # Reused threads: a tick costs a hand-off, not a thread start. The first collection,
         # which waits out the delta window, runs on a thread that ends with it: the next tick
         # would otherwise start a second reused thread, and two would take turns (and both
@@ -169,6 +171,21 @@ class Ticker:
                 self._fire(int(minute))
             self.clock.wait(self.stop, min(self.timings.tick_resolution, period - now % period))
         self._collections.shutdown(wait=False)
+
+    def close(self, timeout: float) -> bool:
+        """At the exit, once `stop` is set: wait up to `timeout` seconds for the collections
+        under way (the first one's included) to end, so none is cut off at the interpreter's
+        exit while it writes to the spool, and keep their slots so no other starts. False
+        when one still runs after `timeout`: the exit goes on (the spool, closed, refuses its
+        append, logged as `collection_failed`)."""
+        deadline = time.monotonic() + timeout
+        while self._slots_kept < self.timings.max_concurrent_collections:
+            if not self._slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                busy = self.timings.max_concurrent_collections - self._slots_kept
+                log.warning("event=collections_unfinished_at_exit collections=%d", busy)
+                return False
+            self._slots_kept += 1
+        return True
 
     def _fire(self, tick_time: int) -> None:
         if not self._slots.acquire(blocking=False):

@@ -11,10 +11,11 @@ idle connection the server has closed is noticed before reuse and replaced, so a
 never sent twice by this layer. Proxies come from HTTP(S)_PROXY and NO_PROXY when
 `use_env_proxy` is set.
 
-A connection's `timeout` bounds each request as a whole: connecting (and the TLS handshake or
-proxy tunnel), sending, and reading the whole answer, as Go's `http.Client.Timeout` bounds
-mackerel-agent's calls. A per-read timeout alone would let a peer that trickles a byte now and
-then hold the caller for ever.
+A connection's `timeout` bounds each request as a whole: looking the name up, connecting (and
+the TLS handshake or proxy tunnel), sending, and reading the whole answer, as Go's
+`http.Client.Timeout` bounds mackerel-agent's calls. A per-read timeout alone would let a peer
+that trickles a byte now and then hold the caller for ever; `socket.create_connection` would
+give the name lookup no bound at all and each of a name's addresses the whole timeout.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from _typeshed import WriteableBuffer
 
@@ -186,13 +187,12 @@ class HttpConnection:
             return self._sock, self._reader
         self.close()
         hop = self.proxy or self.origin
-        timeout = _remaining(self._deadline)
-        sock = socket.create_connection((hop.host, hop.port), timeout=timeout)
+        sock = _connect(hop.host, hop.port, self._deadline)
         try:
             if self.origin.scheme == "https":
                 if self.proxy is not None:
                     _open_tunnel(sock, self.origin, self.proxy, lambda: self._deadline)
-                sock.settimeout(_remaining(self._deadline))  # the handshake's deadline (ssl)
+                sock.settimeout(_remaining(self._deadline))  # ssl's handshake keeps one deadline
                 sock = self.tls.wrap(sock, self.origin.host)
         except BaseException:
             sock.close()
@@ -213,6 +213,89 @@ def _remaining(deadline: float) -> float:
     if left <= 0:
         raise TimeoutError("request deadline passed")
     return left
+
+
+def _connect(host: str, port: int, deadline: float) -> socket.socket:
+    """A TCP connection to the first of `host`'s addresses that takes it, the name lookup
+    and every attempt within `deadline` (a `time.monotonic()` value). OSError (TimeoutError
+    once the deadline passes) when none does."""
+    error = OSError(f"no address for {host}")
+    for family, kind, protocol, _name, address in _resolve(host, port, deadline):
+        timeout = _remaining(deadline)
+        sock = socket.socket(family, kind, protocol)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+        except OSError as err:
+            sock.close()
+            error = err
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    raise error
+
+
+_AddressInfo = tuple[socket.AddressFamily, socket.SocketKind, int, str, Any]
+
+
+def _resolve(host: str, port: int, deadline: float) -> Sequence[_AddressInfo]:
+    """`host`'s stream addresses, looked up by the system's resolver on a thread of its own
+    that the caller waits for until `deadline` at most (TimeoutError then): a resolver that
+    hangs costs the request its deadline, not more. An address needs no lookup."""
+    if _is_address(host):
+        return socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    with _lookups_lock:
+        lookup = _lookups.get((host, port))
+        if lookup is None:
+            lookup = _lookups[(host, port)] = _Lookup(host, port)
+            lookup.start()
+    if not lookup.done.wait(_remaining(deadline)):
+        raise TimeoutError(f"looking up {host} outlasted the request deadline")
+    if lookup.error is not None:
+        raise lookup.error
+    return lookup.addresses
+
+
+def _is_address(host: str) -> bool:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except OSError:
+            continue
+        return True
+    return False
+
+
+class _Lookup:
+    """One `getaddrinfo` on a daemon thread. Requests for the same name while it runs share
+    it, so a resolver that hangs holds one thread per name, not one per request; it is
+    forgotten once done, so the next connection looks the name up anew."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.key = (host, port)
+        self.done = threading.Event()
+        self.addresses: Sequence[_AddressInfo] = ()
+        self.error: OSError | None = None
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="resolve", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.addresses = socket.getaddrinfo(*self.key, 0, socket.SOCK_STREAM)
+        except OSError as err:
+            self.error = err
+        finally:
+            with _lookups_lock:
+                if _lookups.get(self.key) is self:
+                    del _lookups[self.key]
+            self.done.set()
+
+
+_lookups: dict[tuple[str, int], _Lookup] = {}
+_lookups_lock = threading.Lock()
 
 
 class _DeadlineReader(io.RawIOBase):

@@ -41,7 +41,9 @@ from sabamon.agent.spool import BatchKind, Spool
 log = logging.getLogger(__name__)
 
 TERMINATE_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)
-PLUGIN_LOOPS_EXIT_SECONDS = 5.0  # how long the exit waits for the check loop's last flush
+EXIT_WAIT_SECONDS = 5.0
+"""How long the exit waits, at most, for the collections under way and the check loop's last
+flush (the plugins they run are bounded by their own timeouts, which may be longer)."""
 
 
 @dataclass
@@ -148,7 +150,8 @@ def run_agent(settings: RunSettings) -> int:
     # collection walks only what the loop allocates (measured: 3 ms a full pass otherwise).
     gc.collect()
     gc.freeze()
-    _thread(Ticker(gatherer, spool, timings, stop).run, "ticker")
+    ticker = Ticker(gatherer, spool, timings, stop)
+    _thread(ticker.run, "ticker")
     _thread(
         lambda: _spec_updates(api, host_id, build_spec, hup, stop, timings.spec_interval), "spec"
     )
@@ -178,9 +181,11 @@ def run_agent(settings: RunSettings) -> int:
         log.info("event=agent_started host_id=%s post_second=%d", host_id, host_delay)
         _main_loop(signals, shutdown, hup, stop, spool, outcome)
         try:
-            return _finish(
-                api, config, host_id, spool, gatherer, shutdown, stop, outcome, plugin_loops
-            )
+            stop.set()
+            shutdown.cancel_timers()
+            gatherer.close()
+            _wait_for_collections_and_loops(ticker, plugin_loops)
+            return _finish(api, config, host_id, spool, outcome)
         finally:
             plugins.runner.close()  # what plugins left behind ends with the agent
             api.close()
@@ -207,25 +212,23 @@ def _main_loop(
                     stop.set()  # no new collections; in-flight ones end early, unspooled
 
 
+def _wait_for_collections_and_loops(ticker: Ticker, plugin_loops: list[threading.Thread]) -> None:
+    """Before the spool closes, the collections under way end (unspooled, `stop` is set) and
+    the check loop spools its pending reports once more, within `EXIT_WAIT_SECONDS` in all,
+    so a plugin that never ends cannot hold the exit."""
+    deadline = time.monotonic() + EXIT_WAIT_SECONDS
+    ticker.close(EXIT_WAIT_SECONDS)
+    for loop in plugin_loops:
+        loop.join(max(0.0, deadline - time.monotonic()))
+
+
 def _finish(
     api: AgentApi,
     config: AgentConfig,
     host_id: str,
     spool: Spool,
-    gatherer: Gatherer,
-    shutdown: Shutdown,
-    stop: threading.Event,
     outcome: list[BaseException | None],
-    plugin_loops: list[threading.Thread],
 ) -> int:
-    stop.set()
-    shutdown.cancel_timers()
-    gatherer.close()
-    # The check loop spools its pending reports once more when it stops: the spool closes only
-    # after that (bounded, so a plugin that never ends cannot hold the exit).
-    deadline = time.monotonic() + PLUGIN_LOOPS_EXIT_SECONDS
-    for loop in plugin_loops:
-        loop.join(max(0.0, deadline - time.monotonic()))
     error = outcome[0]
     if isinstance(error, ForcedExit):
         log.error("event=forced_exit pending_batches=%d", spool.count())

@@ -2,8 +2,10 @@
 
 A child that crashes is restarted, unless it died within `launch_window` seconds of its start
 (a launch failure: the supervisor exits with its code). HUP runs `configtest` with the same
-flags and, if it passes, stops the child with TERM and starts a new one (a reload). INT, TERM
-and QUIT go to the child; the supervisor exits when it has.
+flags and, if it passes, stops the child with TERM and starts a new one once it has exited (a
+reload). INT, TERM and QUIT go to the child, every one of them (a second TERM forces the
+agent's exit while it drains); the supervisor exits when the child has. The supervisor never
+blocks in a wait for the child: it sleeps on its signals, SIGCHLD included.
 """
 
 from __future__ import annotations
@@ -42,18 +44,24 @@ class Supervisor:
         configtest) ended."""
         with SignalPipe((*FORWARDED, signal.SIGHUP, signal.SIGCHLD)) as signals:
             child, started = self._spawn()
+            stopping = reloading = False
             while True:
                 for signum in signals.wait():
-                    if signum == signal.SIGHUP:
+                    if signum == signal.SIGHUP and not (stopping or reloading):
                         if self._configtest_passes():
                             child.terminate()
-                            child.wait()
-                            child, started = self._spawn()
+                            reloading = True
                     elif signum in FORWARDED:
                         child.send_signal(signum)
-                        return child.wait()
+                        stopping = True
                 code = child.poll()
                 if code is None:
+                    continue
+                if stopping:
+                    return code
+                if reloading:
+                    reloading = False
+                    child, started = self._spawn()
                     continue
                 if time.monotonic() - started < self.launch_window:
                     log.error("event=child_launch_failed code=%d", code)

@@ -1,11 +1,13 @@
 """The shared runner with real subprocesses: shell and exec forms, env, timeouts that reach
-children, a plugin ignoring TERM, output caps, bounded parallelism, sudo."""
+children, a plugin ignoring TERM, output caps, bounded parallelism and the wait for a slot,
+an exception during a run, sudo."""
 
 from __future__ import annotations
 
 import os
 import resource
 import shutil
+import signal
 import threading
 import time
 from pathlib import Path
@@ -121,6 +123,64 @@ def test_parallel_runs_are_bounded(tmp_path: Path) -> None:
         running += 1 if kind == "start" else -1
         peak = max(peak, running)
     assert len(events) == 10 and peak == 2
+
+
+def test_the_wait_for_a_free_slot_counts_against_the_timeout(tmp_path: Path) -> None:
+    """With the one slot held, a run whose timeout passes while it waits is a timeout and
+    never starts; a run that gets the slot late has only the rest of its timeout."""
+    one_slot = PluginRunner(max_parallel=1, kill_grace_seconds=0.5)
+    holding = tmp_path / "holding"
+    holder = threading.Thread(
+        target=one_slot.run, args=(command(f"touch {holding}; sleep 1.5"),), daemon=True
+    )
+    holder.start()
+    wait_until(holding.exists)
+    started = time.monotonic()
+    refused = one_slot.run(command("echo ran", timeout=0.3))
+    waited = time.monotonic() - started
+    assert refused.timed_out and refused.exit_code is None and refused.stdout == ""
+    assert refused.error == "no free plugin slot (max_parallel=1) within the 0.3s timeout"
+    assert waited < 1.0  # not until the holder ends (1.5 s)
+    started = time.monotonic()
+    late = one_slot.run(command("echo ran; sleep 10", timeout=2.0))
+    elapsed = time.monotonic() - started
+    assert late.timed_out and late.stdout == "ran\n"
+    assert 2.0 <= elapsed < 2.6  # the 2 s count from the call, the wait (about 1.2 s) included
+    holder.join()
+
+
+class AgentInterrupted(Exception):
+    """What the test's SIGUSR1 handler raises in the thread reading a plugin's output."""
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise AgentInterrupted
+
+
+def test_an_exception_during_a_run_closes_its_pipes_and_reaps_the_plugin(
+    runner: PluginRunner, tmp_path: Path
+) -> None:
+    """The plugin signals the agent while its output is read (as a Ctrl-C reaching both
+    would) and sleeps on: the handler's exception leaves the run, and the run's pipes are
+    closed and the plugin killed and reaped, not left running or as a zombie."""
+    pid_file = tmp_path / "pid"
+    plugin = command(f"echo $$ > {pid_file}; echo partial; kill -USR1 $PPID; exec sleep 30")
+    previous = signal.signal(signal.SIGUSR1, _interrupt)
+    descriptors = set(os.listdir("/proc/self/fd"))
+    pid = 0
+    try:
+        with pytest.raises(AgentInterrupted):
+            runner.run(plugin)
+        assert set(os.listdir("/proc/self/fd")) == descriptors
+        pid = int(pid_file.read_text())
+        with pytest.raises(ChildProcessError):  # reaped already
+            os.waitpid(pid, os.WNOHANG)
+        assert not Path(f"/proc/{pid}").exists()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        if pid and Path(f"/proc/{pid}").exists():
+            os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="running as another user needs root")

@@ -5,7 +5,10 @@ reaches the children a shell plugin started; descendants that left the group (se
 found by their run token and ended on timeout and when the agent exits (`leftovers.py`).
 Output is read as it comes and kept up to a cap;
 the rest is read and discarded, so a plugin that prints without end neither blocks on a full
-pipe nor fills the agent's memory. A semaphore bounds how many plugins run at once.
+pipe nor fills the agent's memory. A semaphore bounds how many plugins run at once; the wait
+for a free slot counts against the command's timeout. Whatever ends a run, an exception
+included, its pipes are closed and its process reaped (its group killed first if still
+running), so no run leaks a descriptor or leaves a zombie.
 """
 
 from __future__ import annotations
@@ -75,10 +78,10 @@ class _CappedBuffer:
 class _Deadline:
     """Escalates at each deadline: TERM to the group at the timeout, KILL after the grace."""
 
-    def __init__(self, pid: int, timeout: float, grace: float) -> None:
+    def __init__(self, pid: int, at: float, grace: float) -> None:
         self.pid = pid
         self.grace = grace
-        self.at = time.monotonic() + timeout
+        self.at = at  # time.monotonic() of the timeout
         self.signals_sent = 0
 
     def remaining(self) -> float:
@@ -123,10 +126,27 @@ class PluginRunner:
         self._agent_env = dict(os.environ if agent_env is None else agent_env)
 
     def run(self, command: PluginCommand, extra_env: Mapping[str, str] | None = None) -> RunResult:
-        token = new_run_token()
-        env = plugin_environment(self._agent_env, command.env, extra_env or {}, {RUN_TOKEN: token})
-        with self._slots:
-            return self._run(command, env, token)
+        """Run `command` once. The wait for a free slot counts against its timeout: a run
+        that finds none within it is a timeout (`timed_out`, no exit code), never started."""
+        started = time.monotonic()
+        if not self._slots.acquire(timeout=command.timeout_seconds):
+            log.warning(
+                "event=plugin_timed_out plugin=%s timeout_seconds=%g reason=no_free_slot",
+                command.key,
+                command.timeout_seconds,
+            )
+            error = (
+                f"no free plugin slot (max_parallel={self.max_parallel}) "
+                f"within the {command.timeout_seconds:g}s timeout"
+            )
+            return RunResult(None, "", "", True, time.monotonic() - started, error=error)
+        try:
+            token = new_run_token()
+            layers = (command.env, extra_env or {}, {RUN_TOKEN: token})
+            env = plugin_environment(self._agent_env, *layers)
+            return self._run(command, env, token, started)
+        finally:
+            self._slots.release()
 
     def longest_run(self, command: PluginCommand) -> float:
         """Seconds one run of `command` lasts at most: its timeout, the grace between TERM
@@ -142,16 +162,25 @@ class PluginRunner:
             grace=min(self.kill_grace_seconds, _LEFTOVERS_GRACE_SECONDS),
         )
 
-    def _run(self, command: PluginCommand, env: dict[str, str], token: str) -> RunResult:
-        started = time.monotonic()
+    def _run(
+        self, command: PluginCommand, env: dict[str, str], token: str, started: float
+    ) -> RunResult:
+        """One run of `command`, whose timeout counts from `started` (a `time.monotonic()`
+        value from before the wait for a slot)."""
         try:
             process = spawn(command.argv(), env)
         except OSError as exc:
             log.warning("event=plugin_start_failed plugin=%s error=%r", command.key, str(exc))
             return RunResult(None, "", "", False, time.monotonic() - started, error=str(exc))
-        deadline = _Deadline(process.pid, command.timeout_seconds, self.kill_grace_seconds)
-        stdout, stderr = self._read(process, deadline)
-        exit_code = self._wait(process, deadline)
+        deadline = _Deadline(
+            process.pid, started + command.timeout_seconds, self.kill_grace_seconds
+        )
+        try:
+            stdout, stderr = self._read(process, deadline)
+            exit_code = self._wait(process, deadline)
+        except BaseException:
+            _kill_and_reap(process)
+            raise
         duration = time.monotonic() - started
         truncated = bool(stdout.dropped or stderr.dropped)
         if truncated:
@@ -183,23 +212,26 @@ class PluginRunner:
     def _read(self, process: Child, deadline: _Deadline) -> tuple[_CappedBuffer, _CappedBuffer]:
         stdout, stderr = _CappedBuffer(self.output_cap), _CappedBuffer(self.output_cap)
         buffers = {process.stdout: stdout, process.stderr: stderr}
-        with selectors.PollSelector() as selector:  # no epoll descriptor to open and close per run
-            for fd in buffers:
-                selector.register(fd, selectors.EVENT_READ)
-            while selector.get_map():
-                remaining = deadline.remaining()
-                if remaining <= 0:
-                    if not deadline.escalate():
-                        break
-                    continue
-                for key, _ in selector.select(remaining):
-                    chunk = os.read(key.fd, _READ_CHUNK)
-                    if chunk:
-                        buffers[key.fd].feed(chunk)
-                    else:
-                        selector.unregister(key.fd)
-        os.close(process.stdout)
-        os.close(process.stderr)
+        try:
+            # a PollSelector: no epoll descriptor to open and close per run
+            with selectors.PollSelector() as selector:
+                for fd in buffers:
+                    selector.register(fd, selectors.EVENT_READ)
+                while selector.get_map():
+                    remaining = deadline.remaining()
+                    if remaining <= 0:
+                        if not deadline.escalate():
+                            break
+                        continue
+                    for key, _ in selector.select(remaining):
+                        chunk = os.read(key.fd, _READ_CHUNK)
+                        if chunk:
+                            buffers[key.fd].feed(chunk)
+                        else:
+                            selector.unregister(key.fd)
+        finally:
+            os.close(process.stdout)
+            os.close(process.stderr)
         return stdout, stderr
 
     @staticmethod
@@ -216,6 +248,15 @@ class PluginRunner:
             return process.wait()
         finally:
             exit_watch.close()
+
+
+def _kill_and_reap(process: Child) -> None:
+    """After a run ended by an exception: KILL the command's group if it is still running
+    and reap it (its pipes are closed by then), so it leaves no zombie."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 class _ExitWatch:
