@@ -1,8 +1,10 @@
 """The check-report poster against the fault-injecting loopback peer and a real spool: a 4xx
-drops the batch, a 5xx is retried, a network error gets one immediate retry."""
+drops the batch, a 413 halves it, a 5xx is retried, a network error gets one immediate
+retry."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,3 +120,25 @@ def test_terminate_flushes_pending_reports_once(server: FaultServer, spool: Spoo
     running.stop()  # wakes the 30 s retry wait and flushes
     assert len(running.posts()) == 2
     assert spool.count(BatchKind.CHECK_REPORTS) == 0
+
+
+def too_large(request: Recorded) -> bool:
+    return request.path == REPORT_PATH and len(json.dumps(request.body)) > 600
+
+
+def test_413_splits_the_batch_and_drops_only_a_report_too_large_alone(
+    server: FaultServer, spool: Spool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The peer answers 413 to a post over 600 bytes: three reports fit, five do not, and
+    one with a 1 kB message never does."""
+    huge = {**report("huge"), "message": "x" * 1000}
+    spool.append(BatchKind.CHECK_REPORTS, [report(f"r{i}") for i in range(5)] + [huge])
+    spool.append(BatchKind.CHECK_REPORTS, [report("newer")])
+    server.fail(Fault(too_large, 413))
+    running = Running(server, spool, retry_delay=30)
+    wait_until(lambda: spool.count(BatchKind.CHECK_REPORTS) == 0, timeout=10)
+    running.stop()
+    accepted = [r["name"] for p in running.posts() if not too_large(p) for r in p.body["reports"]]
+    assert sorted(accepted) == ["newer", "r0", "r1", "r2", "r3", "r4"]
+    dropped = [r.getMessage() for r in caplog.records if "check_reports_refused" in r.getMessage()]
+    assert len(dropped) == 1 and "check_reports=1 first=huge" in dropped[0]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
+import os
 import random
 import struct
 import subprocess
@@ -280,3 +283,44 @@ def test_an_append_wakes_only_the_waiters_of_its_kind(tmp_path: Path) -> None:
     waiter.join(10)
     assert looks[1].is_set() and not looks[2].is_set() and not waiter.is_alive()
     spool.close()
+
+
+def open_files_under(folder: Path) -> list[str]:
+    """The paths under `folder` this process holds open (from /proc/self/fd)."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone by now
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(str(folder)):
+                held.append(target)
+    return held
+
+
+def failing_fsync(fd: int) -> None:
+    raise OSError(errno.EIO, "directory sync failed")
+
+
+def test_a_failed_directory_sync_leaves_no_segment_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spool syncs the directory only when it opens a segment (appends use fdatasync),
+    so a failing `os.fsync` fails just that step."""
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fsync", failing_fsync)
+        with pytest.raises(OSError, match="directory sync failed"):
+            Spool(tmp_path / "a")
+    assert open_files_under(tmp_path) == []
+
+    spool = Spool(tmp_path / "b", max_bytes=1 << 20, segment_bytes=4096)
+    spool.append(M, [{"blob": os.urandom(4096).hex()}])  # the next append rotates
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "fsync", failing_fsync)
+        with pytest.raises(OSError, match="directory sync failed"):
+            spool.append(M, [{"value": 1}])
+    assert open_files_under(tmp_path) == [str(tmp_path / "b" / "0000000001.seg")]
+    spool.append(M, [{"value": 2}])  # into the segment it kept
+    spool.close()
+    assert open_files_under(tmp_path) == []
+    reopened = Spool(tmp_path / "b")
+    assert [b.body for b in reopened.oldest(M, 10)][1:] == [[{"value": 2}]]
+    reopened.close()

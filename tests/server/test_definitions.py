@@ -129,5 +129,9 @@ async def test_a_group_names_only_what_exists(store: Store, org_id: str) -> None
         {"id": check_id, "skipDefault": False},
     ]
     assert len(await store.list_documents(org_id, "notification_group")) == 2  # default, team
-    await definitions.delete_channel(state, org_id, hook.id)  # its id stays in the group
-    await definitions.update_group(state, org_id, team.id, good)  # read and written back
+    await definitions.delete_channel(state, org_id, hook.id)  # and from the group with it
+    read = await store.get_document(org_id, "notification_group", team.id)
+    assert read.spec["childChannelIds"] == []
+    with pytest.raises(DefinitionError, match=re.escape("childChannelIds[0]: no notification")):
+        await definitions.update_group(state, org_id, team.id, good)
+    await definitions.update_group(state, org_id, team.id, read.spec)  # read and written back

@@ -233,49 +233,22 @@ class MetricPoster:
     def _post_one(self, batch: Batch, error: ApiError | None = None) -> bool:
         """Post one batch (halving it on 413) and forget it once every part is stored or
         refused; False when a temporary failure leaves it in the spool."""
-        error = self._deliver(batch.body, error)
+        error = deliver_halving(self._send, batch.body, "values", error)
         if error is not None:
             self._failed(error)
             return False
         self.spool.ack([batch.seq])
         return True
 
-    def _deliver(
-        self, values: list[dict[str, Any]], error: ApiError | None = None
-    ) -> ApiError | None:
-        """Post `values` (unless `error` already answered that post), halving on 413;
-        None when all were stored or refused, else the temporary error."""
-        if error is None:
-            error = self._send(values)
-        if error is None:
-            return None
-        if error.status == 413 and len(values) > 1:
-            middle = len(values) // 2
-            log.warning("event=post_split values=%d reason=%r", len(values), str(error))
-            return self._deliver(values[:middle]) or self._deliver(values[middle:])
-        if error.status == 413 or is_refused(error):
-            log.error(
-                "event=values_refused values=%d first=%s error=%r",
-                len(values),
-                values[0].get("name") if values else None,
-                str(error),
-            )
-            return None
-        return error
-
     def _send(self, values: list[dict[str, Any]]) -> ApiError | None:
         """One post (with the immediate retry after a network error); the error or None."""
         oldest = min((value.get("time") or 0 for value in values), default=0)
         replay = 0 < oldest < self.clock.now() - BACKLOG_AGE
-        try:
-            post_with_network_retry(
-                lambda: self.api.post_metric_values(values, replay=replay),
-                self.clock,
-                self.timings.network_retry_window,
-            )
-        except ApiError as err:
-            return err
-        return None
+        return sent(
+            lambda: self.api.post_metric_values(values, replay=replay),
+            self.clock,
+            self.timings.network_retry_window,
+        )
 
     def _failed(self, err: ApiError) -> None:
         """A temporary failure (or a key the server does not take): the batches stay in the
@@ -300,10 +273,56 @@ def post_with_network_retry(post: Callable[[], None], clock: Clock, window: floa
         post()
 
 
+def sent(post: Callable[[], None], clock: Clock, window: float) -> ApiError | None:
+    """`post_with_network_retry`, its ApiError returned instead of raised (None: stored)."""
+    try:
+        post_with_network_retry(post, clock, window)
+    except ApiError as err:
+        return err
+    return None
+
+
+def deliver_halving(
+    send: Callable[[list[dict[str, Any]]], ApiError | None],
+    items: list[dict[str, Any]],
+    what: str,
+    error: ApiError | None = None,
+) -> ApiError | None:
+    """Post `items` (metric values, check reports, graph definitions: objects with a
+    `name`) with `send` (unless `error` already answered that post), halving the post on
+    413 until the parts fit; a part the server refuses (a 4xx other than 401, 403, 408,
+    429), or a single item still too large, is dropped and logged (`event=<what>_refused`
+    with the first item's name), so it costs only itself. None when every part was stored
+    or dropped, else the first temporary error (the rest is not sent)."""
+    if error is None:
+        error = send(items)
+    if error is None:
+        return None
+    if error.status == 413 and len(items) > 1:
+        middle = len(items) // 2
+        log.warning("event=post_split %s=%d reason=%r", what, len(items), str(error))
+        return deliver_halving(send, items[:middle], what) or deliver_halving(
+            send, items[middle:], what
+        )
+    if error.status == 413 or is_refused(error):
+        log.error(
+            "event=%s_refused %s=%d first=%s error=%r",
+            what,
+            what,
+            len(items),
+            items[0].get("name") if items else None,
+            str(error),
+        )
+        return None
+    return error
+
+
 class CheckReportPoster:
-    """Posts spooled check-report batches: a refusal (a 4xx other than 401, 403, 408, 429)
-    drops the batch (a sabamon server has stored its valid reports), anything else retries
-    every `check_retry_delay`; on terminate it flushes what is pending once."""
+    """Posts spooled check-report batches: a 413 halves the post until the parts fit, a
+    refusal (a 4xx other than 401, 403, 408, 429) or a single report still too large drops
+    only that part (a sabamon server has stored a refused part's valid reports); anything
+    else keeps the batch and retries it every `check_retry_delay`; on terminate it flushes
+    what is pending once."""
 
     def __init__(
         self,
@@ -338,17 +357,16 @@ class CheckReportPoster:
         batches = self.spool.oldest(BatchKind.CHECK_REPORTS, 1)
         if not batches:
             return True
-        reports: list[dict[str, Any]] = batches[0].body
-        try:
-            post_with_network_retry(
-                lambda: self.api.post_check_reports(reports),
-                self.clock,
-                self.timings.network_retry_window,
-            )
-        except ApiError as err:
-            if not is_refused(err):
-                log.warning("event=check_reports_failed will_retry=true error=%r", str(err))
-                return False
-            log.error("event=check_reports_dropped reports=%d error=%r", len(reports), str(err))
+        error = deliver_halving(self._send, batches[0].body, "check_reports")
+        if error is not None:
+            log.warning("event=check_reports_failed will_retry=true error=%r", str(error))
+            return False
         self.spool.ack([batches[0].seq])
         return True
+
+    def _send(self, reports: list[dict[str, Any]]) -> ApiError | None:
+        return sent(
+            lambda: self.api.post_check_reports(reports),
+            self.clock,
+            self.timings.network_retry_window,
+        )

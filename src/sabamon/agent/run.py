@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sabamon.agent.api import AgentApi, ApiError
+from sabamon.agent.clock import SYSTEM_CLOCK
 from sabamon.agent.collect import Gatherer, Ticker
 from sabamon.agent.config import AgentConfig
 from sabamon.agent.host import RetryPolicy, prepare_host, resolve_custom_identifiers
@@ -30,7 +31,9 @@ from sabamon.agent.loop import (
     LoopTimings,
     MetricPoster,
     Shutdown,
+    deliver_halving,
     host_delay_seconds,
+    sent,
 )
 from sabamon.agent.metrics import CollectorOptions, linux_generators
 from sabamon.agent.metrics.base import MetricGenerator
@@ -167,7 +170,9 @@ def run_agent(settings: RunSettings) -> int:
                     outcome.append(None)
                     return
                 plugin_loops.extend(
-                    _start_plugin_loops(api, plugins, spool, host_ids, stop, config.diagnostic)
+                    _start_plugin_loops(
+                        api, plugins, spool, host_ids, stop, config.diagnostic, timings
+                    )
                 )
                 _thread(CheckReportPoster(api, spool, timings, shutdown).run, "check-reports")
                 MetricPoster(api, spool, timings, host_delay, shutdown).run()
@@ -254,19 +259,24 @@ def _start_plugin_loops(
     host_ids: dict[str | None, str],
     stop: threading.Event,
     diagnostic: bool,
+    timings: LoopTimings,
 ) -> list[threading.Thread]:
-    """After the initial delay: graph defs once, then the check and metadata loops, whose
-    threads are returned so the exit can wait for their last flush."""
+    """After the initial delay: graph defs once (halved on 413), then the check and
+    metadata loops, whose threads are returned so the exit can wait for their last flush."""
     defs = plugins.graph_defs()
     if diagnostic:
         from sabamon.agent.diagnostic import GRAPH_DEFS
 
         defs += GRAPH_DEFS
-    if defs:
-        try:
-            api.create_graph_defs(defs)
-        except ApiError as err:
-            log.error("event=graph_defs_failed error=%r", str(err))
+    window = timings.network_retry_window
+    if defs and (
+        error := deliver_halving(
+            lambda part: sent(lambda: api.create_graph_defs(part), SYSTEM_CLOCK, window),
+            defs,
+            "graph_defs",
+        )
+    ):
+        log.error("event=graph_defs_failed error=%r", str(error))
 
     def submit_reports(reports: list[dict[str, Any]]) -> None:
         spool.append(BatchKind.CHECK_REPORTS, reports)

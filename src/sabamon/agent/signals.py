@@ -18,6 +18,7 @@ import os
 import signal
 from collections.abc import Iterable
 from types import FrameType, TracebackType
+from typing import Any
 
 WAKE = 0  # no signal has the number 0
 
@@ -28,10 +29,18 @@ def _note(signum: int, frame: FrameType | None) -> None:
 
 class SignalPipe:
     def __init__(self, signals: Iterable[int]) -> None:
+        """Catches `signals`; OSError or ValueError (a signal that cannot be caught, not
+        the main thread) leaves the handlers as they were and no descriptor open."""
         self.signals = tuple(signals)
         self._read, self._write = os.pipe()
-        os.set_blocking(self._write, False)  # set_wakeup_fd writes without blocking
-        self._handlers = {sig: signal.signal(sig, _note) for sig in self.signals}
+        self._handlers: dict[int, Any] = {}
+        try:
+            os.set_blocking(self._write, False)  # set_wakeup_fd writes without blocking
+            for sig in self.signals:
+                self._handlers[sig] = signal.signal(sig, _note)
+        except BaseException:
+            self._release()
+            raise
         self._previous_fd = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
 
     def wait(self) -> list[int]:
@@ -45,6 +54,10 @@ class SignalPipe:
 
     def close(self) -> None:
         signal.set_wakeup_fd(self._previous_fd)
+        self._release()
+
+    def _release(self) -> None:
+        """Puts back the handlers replaced so far and closes the pipe."""
         for sig, handler in self._handlers.items():
             signal.signal(sig, handler)
         os.close(self._read)

@@ -244,17 +244,16 @@ class Spool:
         """Copy every pending batch into one fresh segment, then set the damaged files aside
         and delete the others (acknowledgements in a damaged file may cover older files)."""
         fresh = max(segments) + 1
-        writer = self._open_segment(fresh)
         moved: dict[int, _Entry] = {}
-        for seq in sorted(self._index):
-            entry = self._index[seq]
-            body = self._read_body(entry)
-            offset = writer.tell()
-            writer.write(_encode({"s": seq, "k": entry.kind.value, "b": body}))
-            moved[seq] = _Entry(entry.kind, fresh, offset)
-        writer.flush()
-        os.fsync(writer.fileno())
-        writer.close()
+        with self._open_segment(fresh) as writer:
+            for seq in sorted(self._index):
+                entry = self._index[seq]
+                body = self._read_body(entry)
+                offset = writer.tell()
+                writer.write(_encode({"s": seq, "k": entry.kind.value, "b": body}))
+                moved[seq] = _Entry(entry.kind, fresh, offset)
+            writer.flush()
+            os.fsync(writer.fileno())
         for number in segments:
             path = self._segment_path(number)
             if number in damaged:
@@ -268,13 +267,19 @@ class Spool:
         self._segment_sizes[fresh] = self._segment_path(fresh).stat().st_size
 
     def _open_segment(self, number: int) -> BinaryIO:
+        """The segment opened for appending, its directory entry on disk; OSError (the file
+        closed again) when the directory cannot be opened or synced."""
         writer = self._segment_path(number).open("ab")
-        self._segment_sizes.setdefault(number, 0)
-        directory = os.open(self.folder, os.O_RDONLY)
         try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+            directory = os.open(self.folder, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        except BaseException:
+            writer.close()
+            raise
+        self._segment_sizes.setdefault(number, 0)
         return writer
 
     def _read_body(self, entry: _Entry) -> Any:
@@ -389,9 +394,12 @@ class Spool:
 
     # -- housekeeping (lock held) --------------------------------------------------------
     def _rotate(self) -> None:
+        """Appends go to a new segment from now on; when it cannot be opened (OSError) they
+        stay in the current one, which is then closed only by `close`."""
+        writer = self._open_segment(self._current + 1)
         self._writer.close()
         self._current += 1
-        self._writer = self._open_segment(self._current)
+        self._writer = writer
 
     def _delete_finished_segments(self) -> None:
         busy = {e.segment for e in self._index.values()}

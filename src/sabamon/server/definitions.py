@@ -7,7 +7,8 @@ one closes its open alerts (`Closer.delete_monitor`). Downtimes (api.md §9): va
 one default group,
 created on first use with every channel in it, that cannot be deleted; a channel may join
 it when created; a test notification queues the channel's sample body. A group names only
-channels, groups and monitors (check monitors included) that exist.
+channels, groups and monitors (check monitors included) that exist; deleting one removes it
+from every group in the deletion's transaction (`store.alerts_ops.delete_document`).
 
 An organisation holds at most `MAX_DEFINITIONS` of each kind (Mackerel documents no such
 bound; the alert engine reads every monitor, downtime, group and channel each minute, and
@@ -96,8 +97,9 @@ async def known_references(
 ) -> None:
     """DefinitionError naming the first channel, group or monitor id a group's `spec` gives
     that the organisation does not have (e.g. `childChannelIds[1]`). Ids the group held
-    already (`previous`) pass: deleting a channel or monitor leaves its id in groups, and a
-    group read and written back must not be refused for it."""
+    already (`previous`) pass: a group stored before deletions removed their ids from groups
+    may still name a deleted one, and read and written back it must not be refused for it
+    (the store drops such ids as it writes the group)."""
     for field, kind, label in _GROUP_REFERENCES:
         held = set(_referenced(previous, field)) if previous else set()
         ids = _referenced(spec, field)

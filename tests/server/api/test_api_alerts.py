@@ -369,3 +369,31 @@ def test_a_check_report_opens_and_closes_its_alert_within_seconds(
         server.clock.offset += minute + 91 - server.clock()  # the metric monitor's minute
         host_alert = receiver.wait_for(3)[2]
         assert host_alert["alert"]["monitorName"] == "load"
+
+
+def test_deleting_a_monitor_notifies_the_groups_that_named_it(
+    server: Server, receiver: Receiver
+) -> None:
+    """The deletion removes the monitor from its groups, but its alerts' closing is routed
+    as the groups stood before: to the channel of the group naming it (not in the default
+    group, which `skipDefault` leaves out)."""
+    with server.client() as http:
+        group = ok(http.post("/api/v0/notification-groups", json={"name": "load"}))
+        channel = {"type": "webhook", "name": "load", "url": receiver.url}
+        channel_id = ok(http.post("/api/v0/channels", json=channel))["id"]
+        monitor = ok(http.post("/api/v0/monitors", json=HOST_MONITOR))
+        named = {"name": "load", "childChannelIds": [channel_id],
+                 "monitors": [{"id": monitor["id"], "skipDefault": True}]}  # fmt: skip
+        ok(http.put(f"/api/v0/notification-groups/{group['id']}", json=named))
+        host = ok(http.post("/api/v0/hosts", json={"name": "web", "meta": {}}))["id"]
+        minute = int(server.clock()) // 60 * 60 + 60
+        server.clock.offset += minute + 50 - server.clock()
+        point = {"hostId": host, "name": "loadavg5", "time": minute, "value": 3.0}
+        ok(http.post("/api/v0/tsdb", json=[point]))
+        server.clock.offset += minute + 91 - server.clock()
+        assert receiver.wait_for(1)[0]["alert"]["status"] == "critical"
+        ok(http.delete(f"/api/v0/monitors/{monitor['id']}"))
+        closed = receiver.wait_for(2)[1]
+        assert (closed["alert"]["trigger"], closed["alert"]["isOpen"]) == ("delete monitor", False)
+        groups = ok(http.get("/api/v0/notification-groups"))["notificationGroups"]
+        assert [g["monitors"] for g in groups if g["id"] == group["id"]] == [[]]

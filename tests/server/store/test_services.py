@@ -77,13 +77,14 @@ async def test_delete_service_cascades(store: Store, org_id: str) -> None:
 
 async def test_graph_defs(store: Store, org_id: str) -> None:
     metrics = [{"name": "custom.a.*", "displayName": "%1", "isStacked": False}]
-    await store.upsert_graph_defs(org_id, [GraphDef("custom.a.*", "A", "float", metrics)])
+    await store.upsert_graph_defs(org_id, [GraphDef("custom.a.*", "A", "float", metrics)], 2)
     await store.upsert_graph_defs(
         org_id,
         [
             GraphDef("custom.a.*", "A2", "bytes", metrics),
             GraphDef("custom.b", None, "integer", []),
         ],
+        2,
     )
     assert await store.list_graph_defs(org_id) == [
         GraphDef("custom.a.*", "A2", "bytes", metrics),

@@ -39,15 +39,17 @@ class Closer:
         trigger: str,
         now: int,
         monitors: Sequence[Document] = (),
+        defs: notices.Definitions | None = None,
     ) -> list[AlertRecord]:
         """Closes the open ones among `alerts` and notifies; `monitors` adds documents
-        the store no longer holds (a monitor being deleted)."""
+        the store no longer holds (a monitor being deleted), `defs` the channels, groups
+        and downtimes to route with when not those of now (read before that deletion)."""
         open_alerts = [a for a in alerts if a.closed_at is None]
         if not open_alerts:
             return []
         docs = {d.id: d for d in await self.store.list_documents(org_id, "monitor")}
         docs.update({d.id: d for d in monitors})
-        defs = await notices.load_definitions(self.store, org_id, now)
+        defs = defs or await notices.load_definitions(self.store, org_id, now)
         hosts: dict[str, Host | None] = {}
         queued: list[NewDelivery] = []
         graphs = 0
@@ -80,11 +82,13 @@ class Closer:
         return await self.store.close_alerts(org_id, open_alerts, reason, trigger, now, queued)
 
     async def delete_monitor(self, org_id: str, monitor_id: str, now: int) -> Document:
-        """Deletes the monitor and closes its open alerts (trigger `monitorDelete`);
-        raises NotFound."""
+        """Deletes the monitor and closes its open alerts (trigger `monitorDelete`),
+        routed by the groups as they were before the deletion removed the monitor from
+        them; raises NotFound."""
+        defs = await notices.load_definitions(self.store, org_id, now)
         doc = await self.store.delete_document(org_id, "monitor", monitor_id)
         mine = [a for a in await self.store.open_alerts(org_id) if a.monitor_id == monitor_id]
-        await self.close(org_id, mine, REASONS["monitorDelete"], "monitorDelete", now, [doc])
+        await self.close(org_id, mine, REASONS["monitorDelete"], "monitorDelete", now, [doc], defs)
         return doc
 
     async def close_host_alerts(self, org_id: str, host_ids: Sequence[str], now: int) -> None:

@@ -58,16 +58,15 @@ def metric_dict(metric: GraphMetricIn) -> dict[str, object]:
 @router.post("/graph-defs/create")
 async def create_graph_defs(body: list[GraphDefIn], key: WriteKey, state: State) -> Success:
     """Creates or replaces the definitions; the organisation holds at most
-    `MAX_GRAPH_DEFS` (counted on this request's view of the store)."""
+    `MAX_GRAPH_DEFS` (counted in the write's transaction)."""
     defs = [check_graph_def(index, graph) for index, graph in enumerate(body)]
-    existing = {graph.name for graph in await state.store.list_graph_defs(key.org_id)}
-    total = len(existing | {graph.name for graph in defs})
-    if total > MAX_GRAPH_DEFS:
+    refused = await state.store.upsert_graph_defs(key.org_id, defs, MAX_GRAPH_DEFS)
+    if refused is not None:
+        stored, new = refused
         raise BadRequest(
             f"body: an organisation holds at most {MAX_GRAPH_DEFS} graph definitions"
-            f" ({len(existing)} stored, {total - len(existing)} new in this request)"
+            f" ({stored} stored, {new} new in this request)"
         )
-    await state.store.upsert_graph_defs(key.org_id, defs)
     return Success()
 
 

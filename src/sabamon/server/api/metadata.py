@@ -91,10 +91,10 @@ def add_routes(prefix: str, for_read: OwnerDependency, for_write: OwnerDependenc
         if len(body) > MAX_METADATA_BYTES:
             raise PayloadTooLarge(f"metadata is larger than {MAX_METADATA_BYTES} bytes")
         value = parse_document(body)
-        existing = await state.store.list_metadata(key.org_id, owner)
-        if namespace not in existing and len(existing) >= MAX_NAMESPACES:
+        if not await state.store.put_metadata(
+            key.org_id, owner, namespace, value, state.now(), MAX_NAMESPACES
+        ):
             raise BadRequest(f"namespace: at most {MAX_NAMESPACES} namespaces per owner")
-        await state.store.put_metadata(key.org_id, owner, namespace, value, state.now())
         return Success()
 
     async def delete_metadata(

@@ -4,10 +4,10 @@ and the notification delivery queue."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from .ops import Query, Step, Upsert
+from .ops import Query, Step, Upsert, lock_org
 from .records import (
     AlertLogRecord,
     AlertRecord,
@@ -49,7 +49,53 @@ def get_document(org_id: str, kind: DocumentKind, doc_id: str) -> Step[Document]
     return Document(rows[0][0], json.loads(rows[0][1]))
 
 
+_GROUP_REFERENCES: dict[DocumentKind, str] = {
+    "channel": "childChannelIds",
+    "notification_group": "childNotificationGroupIds",
+    "monitor": "monitors",
+}
+"""Kind -> the field of a notification group that names documents of that kind."""
+
+
+def _keeping(spec: dict[str, Any], field: str, keep: Callable[[str], bool]) -> dict[str, Any]:
+    """`spec` (a notification group) with only the ids of `field` that `keep` accepts."""
+    if field not in spec:
+        return spec
+    if field == "monitors":
+        return {**spec, field: [m for m in spec[field] if keep(m["id"])]}
+    return {**spec, field: [ref for ref in spec[field] if keep(ref)]}
+
+
+def _known_references(org_id: str, doc: Document) -> Step[None]:
+    """Drops from a group being written the channels, groups and monitors the organisation
+    no longer has: one deleted after the request checked it would otherwise stay named, as
+    the deletion's clean-up (`_forget_in_groups`) ran before this write."""
+    for kind, field in _GROUP_REFERENCES.items():
+        known = (yield from document_ids(org_id, kind)) | {doc.id}
+        doc.spec.update(_keeping(doc.spec, field, known.__contains__))
+
+
+def _forget_in_groups(org_id: str, kind: DocumentKind, doc_id: str) -> Step[None]:
+    """Removes a deleted channel, group or monitor from every group that names it."""
+    field = _GROUP_REFERENCES[kind]
+    rows = yield Query(
+        "SELECT id, spec FROM notification_groups WHERE org_id = ? ORDER BY id", (org_id,)
+    )
+    for group_id, text in rows:
+        spec = json.loads(text)
+        kept = _keeping(spec, field, lambda ref: ref != doc_id)
+        if kept != spec:
+            yield Query(
+                "UPDATE notification_groups SET spec = ? WHERE id = ?", (json.dumps(kept), group_id)
+            )
+
+
 def put_document(org_id: str, kind: DocumentKind, doc: Document, now: int) -> Step[None]:
+    """Creates or replaces; a group keeps only the references that exist (see
+    `_known_references`)."""
+    if kind == "notification_group":
+        yield from lock_org(org_id)
+        yield from _known_references(org_id, doc)
     spec = json.dumps(doc.spec)
     if kind == "monitor":
         yield Query(
@@ -73,7 +119,7 @@ def insert_document(
     (then False, nothing written). The count and the insert are one transaction, and the
     organisation's row is locked first (PostgreSQL; SQLite has one writer), so of concurrent
     creations only as many pass as there are free places."""
-    yield Query("SELECT id FROM orgs WHERE id = ?", (org_id,), lock_rows=True)
+    yield from lock_org(org_id)
     rows = yield Query(f"SELECT count(*) FROM {_TABLES[kind]} WHERE org_id = ?", (org_id,))
     if rows[0][0] >= max_count:
         return False
@@ -98,6 +144,9 @@ def add_document(org_id: str, kind: DocumentKind, doc: Document, now: int) -> St
     first to commit, then does nothing), then reads back what is stored."""
     if kind == "monitor":
         raise ValueError("add_document: monitors are written with put_document")
+    if kind == "notification_group":
+        yield from lock_org(org_id)
+        yield from _known_references(org_id, doc)
     yield Query(
         f"INSERT INTO {_TABLES[kind]} (id, org_id, spec, created_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (id) DO NOTHING",
@@ -107,10 +156,16 @@ def add_document(org_id: str, kind: DocumentKind, doc: Document, now: int) -> St
 
 
 def delete_document(org_id: str, kind: DocumentKind, doc_id: str) -> Step[Document]:
+    """Deletes and returns the document; a channel, group or monitor leaves no group
+    naming it, in the same transaction. Raises NotFound."""
+    if kind in _GROUP_REFERENCES:
+        yield from lock_org(org_id)
     doc = yield from get_document(org_id, kind, doc_id)
     yield Query(f"DELETE FROM {_TABLES[kind]} WHERE org_id = ? AND id = ?", (org_id, doc_id))
     if kind == "monitor":
         yield Query("DELETE FROM alert_states WHERE monitor_id = ?", (doc_id,))
+    if kind in _GROUP_REFERENCES:
+        yield from _forget_in_groups(org_id, kind, doc_id)
     return doc
 
 

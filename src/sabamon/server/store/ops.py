@@ -70,6 +70,14 @@ def single(query: Query) -> Step[Any]:
     return (yield query)
 
 
+def lock_org(org_id: str) -> Step[None]:
+    """Locks the organisation's row until the transaction ends (PostgreSQL; SQLite runs one
+    write transaction at a time): a count checked against a per-organisation limit and the
+    write it allows, or a deletion and its clean-up, see no concurrent change of the same
+    organisation's rows that also takes this lock."""
+    yield Query("SELECT id FROM orgs WHERE id = ?", (org_id,), lock_rows=True)
+
+
 def run_sqlite(conn: sqlite3.Connection, step: Step[T]) -> T:
     """Drive `step` on a sqlite3 connection (inside a transaction the caller manages)."""
     try:

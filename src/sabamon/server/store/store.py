@@ -202,8 +202,13 @@ class Store:
         return await self.backend.write(services.delete_role(org_id, service, name))
 
     # graph definitions ----------------------------------------------------------------
-    async def upsert_graph_defs(self, org_id: str, defs: Sequence[GraphDef]) -> None:
-        await self.backend.write(graphdefs.upsert_graph_defs(org_id, defs))
+    async def upsert_graph_defs(
+        self, org_id: str, defs: Sequence[GraphDef], max_count: int
+    ) -> tuple[int, int] | None:
+        """Creates or replaces `defs` unless the organisation would then hold more than
+        `max_count` (then nothing is written: (stored, new in `defs`)), counted in the
+        write's transaction."""
+        return await self.backend.write(graphdefs.upsert_graph_defs(org_id, defs, max_count))
 
     async def delete_graph_def(self, org_id: str, name: str) -> None:
         """Raises NotFound."""
@@ -238,9 +243,14 @@ class Store:
         return await self.backend.read(metadata.get_metadata(org_id, owner, namespace))
 
     async def put_metadata(
-        self, org_id: str, owner: MetadataOwner, namespace: str, value: Any, now: int
-    ) -> None:
-        await self.backend.write(metadata.put_metadata(org_id, owner, namespace, value, now))
+        self, org_id: str, owner: MetadataOwner, namespace: str, value: Any, now: int,
+        max_namespaces: int | None = None,
+    ) -> bool:  # fmt: skip
+        """Creates or replaces; False (nothing written) when `namespace` is new and the
+        owner holds `max_namespaces` already, counted in the write's transaction."""
+        return await self.backend.write(
+            metadata.put_metadata(org_id, owner, namespace, value, now, max_namespaces)
+        )
 
     async def delete_metadata(self, org_id: str, owner: MetadataOwner, namespace: str) -> None:
         await self.backend.write(metadata.delete_metadata(org_id, owner, namespace))
