@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar, cast
 
 import psycopg
 import pytest
 from tests.server.store.series_helpers import read_values
 
-from sabamon.server.store import HostInput, Point, Store
+from sabamon.server.store import HostInput, Point, Store, seal
 from sabamon.server.store.migrate import load_migrations
+from sabamon.server.store.ops import Query, Step, single
 from sabamon.server.store.postgres import PostgresBackend
 
 pytestmark = pytest.mark.postgres
 NOW = 1_700_006_400
+T = TypeVar("T")
 
 
 async def test_concurrent_opens_migrate_once(postgres_dsn: str) -> None:
@@ -64,3 +69,63 @@ def test_missing_postgres_fails_under_ci(tmp_path: Path) -> None:
     )  # fmt: skip
     assert run.returncode == 1, run.stdout
     assert "PostgreSQL unreachable" in run.stdout and "CI=true" in run.stdout
+
+
+def _after_head_read(step: Step[T], meanwhile: Callable[[], None]) -> Step[T]:
+    """`step`, with `meanwhile` run (and committed elsewhere) right after its first read of
+    the head: a writer that commits while the step's transaction is open."""
+    op, pending = next(step), True
+    while True:
+        answer = yield op
+        if pending and isinstance(op, Query) and "FROM points" in op.sql:
+            meanwhile()
+            pending = False
+        try:
+            op = step.send(answer)
+        except StopIteration as done:
+            return cast(T, done.value)
+
+
+async def test_a_point_committed_while_its_day_is_resealed_is_kept(postgres_dsn: str) -> None:
+    """A late point of a sealed day reseals the day; a point of another hour of that day,
+    committed by another server while that seal runs, is not deleted with the window (it
+    is sealed by the next run)."""
+    store = Store(PostgresBackend(postgres_dsn, pool_size=2))
+    await store.open()
+    day = NOW - NOW % 86400
+    now = day + 86400 + 3600  # the day is closed
+    try:
+        org, _ = await store.ensure_org("t")
+        host_id = await store.create_host(org.id, HostInput(name="a"), now)
+        first = [Point(host_id, "m", day + 60 * i, float(i)) for i in range(60)]
+        await store.series.write_points(org.id, "host", first, now, earliest=day)
+        assert await store.series.compact(now) == 60  # one day chunk
+        late = Point(host_id, "m", day + 5 * 3600, 5.0)
+        await store.series.write_points(org.id, "host", [late], now, earliest=day)
+        meanwhile = Point(host_id, "m", day + 10 * 3600, 10.0)
+
+        async def write_meanwhile() -> None:
+            other = Store(PostgresBackend(postgres_dsn, pool_size=2))
+            await other.open()
+            try:
+                await other.series.write_points(org.id, "host", [meanwhile], now, earliest=day)
+            finally:
+                await other.close()
+
+        def other_server() -> None:
+            with concurrent.futures.ThreadPoolExecutor(1) as thread:
+                thread.submit(asyncio.run, write_meanwhile()).result(30)
+
+        [(hour, sid)] = await store.backend.read(
+            single(Query("SELECT hour, series_id FROM head_windows"))
+        )
+        window = seal.Window(day, 86400)
+        sealed = await store.backend.write(
+            _after_head_read(seal.seal_window(window, [sid], now), other_server)
+        )
+        assert (hour, sealed.points) == (day + 5 * 3600, 61)
+        assert await store.series.compact(now) == 62  # the point written meanwhile
+        got = await store.series.recent_points(org.id, "host", ["m"], day, now, [host_id])
+        assert got == {(host_id, "m"): [(p.time, p.value) for p in (*first, late, meanwhile)]}
+    finally:
+        await store.close()

@@ -3,9 +3,9 @@ in place, with progress, resumable after a kill.
 
 Opening the store adds the chunk tables (migration 0400). Then, series by series in
 batches, each batch one transaction:
-1. every hour of the head (`points`) is marked in `head_windows`, so nothing the old
-   rollup ledger missed stays behind (a cursor in `expiry_cursors` remembers the last
-   series done);
+1. every hour of the head (`points`) is marked in `head_windows`, an hour a transaction,
+   so nothing the old rollup ledger missed stays behind (a cursor in `expiry_cursors`
+   remembers the next hour);
 2. the compactor seals every closed window (`seal.py`);
 3. the 5-minute and hourly rows of the old rollup tables become rollup chunks, a chunk per
    series and day, and the rows go (hourly rows of an hour the 5-minute rows cover are
@@ -34,38 +34,40 @@ from .seal import DAY, ROLLUP_STEP, seal_chunk
 from .store import Store
 
 BATCH = 200
-"""Series per transaction."""
+"""Series per sealing and converting transaction (the head is marked an hour at a time)."""
+HOUR = 3600
 CURSOR = "migrate-series"
 
 Progress = Callable[[str, int, int], None]
 
 
-def mark_head(after: int, limit: int) -> Step[tuple[int, int]]:
-    """Marks every head hour of the next `limit` series after id `after`; returns (last
-    series id done or -1 at the end, marks added)."""
-    rows = yield Query("SELECT id FROM series WHERE id > ? ORDER BY id LIMIT ?", (after, limit))
-    if not rows:
-        return -1, 0
-    low, high = rows[0][0], rows[-1][0]
-    added: int = yield Query(
+def mark_head(hour: int) -> Step[int]:
+    """Marks every series of the head's first hour at or after `hour` (s) and moves the
+    cursor past it; returns that hour, or -1 when the head holds nothing from `hour` on."""
+    rows = yield Query("SELECT min(bucket) FROM points WHERE bucket >= ?", (hour,))
+    if not rows or rows[0][0] is None:
+        return -1
+    hour = int(rows[0][0]) - int(rows[0][0]) % HOUR
+    yield Query(
         "INSERT INTO head_windows (hour, series_id) "
-        "SELECT DISTINCT ts - ts % 3600, series_id FROM points "
-        "WHERE series_id >= ? AND series_id <= ? ON CONFLICT (hour, series_id) DO NOTHING",
-        (low, high),
+        "SELECT DISTINCT ?, series_id FROM points WHERE bucket >= ? AND bucket < ? "
+        "ON CONFLICT (hour, series_id) DO NOTHING",
+        (hour, hour, hour + HOUR),
         count=True,
     )
     yield Upsert(
         "expiry_cursors",
         ("tbl", "hour", "after_series"),
         ("text", "bigint", "bigint"),
-        "(tbl) DO UPDATE SET after_series = excluded.after_series",
-        [(CURSOR, 0, high)],
+        "(tbl) DO UPDATE SET hour = excluded.hour",
+        [(CURSOR, hour + HOUR, 0)],
     )
-    return high, max(added, 0)
+    return hour
 
 
 def cursor() -> Step[int]:
-    rows = yield Query("SELECT after_series FROM expiry_cursors WHERE tbl = ?", (CURSOR,))
+    """The next head hour to mark (0 at the start)."""
+    rows = yield Query("SELECT hour FROM expiry_cursors WHERE tbl = ?", (CURSOR,))
     return int(rows[0][0]) if rows else 0
 
 
@@ -136,18 +138,16 @@ def convert_rollups(limit: int) -> Step[int]:
 async def migrate(store: Store, now: int, progress: Progress, batch: int = BATCH) -> dict[str, int]:
     """Runs the three steps to the end on an open store, `batch` series a transaction;
     returns what each did."""
-    total = await store.backend.read(count("SELECT count(*) FROM series"))
-    after, marked = await store.backend.read(cursor()), 0
-    while True:
-        after, added = await store.backend.write(mark_head(after, batch))
-        if after < 0:
-            break
-        marked += added
-        done = await store.backend.read(
-            count(f"SELECT count(*) FROM series WHERE id <= {int(after)}")
-        )
-        progress("marking the head (series)", done, total)
+    first = await store.backend.read(count("SELECT min(bucket) FROM points"))
+    last = await store.backend.read(count("SELECT max(bucket) FROM points"))
+    hours = (last - last % HOUR - first + first % HOUR) // HOUR + 1 if last else 0
+    marks = await store.backend.read(count("SELECT count(*) FROM head_windows"))
+    hour = await store.backend.read(cursor())
+    while (hour := await store.backend.write(mark_head(hour))) >= 0:
+        hour += HOUR
+        progress("marking the head (hours)", min((hour - first) // HOUR, hours), hours)
     windows = await store.backend.read(count("SELECT count(*) FROM head_windows"))
+    marked = windows - marks
     sealed = 0
     while (points := await store.backend.write(seal_chunk(now, batch))) >= 0:
         sealed += points

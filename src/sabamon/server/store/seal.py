@@ -33,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import chunk
+from .head import IN_HEAD, buckets_with
 from .ops import Many, Query, Step, Upsert
 from .records import Retention
 from .series import HEAD_HOUR
@@ -165,10 +166,11 @@ def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[Sea
         (RAW_STEP, low, high, *ids),
         lock_rows=True,
     )
+    buckets, bucket_params = buckets_with(low, high)
     head = yield Query(
-        f"SELECT series_id, ts, value FROM points WHERE ts >= ? AND ts < ? AND {_in(ids)} "
-        "ORDER BY series_id, ts",
-        (low, high, *ids),
+        f"{buckets}SELECT bucket, series_id, ts, value FROM points WHERE {IN_HEAD} "
+        f"AND {_in(ids)} AND ts >= ? AND ts < ? ORDER BY series_id, ts",
+        (*bucket_params, *ids, low, high),
     )
     parts: dict[int, list[Raw]] = defaultdict(list)
     corrupt: list[tuple[int, int, int]] = []
@@ -181,8 +183,10 @@ def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[Sea
     if corrupt:
         yield from quarantine(corrupt, now)
     by_series: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for sid, ts, value in head:
+    read: set[tuple[int, int]] = set()
+    for bucket, sid, ts, value in head:
         by_series[sid].append((ts, value))
+        read.add((bucket, sid))
     for sid, rows in by_series.items():
         parts[sid].append(head_arrays(rows))
     new_chunks = []
@@ -210,7 +214,12 @@ def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[Sea
         "DELETE FROM chunks WHERE series_id = ? AND step = 60 AND start > ? AND start + span <= ?",
         window_rows,
     )
-    yield Many("DELETE FROM points WHERE series_id = ? AND ts >= ? AND ts < ?", window_rows)
+    # the (bucket, series) ranges read, not the window: a point that a writer committed
+    # since, in a bucket this seal did not read, stays for the next seal
+    yield Many(
+        "DELETE FROM points WHERE bucket = ? AND series_id = ? AND ts >= ? AND ts < ?",
+        [(bucket, sid, low, high) for bucket, sid in sorted(read)],
+    )
     # by key: a range of hours for one series would walk every mark of those hours
     yield Many("DELETE FROM head_windows WHERE hour = ? AND series_id = ?", marks)
     return Sealed(points, len(new_chunks))

@@ -1,7 +1,8 @@
 """Series steps: ids, writing points into the head, names, last-seen times, deletion.
 
-Points land in the head (`points`, a row per series and second: fast commit, overwrite by
-key, late points cheap) and an hour mark in `head_windows`; `seal.py` later moves closed
+Points land in the head (`points`, a row per series and second keyed by five-minute bucket
+first, see `head.py`: fast commit, overwrite by key, late points cheap) and an hour mark in
+`head_windows`; `seal.py` later moves closed
 windows into compressed chunks and `series_read.py` reads both.
 """
 
@@ -12,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .head import END, IN_HEAD, bucket_of, buckets_with
 from .ops import Many, Query, Step, Upsert
 from .records import OwnerKind, Point, WriteResult
 from .series_store import WRITE_WINDOW
@@ -19,11 +21,12 @@ from .series_store import WRITE_WINDOW
 HEAD_HOUR = 3600
 """The head is marked, and sealed, by the hour."""
 SERIES_TABLES = (
-    "points", "chunks", "head_windows", "rollup_300", "rollup_3600", "rollup_86400",
+    "chunks", "head_windows", "rollup_300", "rollup_3600", "rollup_86400",
     "dirty_buckets",
 )  # fmt: skip
-"""Every table holding a series' data, by `series_id` (the rollup tables and dirty marks
-are the layout before sealed chunks: read, expired, never written)."""
+"""Every table holding a series' data by `series_id` but the head (`points`, by bucket
+first); the rollup tables and dirty marks are the layout before sealed chunks: read,
+expired, never written."""
 
 
 DEFAULT_MAX_SERIES = 1_000_000
@@ -219,7 +222,7 @@ def write_point_batches(
     if not values:
         return results
     yield from _mark_hosts_seen(seen)
-    rows = [(sid, t, values[sid, t]) for sid, t in sorted(values)]
+    rows = sorted((bucket_of(t), sid, t, value) for (sid, t), value in values.items())
     # The head's hour marks go first: sealing (seal.py) locks the marks of a window before
     # it reads and deletes the window's head rows, so a write racing it waits on the mark
     # and lands after the seal commits, in a fresh mark, to be sealed next time. A mark
@@ -229,13 +232,13 @@ def write_point_batches(
         ("hour", "series_id"),
         ("bigint", "bigint"),
         "(hour, series_id) DO UPDATE SET hour = excluded.hour WHERE false",
-        sorted({(t - t % HEAD_HOUR, sid) for sid, t, _ in rows}),
+        sorted({(t - t % HEAD_HOUR, sid) for _, sid, t, _ in rows}),
     )
     yield Upsert(
         "points",
-        ("series_id", "ts", "value"),
-        ("bigint", "bigint", "float8"),
-        "(series_id, ts) DO UPDATE SET value = excluded.value",
+        ("bucket", "series_id", "ts", "value"),
+        ("bigint", "bigint", "bigint", "float8"),
+        "(bucket, series_id, ts) DO UPDATE SET value = excluded.value",
         rows,
     )
     return results
@@ -291,6 +294,11 @@ def delete_owner_series(
     for name, _ in rows:
         cache.pop((org_id, kind, owner, name), None)
     ids = [row[1] for row in rows]
+    everything, params = buckets_with(0, END)
+    yield Many(
+        f"{everything}DELETE FROM points WHERE {IN_HEAD} AND series_id = ?",
+        [(*params, sid) for sid in ids],
+    )
     for table in SERIES_TABLES:
         yield Many(f"DELETE FROM {table} WHERE series_id = ?", [(sid,) for sid in ids])
     yield Many("DELETE FROM series WHERE id = ?", [(sid,) for sid in ids])

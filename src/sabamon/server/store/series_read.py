@@ -26,6 +26,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from . import chunk
+from .head import BUCKETS_PER_QUERY, END, IN_HEAD, buckets_with, head_buckets
 from .ops import Query, Step
 from .records import OwnerKind
 from .series_store import RAW_STEP, SeriesRead, bucket_start, step_for_span
@@ -120,12 +121,23 @@ def series_rows(
     key = (org_id, kind, owner, name)
     # the head's branch first: PostgreSQL types the columns of a UNION pair by pair, and
     # two untyped NULLs would make a text column
+    buckets, bucket_params = buckets_with(low, high)
     statement = (
-        f"SELECT 1, ts, 0, NULL, value FROM points WHERE series_id = {series} "
-        f"AND ts >= ? AND ts < ? UNION ALL SELECT 0, start, span, {column}, NULL FROM chunks "
+        f"{buckets}SELECT 1, ts, 0, NULL, value FROM points WHERE {IN_HEAD} "
+        f"AND series_id = {series} AND ts >= ? AND ts < ? "
+        f"UNION ALL SELECT 0, start, span, {column}, NULL FROM chunks "
         f"WHERE series_id = {series} AND step = ? AND start > ? AND start < ?"
     )
-    params: tuple[object, ...] = (*key, low, high, *key, RAW_STEP, low - MAX_SPAN, high)
+    params: tuple[object, ...] = (
+        *bucket_params,
+        *key,
+        low,
+        high,
+        *key,
+        RAW_STEP,
+        low - MAX_SPAN,
+        high,
+    )
     if rollup_steps:
         statement += (
             f" UNION ALL SELECT 2, start, step, data, NULL FROM chunks WHERE series_id = "
@@ -294,8 +306,11 @@ def read_points(
 
 def latest_point(series_id: int) -> Step[tuple[int, float] | None]:
     """The newest raw point of a series: the head's, unless the last chunk is newer."""
+    buckets, params = buckets_with(0, END)
     head = yield Query(
-        "SELECT ts, value FROM points WHERE series_id = ? ORDER BY ts DESC LIMIT 1", (series_id,)
+        f"{buckets}SELECT ts, value FROM points WHERE {IN_HEAD} AND series_id = ? "
+        "ORDER BY ts DESC LIMIT 1",
+        (*params, series_id),
     )
     newest = (int(head[0][0]), float(head[0][1])) if head else None
     last = yield Query(
@@ -352,12 +367,17 @@ def recent_points(
     owned = f" AND s.owner IN ({', '.join('?' for _ in only)})" if only else ""
     where = f"s.org_id = ? AND s.kind = ? AND ({' OR '.join(clauses)}){owned}"
     params = (org_id, kind, *exact, *patterns, *only)
-    head = yield Query(
-        "SELECT s.id, s.owner, s.name, p.ts, p.value FROM series s "
-        f"JOIN points p ON p.series_id = s.id WHERE {where} "
-        "AND p.ts >= ? AND p.ts <= ? ORDER BY s.id, p.ts",
-        (*params, since, until),
-    )
+    buckets = yield from head_buckets(since, until + 1)
+    head: list[tuple[int, str, str, int, float]] = []
+    for at in range(0, len(buckets), BUCKETS_PER_QUERY):
+        part = buckets[at : at + BUCKETS_PER_QUERY]
+        head += yield Query(
+            "SELECT s.id, s.owner, s.name, p.ts, p.value FROM series s "
+            f"JOIN points p ON p.bucket IN ({', '.join('?' for _ in part)}) "
+            f"AND p.series_id = s.id WHERE {where} AND p.ts >= ? AND p.ts <= ? "
+            "ORDER BY s.id, p.ts",
+            (*part, *params, since, until),
+        )
     sealed = yield Query(
         "SELECT s.id, s.owner, s.name, c.start, c.span, c.data FROM series s "
         f"JOIN chunks c ON c.series_id = s.id WHERE {where} "
