@@ -15,7 +15,6 @@ import contextlib
 import http.client
 import json
 import multiprocessing
-import os
 import resource
 import socket
 import subprocess
@@ -28,6 +27,7 @@ from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import psutil
+import worktree  # this tree's code first
 
 KEY = "bench-abuse-key-0123456789abcdef"
 Stop = threading.Event | EventType
@@ -43,7 +43,7 @@ def start_server(data: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     command = [sys.executable, "-m", "sabamon.cli", "server", "--listen", f"127.0.0.1:{port}"]
     command += ["--data", str(data), "--log-level", "error"]
-    env = {**os.environ, "SABAMON_BOOTSTRAP_API_KEY": KEY}
+    env = worktree.child_env(SABAMON_BOOTSTRAP_API_KEY=KEY)
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

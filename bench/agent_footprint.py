@@ -39,6 +39,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import worktree  # this tree's code first
+
 BENCH = Path(__file__).resolve().parent
 API_KEY = "FootprintBenchKey0123456789abcdefghijklmnopq"  # 44 alphanumerics
 TICK = os.sysconf("SC_CLK_TCK")
@@ -231,7 +233,7 @@ def one_run(folder: Path, minutes: float) -> dict[str, Figures]:
     collectd_conf = folder / "collectd.conf"
     collectd_conf.write_text(COLLECTD_CONF.format(folder=folder / "collectd"))
     with ExitStack() as stack:
-        server_env = {**os.environ, "SABAMON_BOOTSTRAP_API_KEY": API_KEY}
+        server_env = worktree.child_env(SABAMON_BOOTSTRAP_API_KEY=API_KEY)
         server = [python, "-m", "sabamon.cli", "server", "--listen", f"127.0.0.1:{server_port}"]
         server += ["--data", str(folder / "data"), "--log-level", "warning"]
         stack.enter_context(running(server, folder / "server.log", server_env))
@@ -240,7 +242,10 @@ def one_run(folder: Path, minutes: float) -> dict[str, Figures]:
         agent = [python, "-m", "sabamon.cli", "agent", "--conf", str(conf)]
         agent += ["--root", str(folder / "root"), "--pidfile", ""]
         watched = [
-            Watched("sabamon agent", stack.enter_context(running(agent, folder / "agent.log"))),
+            Watched(
+                "sabamon agent",
+                stack.enter_context(running(agent, folder / "agent.log", worktree.child_env())),
+            ),
             Watched(
                 "collectd",
                 stack.enter_context(

@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "agent"))
+import worktree  # this tree's code first
 from agent_process import start_agent, stop, write_config
 from fault_server import Fault, FaultServer
 
@@ -38,7 +39,9 @@ RSS_TIMINGS = (
 
 def bare_psutil_rss() -> float:
     code = "import psutil, time; print(psutil.Process().memory_info().rss)"
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=worktree.child_env()
+    )
     return int(output.stdout) / 2**20
 
 
@@ -153,7 +156,9 @@ def first_post_seconds(folder: Path) -> float:
 
 def import_rss(modules: str) -> float:
     code = f"import {modules}, psutil; print(psutil.Process().memory_info().rss)"
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=worktree.child_env()
+    )
     return int(output.stdout) / 2**20
 
 

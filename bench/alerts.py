@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import worktree  # noqa: F401  (this tree's code first)
 
 from sabamon.server.alerts.engine import Engine
 from sabamon.server.alerts.monitors import validate_monitor

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import worktree  # noqa: F401  (this tree's code first)
+
 from sabamon.server.alerts.engine import Engine
 from sabamon.server.alerts.scheduler import CHECK_PASS_SPACING, GRACE
 from sabamon.server.store import Store

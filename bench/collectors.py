@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import partial
 
 import psutil
+import worktree  # noqa: F401  (this tree's code first)
 
 from sabamon.agent.metrics import CollectorOptions, linux_generators
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import re
 import signal
 import socket
@@ -27,6 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+import worktree  # this tree's code first
 from playwright.sync_api import Request, sync_playwright
 
 from sabamon.server.cli import ORG_NAME, make_store
@@ -190,7 +190,7 @@ def main() -> int:
         server = subprocess.Popen(
             [sys.executable, "-m", "sabamon.cli", "server", "--data", str(data_dir),
              "--listen", f"127.0.0.1:{port}", "--log-level", "warning"],
-            env={**os.environ, "SABAMON_BOOTSTRAP_PASSWORD": PASSWORD},
+            env=worktree.child_env(SABAMON_BOOTSTRAP_PASSWORD=PASSWORD),
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         try:

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import worktree  # this tree's code first
 
 from sabamon.bench.fleet import Fleet, FleetOptions
 from sabamon.bench.report import table, write_json
@@ -68,7 +69,7 @@ def server(
         command += ["--db", db_url]
     if series_store:
         command += ["--series-store", series_store]
-    env = {**os.environ, "SABAMON_BOOTSTRAP_API_KEY": API_KEY}
+    env = worktree.child_env(SABAMON_BOOTSTRAP_API_KEY=API_KEY)
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -13,6 +13,8 @@ import argparse
 import statistics
 import time
 
+import worktree  # noqa: F401  (this tree's code first)
+
 from sabamon.server.store.records import GraphDef
 from sabamon.server.web.graphs import host_graphs
 

@@ -12,6 +12,8 @@ import math
 import statistics
 import time
 
+import worktree  # noqa: F401  (this tree's code first)
+
 from sabamon.server.graphing.chart import Chart, Threshold
 from sabamon.server.graphing.png import render_png
 

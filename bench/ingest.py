@@ -26,7 +26,6 @@ import concurrent.futures
 import http.client
 import json
 import multiprocessing
-import os
 import resource
 import signal
 import socket
@@ -41,6 +40,7 @@ from pathlib import Path
 
 import psutil
 import psycopg
+import worktree  # this tree's code first
 
 from sabamon.bench.victoria import VictoriaProcess
 
@@ -84,9 +84,7 @@ def start_server(
         command += ["--db", db]
     if series_store:
         command += ["--series-store", series_store]
-    env = {**os.environ, "SABAMON_BOOTSTRAP_API_KEY": KEY}
-    if tree is not None:
-        env["PYTHONPATH"] = str(tree / "src")
+    env = worktree.child_env(tree, SABAMON_BOOTSTRAP_API_KEY=KEY)
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import psycopg
+import worktree  # noqa: F401  (this tree's code first)
 
 from sabamon.server.store import Point, Store
 from sabamon.server.store.postgres import PostgresBackend

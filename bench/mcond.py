@@ -13,6 +13,8 @@ import threading
 import time
 import uuid
 
+import worktree  # noqa: F401  (this tree's code first)
+
 from sabamon.mcond import MCond, MCondOption
 
 

@@ -14,6 +14,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import worktree  # noqa: F401  (this tree's code first)
+
 from sabamon.agent.plugins.config import MetricPluginConfig, PluginCommand
 from sabamon.agent.plugins.metrics import MetricPluginGenerator
 from sabamon.agent.plugins.runner import PluginRunner

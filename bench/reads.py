@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+import worktree  # noqa: F401  (this tree's code first)
 from ingest import KEY, call, drop_database, scratch_database, start_server
 
 from sabamon.server.store import open_store

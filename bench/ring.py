@@ -12,6 +12,8 @@ import statistics
 import time
 from collections.abc import Callable
 
+import worktree  # noqa: F401  (this tree's code first)
+
 from sabamon.ring import Ring
 
 

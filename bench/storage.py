@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import psutil
 import psycopg
+import worktree  # noqa: F401  (this tree's code first)
 
 from sabamon.server.store import Point, Store
 from sabamon.server.store.ops import Query, single

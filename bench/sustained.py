@@ -29,6 +29,7 @@ import time
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
+import worktree  # noqa: F401  (this tree's code first)
 from ingest import (
     KEY,
     NAMES,

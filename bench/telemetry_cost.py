@@ -21,7 +21,6 @@ import argparse
 import concurrent.futures
 import http.client
 import json
-import os
 import socket
 import statistics
 import subprocess
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import worktree  # this tree's code first
 
 KEY = "bench-telemetry-key-0123456789"
 NAMES = [f"bench.metric.{index}" for index in range(60)]
@@ -84,7 +84,7 @@ def call(conn: http.client.HTTPConnection, method: str, path: str, body: object)
 
 def start_server(mode: str, scratch: Path, hosts: int) -> Server:
     data = scratch / mode.replace(" ", "-")
-    env = {**os.environ, "SABAMON_BOOTSTRAP_API_KEY": KEY}
+    env = worktree.child_env(SABAMON_BOOTSTRAP_API_KEY=KEY)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if mode == "multiprocess":
         files = scratch / "prometheus"
@@ -161,7 +161,7 @@ def load(
 
 def figures_cost(mode: str, scratch: Path, posts: int) -> float:
     """Microseconds the figures of one post take in a fresh process of `mode`."""
-    env = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    env = {k: v for k, v in worktree.child_env().items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     if mode == "multiprocess":
         files = Path(tempfile.mkdtemp(dir=scratch))
         env["PROMETHEUS_MULTIPROC_DIR"] = str(files)

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import worktree  # noqa: F401  (this tree's code first)
 
 from sabamon.bench.victoria import VictoriaProcess
 from sabamon.server.store.records import Point

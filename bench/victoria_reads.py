@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import worktree  # noqa: F401  (this tree's code first)
+
 from sabamon.bench.victoria import VictoriaProcess
 from sabamon.server.store import Store
 from sabamon.server.store.records import Point

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from tests.server.store.series_helpers import read_values
 
 from sabamon.server.store import Point, Retention, Store, seal
+from sabamon.server.store.ops import Query, single
 
 StoreFactory = Callable[..., Store]
 NOW = 1_700_006_400
@@ -158,3 +159,20 @@ async def test_expiry_turns_raw_into_rollups_then_deletes_them(make_store: Store
         assert await read_values(series, "o", "host", "h", "m", t0 - 240 * DAY, t0 + 3600) == []
     finally:
         await store.close()
+
+
+async def test_a_head_of_many_buckets_reads_whole(store: Store) -> None:
+    """Late points spread over two days (more five-minute buckets than one statement names)
+    read back whole and in order, next to another series, and go with their series."""
+    series = store.series
+    points = [Point("h", "m", NOW - 86400 * 2 + 300 * i, float(i)) for i in range(577)]
+    other = [Point("g", "m", NOW - 60, -1.0)]
+    await series.write_points("o", "host", [*points, *other], NOW, earliest=NOW - 86400 * 2)
+    got = await series.recent_points("o", "host", ["m"], NOW - 86400 * 2, NOW)
+    assert got == {("g", "m"): [(NOW - 60, -1.0)], ("h", "m"): [(p.time, p.value) for p in points]}
+    assert await series.latest_points("o", ["h"], ["m"]) == {"h": {"m": (NOW, 576.0)}}
+    assert await series.delete_series("o", "host", "h") == 1
+    assert await store.backend.read(single(Query("SELECT count(*) FROM points"))) == [(1,)]
+    assert await series.recent_points("o", "host", ["m"], NOW - 86400 * 2, NOW) == {
+        ("g", "m"): [(NOW - 60, -1.0)]
+    }
