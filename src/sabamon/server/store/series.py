@@ -2,8 +2,8 @@
 
 Points land in the head (`points`, a row per series and second keyed by five-minute bucket
 first, see `head.py`: fast commit, overwrite by key, late points cheap) and an hour mark in
-`head_windows`; `seal.py` later moves closed
-windows into compressed chunks and `series_read.py` reads both.
+`head_windows`; `seal.py` later moves closed windows into compressed chunks and
+`series_read.py` reads both.
 """
 
 from __future__ import annotations
