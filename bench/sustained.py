@@ -13,6 +13,7 @@ per point (its processes, maintenance included; the database's own CPU is not co
 
     .venv/bin/python bench/sustained.py [--points 20000000] [--hosts 240]
         [--backends sqlite postgres] [--baseline TREE] [--baseline-points N] [--pg URL]
+        [--workers 1]
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def load(
     total = minutes * args.hosts * len(NAMES)
     print(f"{label}: {total:,} points ({args.hosts} hosts x 60 x {minutes} min)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        server, port = start_server(Path(tmp), db, 1, tree=tree)
+        server, port = start_server(Path(tmp), db, args.workers, tree=tree)
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             host_ids = [
@@ -183,6 +184,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="load generator processes")
     parser.add_argument("--connections", type=int, default=8, help="per client process")
     parser.add_argument("--every", type=float, default=30, help="seconds between progress lines")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument(
         "--backends", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"]
     )
