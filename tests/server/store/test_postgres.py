@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import psycopg
 import pytest
@@ -17,12 +17,13 @@ from tests.server.store.series_helpers import read_values
 
 from sabamon.server.store import HostInput, Point, Store, seal
 from sabamon.server.store.migrate import load_migrations
-from sabamon.server.store.ops import Query, Step, single
-from sabamon.server.store.postgres import PostgresBackend
+from sabamon.server.store.ops import Many, Query, Step, single
+from sabamon.server.store.postgres import PostgresBackend, to_pyformat
 
 pytestmark = pytest.mark.postgres
 NOW = 1_700_006_400
 T = TypeVar("T")
+DAY = NOW - NOW % 86400
 
 
 async def test_concurrent_opens_migrate_once(postgres_dsn: str) -> None:
@@ -71,13 +72,14 @@ def test_missing_postgres_fails_under_ci(tmp_path: Path) -> None:
     assert "PostgreSQL unreachable" in run.stdout and "CI=true" in run.stdout
 
 
-def _after_head_read(step: Step[T], meanwhile: Callable[[], None]) -> Step[T]:
-    """`step`, with `meanwhile` run (and committed elsewhere) right after its first read of
-    the head: a writer that commits while the step's transaction is open."""
+def _meanwhile(step: Step[T], after: str, meanwhile: Callable[[], None]) -> Step[T]:
+    """`step`, with `meanwhile` run (and committed elsewhere) right after the first of its
+    statements that contains `after` has run: a writer that commits while the step's
+    transaction is open."""
     op, pending = next(step), True
     while True:
         answer = yield op
-        if pending and isinstance(op, Query) and "FROM points" in op.sql:
+        if pending and isinstance(op, Query) and after in op.sql:
             meanwhile()
             pending = False
         try:
@@ -86,46 +88,147 @@ def _after_head_read(step: Step[T], meanwhile: Callable[[], None]) -> Step[T]:
             return cast(T, done.value)
 
 
+def _other_server(
+    dsn: str, org_id: str, point: Point, now: int, earliest: int
+) -> Callable[[], None]:
+    """Writes `point` through a store of its own (another server), committed on return."""
+
+    async def write() -> None:
+        other = Store(PostgresBackend(dsn, pool_size=2))
+        await other.open()
+        try:
+            await other.series.write_points(org_id, "host", [point], now, earliest=earliest)
+        finally:
+            await other.close()
+
+    def run() -> None:
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, write()).result(30)
+
+    return run
+
+
+async def _day_with_a_late_point(store: Store) -> tuple[str, str, list[Point]]:
+    """A host's series sealed into a day chunk (60 points), then a late point of hour 5 of
+    that day in the head; returns (org id, host id, the points)."""
+    day, now = DAY, DAY + 86400 + 3600  # the day is closed
+    org, _ = await store.ensure_org("t")
+    host_id = await store.create_host(org.id, HostInput(name="a"), now)
+    first = [Point(host_id, "m", day + 60 * i, float(i)) for i in range(60)]
+    await store.series.write_points(org.id, "host", first, now, earliest=day)
+    assert await store.series.compact(now) == 60  # one day chunk
+    late = Point(host_id, "m", day + 5 * 3600, 5.0)
+    await store.series.write_points(org.id, "host", [late], now, earliest=day)
+    return org.id, host_id, [*first, late]
+
+
 async def test_a_point_committed_while_its_day_is_resealed_is_kept(postgres_dsn: str) -> None:
     """A late point of a sealed day reseals the day; a point of another hour of that day,
     committed by another server while that seal runs, is not deleted with the window (it
     is sealed by the next run)."""
     store = Store(PostgresBackend(postgres_dsn, pool_size=2))
     await store.open()
-    day = NOW - NOW % 86400
-    now = day + 86400 + 3600  # the day is closed
+    day, now = DAY, DAY + 86400 + 3600
     try:
-        org, _ = await store.ensure_org("t")
-        host_id = await store.create_host(org.id, HostInput(name="a"), now)
-        first = [Point(host_id, "m", day + 60 * i, float(i)) for i in range(60)]
-        await store.series.write_points(org.id, "host", first, now, earliest=day)
-        assert await store.series.compact(now) == 60  # one day chunk
-        late = Point(host_id, "m", day + 5 * 3600, 5.0)
-        await store.series.write_points(org.id, "host", [late], now, earliest=day)
+        org_id, host_id, written = await _day_with_a_late_point(store)
         meanwhile = Point(host_id, "m", day + 10 * 3600, 10.0)
-
-        async def write_meanwhile() -> None:
-            other = Store(PostgresBackend(postgres_dsn, pool_size=2))
-            await other.open()
-            try:
-                await other.series.write_points(org.id, "host", [meanwhile], now, earliest=day)
-            finally:
-                await other.close()
-
-        def other_server() -> None:
-            with concurrent.futures.ThreadPoolExecutor(1) as thread:
-                thread.submit(asyncio.run, write_meanwhile()).result(30)
-
+        other_server = _other_server(postgres_dsn, org_id, meanwhile, now, day)
         [(hour, sid)] = await store.backend.read(
             single(Query("SELECT hour, series_id FROM head_windows"))
         )
         window = seal.Window(day, 86400)
         sealed = await store.backend.write(
-            _after_head_read(seal.seal_window(window, [sid], now), other_server)
+            _meanwhile(seal.seal_window(window, [sid], now), "FROM points", other_server)
         )
         assert (hour, sealed.points) == (day + 5 * 3600, 61)
         assert await store.series.compact(now) == 62  # the point written meanwhile
-        got = await store.series.recent_points(org.id, "host", ["m"], day, now, [host_id])
-        assert got == {(host_id, "m"): [(p.time, p.value) for p in (*first, late, meanwhile)]}
+        got = await store.series.recent_points(org_id, "host", ["m"], day, now, [host_id])
+        assert got == {(host_id, "m"): [(p.time, p.value) for p in (*written, meanwhile)]}
     finally:
         await store.close()
+
+
+async def test_points_committed_under_a_mark_made_during_a_seal_are_kept(
+    postgres_dsn: str,
+) -> None:
+    """A seal holds the marks it found; a point another server commits after that, in an
+    hour of the window without a mark, makes a fresh mark that the seal does not hold, so
+    neither that point nor one committed in its five minutes after the seal read the head
+    is deleted by the seal: both are sealed by the next run."""
+    store = Store(PostgresBackend(postgres_dsn, pool_size=2))
+    await store.open()
+    day, now = DAY, DAY + 86400 + 3600
+    try:
+        org_id, host_id, written = await _day_with_a_late_point(store)
+        [(_, sid)] = await store.backend.read(
+            single(Query("SELECT hour, series_id FROM head_windows"))
+        )
+        marked = Point(host_id, "m", day + 10 * 3600, 10.0)
+        after_read = Point(host_id, "m", day + 10 * 3600 + 60, 11.0)
+        step = seal.seal_window(seal.Window(day, 86400), [sid], now)
+        step = _meanwhile(
+            step, "FROM head_windows", _other_server(postgres_dsn, org_id, marked, now, day)
+        )
+        step = _meanwhile(
+            step,
+            "SELECT bucket, series_id, ts, value FROM points",
+            _other_server(postgres_dsn, org_id, after_read, now, day),
+        )
+        assert (await store.backend.write(step)).points == 61
+        assert await store.series.compact(now) == 63
+        got = await store.series.recent_points(org_id, "host", ["m"], day, now, [host_id])
+        expected = [(p.time, p.value) for p in (*written, marked, after_read)]
+        assert got == {(host_id, "m"): expected}
+    finally:
+        await store.close()
+
+
+def _plans(conn: psycopg.Connection[Any], step: Step[object]) -> list[str]:
+    """Runs `step` in a transaction rolled back after, with the plan of each of its queries
+    of the head (EXPLAIN ANALYZE)."""
+    plans, op = [], next(step)
+    with conn.transaction(force_rollback=True):
+        try:
+            while True:
+                answer: object = None
+                if isinstance(op, Query | Many):
+                    locked = isinstance(op, Query) and op.lock_rows
+                    sql = to_pyformat(op.sql + (" FOR UPDATE" if locked else ""))
+                    params = op.params if isinstance(op, Query) else op.rows[0]
+                    if "points" in sql:
+                        rows = conn.execute(f"EXPLAIN ANALYZE {sql}", params).fetchall()
+                        plans.append("\n".join(row[0] for row in rows))
+                    if isinstance(op, Query):
+                        cursor = conn.execute(sql, params)
+                        answer = cursor.fetchall() if cursor.description else []
+                op = step.send(answer)
+        except StopIteration:
+            return plans
+
+
+async def test_a_seal_seeks_its_series_in_a_large_head(postgres_dsn: str) -> None:
+    """Sealing 500 series of an hour reads their rows of the hour's buckets by index, not
+    the whole head (14,400 series x 150 minutes here)."""
+    store = Store(PostgresBackend(postgres_dsn, pool_size=2))
+    await store.open()
+    await store.close()
+    hour = NOW - NOW % 3600 - 3600
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO series (org_id, kind, owner, name) "
+            "SELECT 'o', 'host', 'h' || (i / 100), 'm' || (i % 100) "
+            "FROM generate_series(0, 14399) i"
+        )
+        conn.execute(
+            "INSERT INTO points (bucket, series_id, ts, value) SELECT t - t %% 300, s.id, t, 1 "
+            "FROM generate_series(%s, %s, 60) t, series s ORDER BY 1, 2, 3",
+            (NOW - 150 * 60, NOW - 60),
+        )
+        conn.execute(
+            "INSERT INTO head_windows (hour, series_id) "
+            "SELECT DISTINCT ts - ts % 3600, series_id FROM points"
+        )
+        conn.execute("ANALYZE")
+        ids = [sid for (sid,) in conn.execute("SELECT id FROM series ORDER BY id LIMIT 500")]
+        plans = _plans(conn, seal.seal_window(seal.Window(hour, 3600), ids, NOW + 7200))
+    assert plans and not [plan for plan in plans if "Seq Scan on points" in plan]

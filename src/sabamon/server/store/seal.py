@@ -11,7 +11,10 @@ head like any other and reseals its window, merged with the chunk (the head wins
 
 Sealing takes the window's head marks first (`FOR UPDATE` on PostgreSQL), the order in
 which writers take them (`series.write_point_batches`), so a racing write waits and lands
-in a fresh mark after the seal commits. A corrupt chunk is never rewritten: it is reported,
+in a fresh mark after the seal commits. It seals and deletes only head points of the marks
+it holds, and of those only the (bucket, series) ranges it read: a point committed
+meanwhile under a mark it does not hold (one made after it took its marks) stays in the
+head with that mark, for the next seal. A corrupt chunk is never rewritten: it is reported,
 moved as it is to `corrupt_chunks` for an operator, and its window sealed from the rest.
 
 Rollups: each raw chunk carries its hourly sums and counts (`hourly`, computed at sealing:
@@ -33,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import chunk
-from .head import IN_HEAD, buckets_with
+from .head import head_buckets
 from .ops import Many, Query, Step, Upsert
 from .records import Retention
 from .series import HEAD_HOUR
@@ -166,12 +169,17 @@ def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[Sea
         (RAW_STEP, low, high, *ids),
         lock_rows=True,
     )
-    buckets, bucket_params = buckets_with(low, high)
-    head = yield Query(
-        f"{buckets}SELECT bucket, series_id, ts, value FROM points WHERE {IN_HEAD} "
-        f"AND {_in(ids)} AND ts >= ? AND ts < ? ORDER BY series_id, ts",
-        (*bucket_params, *ids, low, high),
-    )
+    # buckets named, not a recursive clause: PostgreSQL would scan the whole head for it
+    # (a window has at most 288 buckets, one statement's worth)
+    buckets = yield from head_buckets(low, high)
+    head: list[tuple[int, int, int, float]] = []
+    if buckets:
+        head = yield Query(
+            f"SELECT bucket, series_id, ts, value FROM points WHERE bucket IN "
+            f"({', '.join('?' for _ in buckets)}) AND {_in(ids)} AND ts >= ? AND ts < ? "
+            "ORDER BY series_id, ts",
+            (*buckets, *ids, low, high),
+        )
     parts: dict[int, list[Raw]] = defaultdict(list)
     corrupt: list[tuple[int, int, int]] = []
     for sid, start, blob in old:
@@ -184,7 +192,10 @@ def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[Sea
         yield from quarantine(corrupt, now)
     by_series: dict[int, list[tuple[int, float]]] = defaultdict(list)
     read: set[tuple[int, int]] = set()
+    locked = {(hour, sid) for hour, sid in marks}
     for bucket, sid, ts, value in head:
+        if (ts - ts % HEAD_HOUR, sid) not in locked:
+            continue  # committed since the marks were locked: its writer's mark seals it
         by_series[sid].append((ts, value))
         read.add((bucket, sid))
     for sid, rows in by_series.items():
@@ -214,8 +225,8 @@ def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[Sea
         "DELETE FROM chunks WHERE series_id = ? AND step = 60 AND start > ? AND start + span <= ?",
         window_rows,
     )
-    # the (bucket, series) ranges read, not the window: a point that a writer committed
-    # since, in a bucket this seal did not read, stays for the next seal
+    # the (bucket, series) ranges sealed, not the window: a point that a writer committed
+    # since, under a mark this seal does not hold, stays for the next seal
     yield Many(
         "DELETE FROM points WHERE bucket = ? AND series_id = ? AND ts >= ? AND ts < ?",
         [(bucket, sid, low, high) for bucket, sid in sorted(read)],
