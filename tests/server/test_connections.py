@@ -5,6 +5,7 @@ headers — each costs only itself while good agents keep posting."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import resource
 import socket
 import time
@@ -129,6 +130,63 @@ def test_connections_beyond_the_per_address_cap_are_refused(server: ServerProces
     assert again.startswith(b"HTTP/1.1 200 "), again
     for sock in held:
         sock.close()
+
+
+def keep_alive_get(server: ServerProcess) -> http.client.HTTPConnection:
+    """A keep-alive connection that has been answered one request and is now idle."""
+    connection = http.client.HTTPConnection(*address_port(server), timeout=5)
+    assert served_again(connection)
+    return connection
+
+
+def served_again(connection: http.client.HTTPConnection) -> bool:
+    """Whether `connection` is answered 200 on the socket it already has (http.client
+    opens one only when it has none)."""
+    sock = connection.sock
+    connection.request("GET", "/healthz")
+    response = connection.getresponse()
+    response.read()
+    return response.status == 200 and (sock is None or connection.sock is sock)
+
+
+def closed_by_server(connection: http.client.HTTPConnection) -> bool:
+    """Whether the server closes `connection` within 5 s (its socket reads end of file)."""
+    assert connection.sock is not None
+    connection.sock.settimeout(5)
+    try:
+        return connection.sock.recv(1) == b""
+    except TimeoutError:
+        return False
+
+
+def test_an_idle_keep_alive_connection_serves_the_next_request(tmp_path: Path) -> None:
+    with running_server(tmp_path / "data", "--idle-timeout", "2") as server:
+        connection = keep_alive_get(server)
+        time.sleep(1)  # the idle time under test: shorter than --idle-timeout
+        assert served_again(connection)
+        assert closed_by_server(connection)  # once idle past --idle-timeout
+        connection.close()
+
+
+def test_at_the_connection_cap_the_longest_idle_connection_makes_room(tmp_path: Path) -> None:
+    options = ["--max-connections", "4", "--idle-timeout", "60"]  # only the cap closes one
+    with running_server(tmp_path / "data", *options) as server:
+        idle = [keep_alive_get(server) for _ in range(4)]
+        newcomer = keep_alive_get(server)
+        assert closed_by_server(idle[0])
+        assert all(served_again(connection) for connection in idle[1:])
+        for connection in [*idle, newcomer]:
+            connection.close()
+
+
+def test_at_the_connection_cap_with_none_idle_a_new_client_is_refused(tmp_path: Path) -> None:
+    with running_server(tmp_path / "data", "--max-connections", "4") as server:
+        starting = [connect_from("127.0.0.1", server) for _ in range(4)]  # no request yet
+        with connect_from("127.0.0.1", server) as extra:
+            answer = read_response(extra, 5)
+        assert answer.startswith(b"HTTP/1.1 503 ") and b"none idle" in answer, answer
+        for sock in starting:
+            sock.close()
 
 
 def read_response_head(sock: socket.socket) -> bytes:

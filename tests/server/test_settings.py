@@ -12,6 +12,7 @@ import pytest
 
 import sabamon.server
 from sabamon.server.cluster import ClusterSettings
+from sabamon.server.connections import RESERVED_FILES, ConnectionLimits
 from sabamon.server.notify.email import SmtpSettings
 from sabamon.server.settings import HANDOVER_ENV, ServerSettings
 from sabamon.server.shedding import SheddingLimits
@@ -28,7 +29,7 @@ def test_the_workers_get_what_the_flags_said(tmp_path: Path) -> None:
         ["--data", str(tmp_path), "--listen", "0.0.0.0:9090", "--workers", "3",
          "--db", "postgresql://db/sabamon", "--series-store", "http://vm:8428",
          "--max-in-flight", "64", "--max-wait", "0.5", "--shed-retry-after", "2",
-         "--header-timeout", "3",
+         "--header-timeout", "3", "--idle-timeout", "90", "--max-connections", "500",
          "--max-connections-per-address", "9", "--outbound-networks", "10.0.0.0/8",
          "--redis", "redis://127.0.0.1:6379/2", "--cluster-ttl", "12",
          "--cluster-heartbeat", "4", "--smtp-host", "mail", "--smtp-starttls",
@@ -38,6 +39,9 @@ def test_the_workers_get_what_the_flags_said(tmp_path: Path) -> None:
     )  # fmt: skip
     assert settings.public_url == "https://mon.example.com"
     assert settings.max_series_per_org == 1000
+    assert settings.connections == ConnectionLimits(
+        header_timeout=3, max_per_address=9, idle_timeout=90, max_connections=500
+    )
     assert settings.shedding == SheddingLimits(max_in_flight=64, max_wait=0.5, retry_after=2)
     assert settings.cluster == ClusterSettings(
         "redis://127.0.0.1:6379/2", heartbeat_interval=4, member_ttl=12
@@ -64,6 +68,13 @@ def test_defaults_and_the_listen_address_as_public_url(tmp_path: Path) -> None:
     assert ServerSettings.from_environment(environ) == settings
 
 
+def test_the_connection_cap_stays_below_the_open_files_limit() -> None:
+    limits = ConnectionLimits(max_connections=10_000)
+    assert limits.within_open_files(1024).max_connections == 1024 - RESERVED_FILES
+    assert limits.within_open_files(1_048_576) == limits
+    assert limits.within_open_files(10).max_connections == 1
+
+
 @pytest.mark.parametrize(
     ("argv", "environ", "named"),
     [
@@ -72,6 +83,8 @@ def test_defaults_and_the_listen_address_as_public_url(tmp_path: Path) -> None:
         (["--shed-retry-after", "0"], {}, "--shed-retry-after: retry_after"),
         (["--outbound-networks", "10.0.0.0/33"], {}, "--outbound-networks"),
         (["--max-series-per-org", "0"], {}, "--max-series-per-org"),
+        (["--idle-timeout", "0"], {}, "--idle-timeout"),
+        (["--max-connections", "0"], {}, "--max-connections"),
         (["--public-url", "ftp://x"], {}, "--public-url"),
         ([], {"SABAMON_SMTP_PORT": "smtp"}, "SABAMON_SMTP_PORT='smtp'"),
         (["--redis", "http://x"], {}, "--redis"),

@@ -68,11 +68,18 @@ def settings_store(settings: ServerSettings, clock: Callable[[], float] = time.t
 
 def app_from_settings() -> FastAPI:
     """The uvicorn factory: each worker builds its app from the settings handed over."""
+    import resource
+
     from sabamon.server.alerts.scheduler import AlertingOptions
     from sabamon.server.app import MAINTENANCE_INTERVAL, create_app
 
     settings = ServerSettings.from_environment(os.environ)
-    GuardedHttpToolsProtocol.limits = settings.connections
+    open_files, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    GuardedHttpToolsProtocol.limits = (
+        settings.connections
+        if open_files == resource.RLIM_INFINITY
+        else settings.connections.within_open_files(open_files)
+    )
     clock = settings.time_base.clock
     return create_app(
         settings_store(settings, clock),
@@ -128,7 +135,7 @@ def fresh_directory(path: Path) -> Path:
 
 def raise_open_files_limit() -> int:
     """Raises this process's open-files limit to its hard limit (workers inherit it), so
-    many idle connections run into the per-address cap and deadlines, not into EMFILE."""
+    idle connections run into `--max-connections` and the deadlines, not into EMFILE."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -180,6 +187,7 @@ def run_server(argv: list[str]) -> int:
         log_config=logging_config(settings.log_level),
         access_log=False,
         http=GuardedHttpToolsProtocol,
+        timeout_keep_alive=settings.connections.idle_timeout,
         timeout_graceful_shutdown=10,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT,
     )

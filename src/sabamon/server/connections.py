@@ -1,9 +1,12 @@
-"""Connection limits at the HTTP front: header deadline, header size, connections per address.
+"""Connection limits at the HTTP front: header deadline, header size, connections per address,
+open connections, keep-alive idle time.
 
-uvicorn's httptools protocol bounds an idle keep-alive connection (`timeout_keep_alive`)
-but not a connection that has started a request and never finishes its headers
-(slowloris), nor how many connections one client address holds. uvicorn takes its
-protocol class as a setting, so `GuardedHttpToolsProtocol` extends the stock one with:
+uvicorn's httptools protocol bounds an idle keep-alive connection (`timeout_keep_alive`,
+set from `idle_timeout`: 75 s, so an agent posting once a minute, as mackerel-agent does,
+reuses its connection instead of opening one per post) but not a connection that has
+started a request and never finishes its headers (slowloris), nor how many connections one
+client address or all clients hold. uvicorn takes its protocol class as a setting, so
+`GuardedHttpToolsProtocol` extends the stock one with:
 
 - a header deadline: from the moment a connection opens (or a keep-alive connection
   starts its next request) the request line and headers must be complete within
@@ -19,7 +22,13 @@ protocol class as a setting, so `GuardedHttpToolsProtocol` extends the stock one
   address is answered 503 + Retry-After and closed before anything is read;
 - a cap on pipelined requests: uvicorn parses every request of a read (up to 256 KiB) and
   queues those behind the one being answered, about 7 bytes of memory per byte sent; a
-  connection with more than `max_pipelined` waiting is answered 429 and closed.
+  connection with more than `max_pipelined` waiting is answered 429 and closed;
+- a cap on open connections: when a new connection would make more than `max_connections`
+  open, the connection idle longest between keep-alive requests is closed to make room
+  (an agent whose idle connection is closed opens a new one at its next post); with none
+  idle, the new one is answered 503 + Retry-After and closed. So idle connections kept for
+  a minute never cost the server a new client, and the open files stay below the process's
+  limit (`within_open_files`), where accepting would fail with EMFILE.
 
 The body has its own deadline in `sabamon.server.api.limits.RequestBody`. The bounds hold
 per worker process. Hypercorn and Granian were not needed: this class keeps uvicorn's
@@ -33,7 +42,7 @@ import logging
 import math
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import orjson
@@ -44,6 +53,9 @@ from sabamon.server.api.limits import BODY_TIMEOUT
 log = logging.getLogger(__name__)
 
 LOG_EVERY_SECONDS = 10.0
+RESERVED_FILES = 256
+"""Open files a worker keeps out of `max_connections`: its store, logs, /metrics files and
+outbound connections (webhooks, mail, external monitors)."""
 
 
 @dataclass(frozen=True)
@@ -57,12 +69,28 @@ class ConnectionLimits:
     """Open connections one client address may hold, per worker process."""
     max_pipelined: int = 32
     """Requests one connection may have waiting behind the one being answered."""
+    idle_timeout: int = 75
+    """Seconds a keep-alive connection may wait for its next request: above the minute
+    between an agent's posts, so the next post reuses the connection."""
+    max_connections: int = 10_000
+    """Open connections per worker process; beyond it the longest idle one is closed, or
+    with none idle the new one is refused (see the module docstring)."""
 
     def __post_init__(self) -> None:
-        if not (self.header_timeout > 0 and self.body_timeout > 0):
-            raise ValueError("header_timeout and body_timeout: must be above 0 seconds")
-        if self.max_header_bytes < 1024 or self.max_per_address < 1:
-            raise ValueError("max_header_bytes: at least 1024; max_per_address: at least 1")
+        if not (self.header_timeout > 0 and self.body_timeout > 0 and self.idle_timeout > 0):
+            raise ValueError(
+                "header_timeout, body_timeout and idle_timeout: must be above 0 seconds"
+            )
+        if self.max_header_bytes < 1024 or self.max_per_address < 1 or self.max_connections < 1:
+            raise ValueError(
+                "max_header_bytes: at least 1024; max_per_address and max_connections: at least 1"
+            )
+
+    def within_open_files(self, open_files: int) -> ConnectionLimits:
+        """These limits with `max_connections` at most `open_files` (the process's limit)
+        less `RESERVED_FILES`, at least 1."""
+        most = max(1, open_files - RESERVED_FILES)
+        return replace(self, max_connections=min(self.max_connections, most))
 
 
 def raw_response(status: str, message: str, *extra: bytes) -> bytes:
@@ -89,6 +117,11 @@ TOO_MANY_PIPELINED = raw_response(
 TOO_MANY_CONNECTIONS = raw_response(
     "503 Service Unavailable",
     "Too many connections from this address; retry after a while.",
+    b"retry-after: 5",
+)
+SERVER_FULL = raw_response(
+    "503 Service Unavailable",
+    "The server has as many connections open as it takes, none idle; retry after a while.",
     b"retry-after: 5",
 )
 
@@ -131,6 +164,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     (uvicorn makes one protocol object per connection and passes it nothing)."""
     open_per_address: ClassVar[Counter[str]] = Counter()
     """Open connections per client address in this worker process."""
+    open_connections: ClassVar[int] = 0
+    """Open connections in this worker process."""
+    idle: ClassVar[dict[GuardedHttpToolsProtocol, None]] = {}
+    """Connections waiting for their next keep-alive request, longest idle first."""
     refusals = RefusalLog()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -145,14 +182,37 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self.address = self.client[0] if self.client else ""
         self.open_per_address[self.address] += 1
+        GuardedHttpToolsProtocol.open_connections += 1
         if self.open_per_address[self.address] > self.limits.max_per_address:
             self.refusals.note("per_address", self.address)
             self.refuse(TOO_MANY_CONNECTIONS)
             return
+        if self.open_connections > self.limits.max_connections and not self.close_longest_idle():
+            self.refusals.note("max_connections", self.address)
+            self.refuse(SERVER_FULL)
+            return
         self.start_headers()
+
+    def close_longest_idle(self) -> bool:
+        """Closes the connection idle longest between keep-alive requests, as uvicorn's
+        keep-alive timeout does; False when none is idle. It leaves `open_connections`
+        when its close is seen (`connection_lost`)."""
+        if not self.idle:
+            return False
+        longest = next(iter(self.idle))
+        del self.idle[longest]
+        longest.transport.close()
+        return True
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.timeout_keep_alive_task is not None:  # waiting for the next request
+            self.idle[self] = None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.cancel_header_timer()
+        self.idle.pop(self, None)
+        GuardedHttpToolsProtocol.open_connections -= 1
         left = self.open_per_address[self.address] - 1
         if left > 0:
             self.open_per_address[self.address] = left
@@ -161,6 +221,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        self.idle.pop(self, None)
         if self.in_headers:
             if self.header_timer is None:  # the next request on a keep-alive connection
                 self.start_headers()

@@ -25,13 +25,13 @@ import argparse
 import json
 import time
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sabamon.server.cluster import HEARTBEAT_INTERVAL, MEMBER_TTL, ClusterSettings
 from sabamon.server.cluster.wiring import TimeBase
-from sabamon.server.connections import ConnectionLimits
+from sabamon.server.connections import RESERVED_FILES, ConnectionLimits
 from sabamon.server.notify.email import SmtpSettings
 from sabamon.server.outbound import OutboundPolicy
 from sabamon.server.public_url import listen_url, parse_public_url
@@ -150,6 +150,20 @@ class ServerSettings:
             help="open connections per client address, per worker; beyond it 503 and closed",
         )
         parser.add_argument(
+            "--idle-timeout",
+            type=int,
+            default=limits.idle_timeout,
+            help="seconds a keep-alive connection may wait for its next request (above the"
+            " agents' minute between posts, so they reuse their connection)",
+        )
+        parser.add_argument(
+            "--max-connections",
+            type=int,
+            default=limits.max_connections,
+            help="open connections per worker (at most the open-files limit less"
+            f" {RESERVED_FILES}); beyond it the longest idle one is closed, else 503",
+        )
+        parser.add_argument(
             "--outbound-networks",
             default=OutboundPolicy().text(),
             help="CIDR networks webhooks and external monitors may connect to, comma-separated",
@@ -223,10 +237,13 @@ class ServerSettings:
                 header_timeout=args.header_timeout,
                 body_timeout=args.body_timeout,
                 max_per_address=args.max_connections_per_address,
+                idle_timeout=args.idle_timeout,
+                max_connections=args.max_connections,
             )
         except ValueError as exc:
             raise ValueError(
-                f"--header-timeout, --body-timeout, --max-connections-per-address: {exc}"
+                "--header-timeout, --body-timeout, --max-connections-per-address,"
+                f" --idle-timeout, --max-connections: {exc}"
             ) from None
         if args.max_series_per_org < 1:
             raise ValueError("--max-series-per-org: must be at least 1")
@@ -344,12 +361,7 @@ def _to_json(settings: ServerSettings) -> dict[str, Any]:
             settings.shedding.max_wait,
             settings.shedding.retry_after,
         ],
-        "connections": [
-            settings.connections.header_timeout,
-            settings.connections.body_timeout,
-            settings.connections.max_header_bytes,
-            settings.connections.max_per_address,
-        ],
+        "connections": list(astuple(settings.connections)),
         "outbound": settings.outbound.text(),
         "cluster": None
         if cluster is None
