@@ -18,6 +18,7 @@ from tests.server.store.series_helpers import read_values
 from sabamon.server.store import HostInput, Point, Store, seal
 from sabamon.server.store.migrate import load_migrations
 from sabamon.server.store.ops import Many, Query, Step, single
+from sabamon.server.store.pg_arrays import Float8Array, numeric_array
 from sabamon.server.store.postgres import PostgresBackend, to_pyformat
 
 pytestmark = pytest.mark.postgres
@@ -232,3 +233,27 @@ async def test_a_seal_seeks_its_series_in_a_large_head(postgres_dsn: str) -> Non
         ids = [sid for (sid,) in conn.execute("SELECT id FROM series ORDER BY id LIMIT 500")]
         plans = _plans(conn, seal.seal_window(seal.Window(hour, 3600), ids, NOW + 7200))
     assert plans and not [plan for plan in plans if "Seq Scan on points" in plan]
+
+
+async def test_points_go_to_the_head_in_binary_arrays_exactly(postgres_dsn: str) -> None:
+    """Numeric columns travel as packed binary arrays (`pg_arrays`): every float comes back
+    bit for bit, -0.0, subnormals and the extremes included, with ids and times intact."""
+    store = Store(PostgresBackend(postgres_dsn, pool_size=2))
+    await store.open()
+    values = [-0.0, 5e-324, 1.7976931348623157e308, -1.7976931348623157e308, 0.1 + 0.2, 7]
+    try:
+        points = [Point("h", "m", NOW - 60 * i, v) for i, v in enumerate(values)]
+        await store.series.write_points("o", "host", points, NOW)
+        got = await store.series.recent_points("o", "host", ["m"], NOW - 3600, NOW)
+        want = sorted((p.time, float(p.value)) for p in points)
+        assert [(t, v.hex()) for t, v in got[("h", "m")]] == [(t, v.hex()) for t, v in want]
+    finally:
+        await store.close()
+
+
+def test_a_column_not_all_numbers_is_left_to_psycopg() -> None:
+    assert numeric_array((1, 2**63), "bigint") is None  # beyond 64 bits
+    assert numeric_array((1, None), "bigint") is None
+    assert numeric_array((1.5, 2), "bigint") is None
+    assert numeric_array(("a",), "text") is None
+    assert isinstance(numeric_array((1, 2.5), "float8"), Float8Array)

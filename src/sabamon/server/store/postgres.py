@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from .backend import Backend, forget_nothing
 from .migrate import apply_migrations, load_migrations
 from .ops import Many, Op, Query, Step, single
+from .pg_arrays import numeric_array, register
 
 T = TypeVar("T")
 
@@ -41,6 +42,10 @@ def to_pyformat(statement: str) -> str:
 def _unnest_insert(table: str, columns: tuple[str, ...], types: tuple[str, ...], tail: str) -> str:
     arrays = ", ".join(f"%s::{t}[]" for t in types)
     return f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) " + tail
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    register(conn)
 
 
 def _locked(step: Step[T]) -> Step[T]:
@@ -77,6 +82,7 @@ class PostgresBackend(Backend):
             min_size=2,
             max_size=self.pool_size,
             kwargs={**kwargs, "autocommit": True},
+            configure=_configure,
             open=False,
         )
         await self._pool.open(wait=True, timeout=10)
@@ -167,15 +173,8 @@ async def _execute(conn: psycopg.AsyncConnection[Any], op: Op) -> Any:
     return None
 
 
-NUMBER_TYPES: dict[str, set[type]] = {"bigint": {int}, "float8": {int, float}}
-"""Array element types sent as one array literal when every value has one of these types."""
-
-
 def array_param(values: tuple[Any, ...], pg_type: str) -> Any:
-    """A column for `unnest`: a numeric column becomes one array literal string, built at
-    C speed (psycopg would quote and check every element in Python, the largest cost of a
-    big point write); anything else (text, NULLs) stays a list for psycopg to adapt."""
-    allowed = NUMBER_TYPES.get(pg_type)
-    if allowed is not None and set(map(type, values)) <= allowed:
-        return "{" + ",".join(map(str, values)) + "}"
-    return list(values)
+    """A column for `unnest`: numeric columns packed in binary (`pg_arrays`), anything else
+    (text, NULLs) a list for psycopg to adapt."""
+    packed = numeric_array(values, pg_type)
+    return list(values) if packed is None else packed
