@@ -44,7 +44,9 @@ def test_crash_restarts_and_hup_reloads(server: FaultServer, tmp_path: Path) -> 
         supervisor.send_signal(signal.SIGHUP)
         wait_until(lambda: len(server.calls("GET", finds)) == 3)
     finally:
-        assert stop(supervisor) == 0
+        # the agent's drain (up to 5 s) and exit wait (up to 5 s) on a loaded machine: what
+        # this test checks is the restart and the reload, not how fast the exit is
+        assert stop(supervisor, timeout=40) == 0
 
 
 def test_launch_failure_stops_the_supervisor(tmp_path: Path) -> None:
