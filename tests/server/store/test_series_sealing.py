@@ -171,6 +171,11 @@ async def test_a_head_of_many_buckets_reads_whole(store: Store) -> None:
     got = await series.recent_points("o", "host", ["m"], NOW - 86400 * 2, NOW)
     assert got == {("g", "m"): [(NOW - 60, -1.0)], ("h", "m"): [(p.time, p.value) for p in points]}
     assert await series.latest_points("o", ["h"], ["m"]) == {"h": {"m": (NOW, 576.0)}}
+    # a series whose only point lies in the oldest bucket, 576 newer buckets away
+    oldest = Point("k", "m", NOW - 86400 * 2, 9.0)
+    await series.write_points("o", "host", [oldest], NOW, earliest=NOW - 86400 * 2)
+    assert await series.latest_points("o", ["k"], ["m"]) == {"k": {"m": (oldest.time, 9.0)}}
+    await series.delete_series("o", "host", "k")
     assert await series.delete_series("o", "host", "h") == 1
     assert await store.backend.read(single(Query("SELECT count(*) FROM points"))) == [(1,)]
     assert await series.recent_points("o", "host", ["m"], NOW - 86400 * 2, NOW) == {

@@ -53,7 +53,6 @@ def mark_head(hour: int) -> Step[int]:
         "SELECT DISTINCT ?, series_id FROM points WHERE bucket >= ? AND bucket < ? "
         "ON CONFLICT (hour, series_id) DO NOTHING",
         (hour, hour, hour + HOUR),
-        count=True,
     )
     yield Upsert(
         "expiry_cursors",

@@ -304,15 +304,21 @@ def read_points(
     return SeriesRead(step, [(b, total / n) for b, (total, n) in sorted(sums.items()) if n])
 
 
-def latest_point(series_id: int) -> Step[tuple[int, float] | None]:
-    """The newest raw point of a series: the head's, unless the last chunk is newer."""
-    buckets, params = buckets_with(0, END)
-    head = yield Query(
-        f"{buckets}SELECT ts, value FROM points WHERE {IN_HEAD} AND series_id = ? "
-        "ORDER BY ts DESC LIMIT 1",
-        (*params, series_id),
-    )
-    newest = (int(head[0][0]), float(head[0][1])) if head else None
+def latest_point(series_id: int, buckets: Sequence[int]) -> Step[tuple[int, float] | None]:
+    """The newest raw point of a series: the head's, unless the last chunk is newer.
+    `buckets` are the head's (`head.head_buckets`), ascending: they are searched newest
+    first, a statement's worth at a time, until one holds a point of the series."""
+    newest: tuple[int, float] | None = None
+    for end in range(len(buckets), 0, -BUCKETS_PER_QUERY):
+        part = buckets[max(0, end - BUCKETS_PER_QUERY) : end]
+        head = yield Query(
+            f"SELECT ts, value FROM points WHERE bucket IN ({', '.join('?' for _ in part)}) "
+            "AND series_id = ? ORDER BY ts DESC LIMIT 1",
+            (*part, series_id),
+        )
+        if head:
+            newest = (int(head[0][0]), float(head[0][1]))
+            break
     last = yield Query(
         "SELECT start, span, data FROM chunks WHERE series_id = ? AND step = ? "
         "ORDER BY start DESC LIMIT 1",
@@ -329,6 +335,7 @@ def latest_points(
     org_id: str, host_ids: Sequence[str], names: Sequence[str]
 ) -> Step[dict[str, dict[str, tuple[int, float] | None]]]:
     result: dict[str, dict[str, tuple[int, float] | None]] = {}
+    buckets = yield from head_buckets(0, END)  # once, not for every series
     for host_id in host_ids:
         rows = yield Query(
             "SELECT name, id FROM series WHERE org_id = ? AND kind = 'host' AND owner = ?",
@@ -337,7 +344,7 @@ def latest_points(
         ids = dict(rows)
         latest: dict[str, tuple[int, float] | None] = {}
         for name in names:
-            latest[name] = (yield from latest_point(ids[name])) if name in ids else None
+            latest[name] = (yield from latest_point(ids[name], buckets)) if name in ids else None
         result[host_id] = latest
     return result
 
