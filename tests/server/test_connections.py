@@ -279,3 +279,22 @@ def test_a_flood_of_pipelined_requests_is_cut_off(server: ServerProcess) -> None
     assert (
         "Traceback" not in log
     )  # the answer in progress is dropped, not written to a closed socket
+
+
+def test_at_the_connection_cap_a_stalled_connection_goes_before_an_idle_agent(
+    tmp_path: Path,
+) -> None:
+    """Connections that send nothing (or trickle) must not fill the cap and push out the
+    agents' keep-alive connections: the oldest stalled one makes room for a new client."""
+    options = ["--max-connections", "4", "--idle-timeout", "60", "--header-timeout", "30"]
+    with running_server(tmp_path / "data", *options) as server:
+        agent = keep_alive_get(server)
+        stalled = [connect_from("127.0.0.1", server) for _ in range(3)]  # no request
+        time.sleep(1.2)  # the quantity under test: stalled for over a second
+        newcomer = keep_alive_get(server)
+        assert read_response(stalled[0], 5).startswith(b"HTTP/1.1 408 ")
+        assert served_again(agent)
+        for connection in (agent, newcomer):
+            connection.close()
+        for sock in stalled:
+            sock.close()

@@ -24,7 +24,8 @@ client address or all clients hold. uvicorn takes its protocol class as a settin
   queues those behind the one being answered, about 7 bytes of memory per byte sent; a
   connection with more than `max_pipelined` waiting is answered 429 and closed;
 - a cap on open connections: when a new connection would make more than `max_connections`
-  open, the connection idle longest between keep-alive requests is closed to make room
+  open, the oldest connection whose request headers have been incomplete for a second is closed
+  (408), else the connection idle longest between keep-alive requests, to make room
   (an agent whose idle connection is closed opens a new one at its next post); with none
   idle, the new one is answered 503 + Retry-After and closed. So idle connections kept for
   a minute never cost the server a new client, and the open files stay below the process's
@@ -53,6 +54,10 @@ from sabamon.server.api.limits import BODY_TIMEOUT
 log = logging.getLogger(__name__)
 
 LOG_EVERY_SECONDS = 10.0
+STALLED_HEADERS = 1.0
+"""Seconds a new connection may go without a complete request line and headers before, at
+`max_connections`, it is the first to make room for another (a real client sends them at
+once)."""
 RESERVED_FILES = 256
 """Open files a worker keeps out of `max_connections`: its store, logs, /metrics files and
 outbound connections (webhooks, mail, external monitors)."""
@@ -168,6 +173,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """Open connections in this worker process."""
     idle: ClassVar[dict[GuardedHttpToolsProtocol, None]] = {}
     """Connections waiting for their next keep-alive request, longest idle first."""
+    unserved: ClassVar[dict[GuardedHttpToolsProtocol, float]] = {}
+    """Connections whose request line and headers have started and are not complete,
+    oldest first: since when (monotonic s)."""
     refusals = RefusalLog()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -187,16 +195,25 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.refusals.note("per_address", self.address)
             self.refuse(TOO_MANY_CONNECTIONS)
             return
-        if self.open_connections > self.limits.max_connections and not self.close_longest_idle():
+        if self.open_connections > self.limits.max_connections and not self.make_room():
             self.refusals.note("max_connections", self.address)
             self.refuse(SERVER_FULL)
             return
         self.start_headers()
 
-    def close_longest_idle(self) -> bool:
-        """Closes the connection idle longest between keep-alive requests, as uvicorn's
-        keep-alive timeout does; False when none is idle. It leaves `open_connections`
-        when its close is seen (`connection_lost`)."""
+    def make_room(self) -> bool:
+        """Closes one connection for this new one; False when none may go. First the oldest
+        whose request headers have been incomplete for `STALLED_HEADERS` seconds (a client
+        that opens connections and sends nothing, or trickles, would otherwise fill the
+        cap and push out agents' keep-alive connections); then the one idle longest
+        between keep-alive requests, as uvicorn's keep-alive timeout would. The closed one
+        leaves `open_connections` when its close is seen (`connection_lost`)."""
+        oldest = next(iter(self.unserved.items()), None)
+        if oldest is not None and time.monotonic() - oldest[1] >= STALLED_HEADERS:
+            del self.unserved[oldest[0]]  # counted as room made once only
+            self.refusals.note("stalled_at_cap", oldest[0].address)
+            oldest[0].refuse(REQUEST_TIMEOUT)
+            return True
         if not self.idle:
             return False
         longest = next(iter(self.idle))
@@ -212,6 +229,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.cancel_header_timer()
         self.idle.pop(self, None)
+        self.unserved.pop(self, None)
         GuardedHttpToolsProtocol.open_connections -= 1
         left = self.open_per_address[self.address] - 1
         if left > 0:
@@ -234,6 +252,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.in_headers = False
+        self.unserved.pop(self, None)
         self.cancel_header_timer()
         if self.transport.is_closing():
             return  # refused earlier in this read; later pipelined requests are not run
@@ -258,6 +277,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.header_bytes = 0
 
     def start_headers(self) -> None:
+        self.unserved[self] = time.monotonic()
         self.header_timer = self.loop.call_later(self.limits.header_timeout, self.headers_late)
 
     def cancel_header_timer(self) -> None:
