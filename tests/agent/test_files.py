@@ -24,13 +24,16 @@ def test_pidfile_written_reused_and_removed(tmp_path: Path) -> None:
 
 def test_pidfile_of_a_running_agent_refuses(tmp_path: Path) -> None:
     path = tmp_path / "agent.pid"
-    # A process running the same program (this interpreter with the same first argument).
-    script = "import time; time.sleep(30)"
+    # A process running the same program: this interpreter, with a first argument of the
+    # same name as ours (a script file of that name that sleeps).
     ours = Path("/proc/self/cmdline").read_bytes().split(b"\0")
-    twin = subprocess.Popen([sys.executable, ours[1].decode(), "-c", script])
+    same_name = tmp_path / "twin" / Path(ours[1].decode()).name
+    same_name.parent.mkdir()
+    same_name.write_text("import time\ntime.sleep(30)\n")
+    twin = subprocess.Popen([sys.executable, str(same_name)])
     try:
         path.write_text(str(twin.pid))
-        other = subprocess.Popen([sys.executable, "-c", script])
+        other = subprocess.Popen(["sleep", "30"])
         try:
             with pytest.raises(PidfileError):
                 create_pidfile(path)

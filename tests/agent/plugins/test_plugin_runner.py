@@ -4,6 +4,7 @@ an exception during a run, sudo."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
@@ -58,7 +59,29 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     # A zombie is dead for our purpose; it waits for its parent (init) to reap it.
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:  # reaped since the kill
+        return False
+
+
+def _status(pid: int) -> str:
+    """What /proc says of a process (state, parent, signal masks), for a failure message."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError as err:
+        return f"{pid}: {err}"
+    wanted = ("Name", "State", "PPid", "SigBlk", "SigIgn", "SigPnd", "ShdPnd")
+    return f"{pid}: " + ", ".join(line for line in lines if line.split(":")[0] in wanted)
+
+
+def _wait_ended(pids: list[int], timeout: float = 10.0) -> None:
+    """Wait until none of `pids` is alive; AssertionError naming the survivors' state."""
+    deadline = time.monotonic() + timeout
+    while alive := [pid for pid in pids if _alive(pid)]:
+        if time.monotonic() > deadline:
+            raise AssertionError("still running: " + "; ".join(map(_status, alive)))
+        time.sleep(0.02)
 
 
 def test_timeout_terminates_the_whole_group(runner: PluginRunner, tmp_path: Path) -> None:
@@ -72,7 +95,7 @@ def test_timeout_terminates_the_whole_group(runner: PluginRunner, tmp_path: Path
     assert result.stdout == "partial output\n"
     assert 0.3 <= elapsed < 0.3 + 0.5  # TERM was enough: no wait for the KILL
     child = int(child_pid_file.read_text())
-    wait_until(lambda: not _alive(child), timeout=5)
+    _wait_ended([child])
 
 
 def test_plugin_ignoring_term_is_killed_after_grace(runner: PluginRunner) -> None:
@@ -157,26 +180,55 @@ def _interrupt(signum: int, frame: object) -> None:
     raise AgentInterrupted
 
 
+def _pipes_of(descriptors: Path) -> set[str]:
+    """The pipes (`pipe:[inode]`) among the descriptors listed in `descriptors`."""
+    pipes = set()
+    for entry in descriptors.iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(entry)
+            if target.startswith("pipe:"):
+                pipes.add(target)
+    return pipes
+
+
 def test_an_exception_during_a_run_closes_its_pipes_and_reaps_the_plugin(
     runner: PluginRunner, tmp_path: Path
 ) -> None:
-    """The plugin signals the agent while its output is read (as a Ctrl-C reaching both
-    would) and sleeps on: the handler's exception leaves the run, and the run's pipes are
-    closed and the plugin killed and reaped, not left running or as a zombie."""
-    pid_file = tmp_path / "pid"
-    plugin = command(f"echo $$ > {pid_file}; echo partial; kill -USR1 $PPID; exec sleep 30")
+    """A signal handler's exception (as a Ctrl-C's) reaches the agent while it reads a
+    plugin's output, the plugin sleeping on: the exception leaves the run, and the run's pipes
+    are closed and the plugin killed and reaped, not left running or as a zombie. The plugin
+    prints more than a pipe holds first, so the agent is surely reading when the signal comes;
+    the signal goes to the main thread itself, which runs Python's handlers."""
+    pid_file, pipes_file = tmp_path / "pid", tmp_path / "pipes"
+    plugin = command(
+        "head -c 200000 /dev/zero; "
+        "out=$(readlink /proc/$$/fd/1); err=$(readlink /proc/$$/fd/2); "
+        f'echo "$out $err" > {pipes_file}; '
+        f"echo $$ > {pid_file}.new && mv {pid_file}.new {pid_file}; "
+        "exec sleep 30"
+    )
+    main_thread = threading.get_ident()
+
+    def interrupt_when_reading() -> None:
+        wait_until(pid_file.exists)
+        signal.pthread_kill(main_thread, signal.SIGUSR1)
+
     previous = signal.signal(signal.SIGUSR1, _interrupt)
-    descriptors = set(os.listdir("/proc/self/fd"))
+    interrupter = threading.Thread(target=interrupt_when_reading, daemon=True)
     pid = 0
     try:
+        interrupter.start()
         with pytest.raises(AgentInterrupted):
             runner.run(plugin)
-        assert set(os.listdir("/proc/self/fd")) == descriptors
         pid = int(pid_file.read_text())
+        plugin_pipes = set(pipes_file.read_text().split())
+        assert len(plugin_pipes) == 2 and all(p.startswith("pipe:") for p in plugin_pipes)
+        assert not plugin_pipes & _pipes_of(Path("/proc/self/fd"))  # both closed
         with pytest.raises(ChildProcessError):  # reaped already
             os.waitpid(pid, os.WNOHANG)
         assert not Path(f"/proc/{pid}").exists()
     finally:
+        interrupter.join(timeout=30)
         signal.signal(signal.SIGUSR1, previous)
         if pid and Path(f"/proc/{pid}").exists():
             os.killpg(pid, signal.SIGKILL)
@@ -212,7 +264,7 @@ def test_descendants_that_called_setsid_end_on_timeout(
     assert result.timed_out
     children = [int(line) for line in pids.read_text().split()]
     assert len(children) == 10
-    wait_until(lambda: not any(_alive(pid) for pid in children), timeout=5)
+    _wait_ended(children)
 
 
 def test_descendants_left_behind_end_when_the_agent_closes_the_runner(
@@ -224,4 +276,4 @@ def test_descendants_left_behind_end_when_the_agent_closes_the_runner(
     children = [int(line) for line in pids.read_text().split()]
     assert all(_alive(pid) for pid in children)  # a normal exit leaves them to the plugin
     runner.close()
-    wait_until(lambda: not any(_alive(pid) for pid in children), timeout=5)
+    _wait_ended(children)

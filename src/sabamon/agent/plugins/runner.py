@@ -172,10 +172,10 @@ class PluginRunner:
         except OSError as exc:
             log.warning("event=plugin_start_failed plugin=%s error=%r", command.key, str(exc))
             return RunResult(None, "", "", False, time.monotonic() - started, error=str(exc))
-        deadline = _Deadline(
-            process.pid, started + command.timeout_seconds, self.kill_grace_seconds
-        )
         try:
+            deadline = _Deadline(
+                process.pid, started + command.timeout_seconds, self.kill_grace_seconds
+            )
             stdout, stderr = self._read(process, deadline)
             exit_code = self._wait(process, deadline)
         except BaseException:
@@ -210,9 +210,9 @@ class PluginRunner:
         )
 
     def _read(self, process: Child, deadline: _Deadline) -> tuple[_CappedBuffer, _CappedBuffer]:
-        stdout, stderr = _CappedBuffer(self.output_cap), _CappedBuffer(self.output_cap)
-        buffers = {process.stdout: stdout, process.stderr: stderr}
         try:
+            stdout, stderr = _CappedBuffer(self.output_cap), _CappedBuffer(self.output_cap)
+            buffers = {process.stdout: stdout, process.stderr: stderr}
             # a PollSelector: no epoll descriptor to open and close per run
             with selectors.PollSelector() as selector:
                 for fd in buffers:
