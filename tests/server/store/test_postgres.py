@@ -17,9 +17,9 @@ from tests.server.store.series_helpers import read_values
 
 from sabamon.server.store import HostInput, Point, Store, seal
 from sabamon.server.store.migrate import load_migrations
-from sabamon.server.store.ops import Many, Query, Step, single
-from sabamon.server.store.pg_arrays import Float8Array, numeric_array
-from sabamon.server.store.postgres import PostgresBackend, to_pyformat
+from sabamon.server.store.ops import DeleteKeys, Many, Query, Step, single
+from sabamon.server.store.pg_arrays import Float8Array, numeric_array, register
+from sabamon.server.store.postgres import PostgresBackend, to_pyformat, unnest_delete
 
 pytestmark = pytest.mark.postgres
 NOW = 1_700_006_400
@@ -188,14 +188,18 @@ def _plans(conn: psycopg.Connection[Any], step: Step[object]) -> list[str]:
     """Runs `step` in a transaction rolled back after, with the plan of each of its queries
     of the head (EXPLAIN ANALYZE)."""
     plans, op = [], next(step)
+    register(conn)  # the packed arrays of `DeleteKeys`, as the backend's connections have
     with conn.transaction(force_rollback=True):
         try:
             while True:
                 answer: object = None
-                if isinstance(op, Query | Many):
-                    locked = isinstance(op, Query) and op.lock_rows
-                    sql = to_pyformat(op.sql + (" FOR UPDATE" if locked else ""))
-                    params = op.params if isinstance(op, Query) else op.rows[0]
+                if isinstance(op, Query | Many | DeleteKeys):
+                    if isinstance(op, DeleteKeys):
+                        sql, params = unnest_delete(op)
+                    else:
+                        locked = isinstance(op, Query) and op.lock_rows
+                        sql = to_pyformat(op.sql + (" FOR UPDATE" if locked else ""))
+                        params = op.params if isinstance(op, Query) else op.rows[0]
                     if "points" in sql:
                         rows = conn.execute(f"EXPLAIN ANALYZE {sql}", params).fetchall()
                         plans.append("\n".join(row[0] for row in rows))

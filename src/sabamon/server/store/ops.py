@@ -61,7 +61,28 @@ class Upsert:
     rows: Sequence[Row]
 
 
-Op = Query | Many | Upsert
+@dataclass(frozen=True)
+class DeleteKeys:
+    """Delete the rows of `table` whose `columns` equal one of the `keys` rows and that
+    meet `where` (SQL over the table's own columns, `?` placeholders, `params` its values,
+    the same for every key; empty for none).
+
+    Kept abstract as `Upsert` is: SQLite runs an `executemany` of one DELETE per key (no
+    round trips to save), PostgreSQL one `DELETE ... USING unnest(arrays)`, where a statement
+    per key would cost a round of parsing, planning and the client's own work each (the
+    compactor deletes a key per five minutes of every series it seals). `pg_types` are the
+    PostgreSQL array element types, one per column.
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    pg_types: tuple[str, ...]
+    keys: Sequence[Row]
+    where: str = ""
+    params: Sequence[Any] = ()
+
+
+Op = Query | Many | Upsert | DeleteKeys
 Step = Generator[Op, Any, T]
 
 
@@ -94,6 +115,14 @@ def _execute_sqlite(conn: sqlite3.Connection, op: Op) -> Any:
         return cursor.rowcount if op.count else cursor.fetchall()
     if isinstance(op, Many):
         conn.executemany(op.sql, op.rows)
+        return None
+    if isinstance(op, DeleteKeys):
+        match = " AND ".join(f"{column} = ?" for column in op.columns)
+        where = f" AND ({op.where})" if op.where else ""
+        params = tuple(op.params)
+        conn.executemany(
+            f"DELETE FROM {op.table} WHERE {match}{where}", [(*key, *params) for key in op.keys]
+        )
         return None
     if op.rows:
         marks = ", ".join("?" for _ in op.columns)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from psycopg import AsyncConnection
+from psycopg.abc import AdaptContext
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 
@@ -51,7 +51,7 @@ class _Float8ArrayDumper(Dumper):
         return bytes(obj)
 
 
-def register(conn: AsyncConnection[Any]) -> None:
+def register(conn: AdaptContext) -> None:
     """Teaches `conn` to send `Int8Array` and `Float8Array` parameters as they are."""
     conn.adapters.register_dumper(Int8Array, _Int8ArrayDumper)
     conn.adapters.register_dumper(Float8Array, _Float8ArrayDumper)

@@ -21,7 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from .backend import Backend, forget_nothing
 from .migrate import apply_migrations, load_migrations
-from .ops import Many, Op, Query, Step, single
+from .ops import DeleteKeys, Many, Op, Query, Step, single
 from .pg_arrays import numeric_array, register
 
 T = TypeVar("T")
@@ -164,6 +164,11 @@ async def _execute(conn: psycopg.AsyncConnection[Any], op: Op) -> Any:
         async with conn.cursor() as cursor:
             await cursor.executemany(to_pyformat(op.sql), op.rows)
         return None
+    if isinstance(op, DeleteKeys):
+        if op.keys:
+            statement, params = unnest_delete(op)
+            await conn.execute(statement, params)
+        return None
     if op.rows:
         tail = f"ON CONFLICT {op.on_conflict}"
         statement = _unnest_insert(op.table, op.columns, op.pg_types, tail)
@@ -171,6 +176,24 @@ async def _execute(conn: psycopg.AsyncConnection[Any], op: Op) -> Any:
         arrays = [array_param(c, t) for c, t in zip(columns, op.pg_types, strict=True)]
         await conn.execute(statement, arrays)
     return None
+
+
+def unnest_delete(op: DeleteKeys) -> tuple[str, list[Any]]:
+    """`op` as one `DELETE ... USING unnest(arrays)` statement (pyformat) and its parameters:
+    one array per key column, then `op.params`."""
+    names = [f"k{index}" for index in range(len(op.columns))]
+    arrays = ", ".join(f"%s::{t}[]" for t in op.pg_types)
+    match = " AND ".join(
+        f"{op.table}.{column} = k.{name}" for column, name in zip(op.columns, names, strict=True)
+    )
+    where = f" AND ({to_pyformat(op.where)})" if op.where else ""
+    statement = (
+        f"DELETE FROM {op.table} USING unnest({arrays}) AS k({', '.join(names)}) "
+        f"WHERE {match}{where}"
+    )
+    columns = zip(*op.keys, strict=True)
+    arrays_in = [array_param(c, t) for c, t in zip(columns, op.pg_types, strict=True)]
+    return statement, [*arrays_in, *op.params]
 
 
 def array_param(values: tuple[Any, ...], pg_type: str) -> Any:

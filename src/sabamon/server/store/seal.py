@@ -37,7 +37,7 @@ import numpy as np
 
 from . import chunk
 from .head import head_buckets
-from .ops import Many, Query, Step, Upsert
+from .ops import DeleteKeys, Many, Query, Step, Upsert
 from .records import Retention
 from .series import HEAD_HOUR
 from .series_read import (
@@ -149,7 +149,14 @@ def quarantine(corrupt: Sequence[tuple[int, int, int]], now: int) -> Step[None]:
         "n = excluded.n, data = excluded.data, found_at = excluded.found_at",
         [(now, *key) for key in corrupt],
     )
-    yield Many("DELETE FROM chunks WHERE series_id = ? AND step = ? AND start = ?", list(corrupt))
+    yield _delete_chunks(corrupt)
+
+
+def _delete_chunks(keys: Sequence[tuple[int, int, int]]) -> DeleteKeys:
+    """Deletes the chunks (series_id, step, start)."""
+    return DeleteKeys(
+        "chunks", ("series_id", "step", "start"), ("bigint", "integer", "bigint"), keys
+    )
 
 
 def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[Sealed]:
@@ -220,19 +227,26 @@ def seal_window(window: Window, series_ids: Sequence[int], now: int) -> Step[Sea
         "data = excluded.data, hourly = excluded.hourly",
         new_chunks,
     )
-    window_rows = [(sid, low, high) for sid in ids]
-    yield Many(
-        "DELETE FROM chunks WHERE series_id = ? AND step = 60 AND start > ? AND start + span <= ?",
-        window_rows,
+    yield DeleteKeys(
+        "chunks",
+        ("series_id",),
+        ("bigint",),
+        [(sid,) for sid in ids],
+        "step = ? AND start > ? AND start + span <= ?",
+        (RAW_STEP, low, high),
     )
     # the (bucket, series) ranges sealed, not the window: a point that a writer committed
     # since, under a mark this seal does not hold, stays for the next seal
-    yield Many(
-        "DELETE FROM points WHERE bucket = ? AND series_id = ? AND ts >= ? AND ts < ?",
-        [(bucket, sid, low, high) for bucket, sid in sorted(read)],
+    yield DeleteKeys(
+        "points",
+        ("bucket", "series_id"),
+        ("bigint", "bigint"),
+        sorted(read),
+        "ts >= ? AND ts < ?",
+        (low, high),
     )
     # by key: a range of hours for one series would walk every mark of those hours
-    yield Many("DELETE FROM head_windows WHERE hour = ? AND series_id = ?", marks)
+    yield DeleteKeys("head_windows", ("hour", "series_id"), ("bigint", "bigint"), marks)
     return Sealed(points, len(new_chunks))
 
 
@@ -285,10 +299,7 @@ def downsample_chunk(now: int, retention: Retention, limit: int) -> Step[int]:
         blob = chunk.encode_rollup(day, buckets, totals, counts)
         rollups.append((sid, ROLLUP_STEP, day, DAY, len(buckets), blob))
     yield from quarantine(corrupt, now)
-    yield Many(
-        "DELETE FROM chunks WHERE series_id = ? AND step = ? AND start = ?",
-        [(sid, RAW_STEP, start) for sid, start, _, _ in rows],
-    )
+    yield _delete_chunks([(sid, RAW_STEP, start) for sid, start, _, _ in rows])
     yield Upsert(
         "chunks",
         ("series_id", "step", "start", "span", "n", "data"),
