@@ -68,6 +68,21 @@ def test_defaults_and_the_listen_address_as_public_url(tmp_path: Path) -> None:
     assert ServerSettings.from_environment(environ) == settings
 
 
+def test_maintenance_has_its_own_process_on_postgresql_unless_told(tmp_path: Path) -> None:
+    where = ["--data", str(tmp_path), "--db", "postgresql://db/sabamon"]
+    settings = parse(where)
+    assert (settings.maintenance, settings.processes) == ("process", 2)
+    environ: dict[str, str] = {}
+    settings.export(environ)  # the maintainer's figures reach the one worker's /metrics
+    assert environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path.resolve() / "worker-metrics")
+    assert ServerSettings.from_environment(environ) == settings
+    told = parse([*where, "--maintenance", "worker", "--workers", "2"])
+    assert (told.maintenance, told.processes) == ("worker", 2)
+    assert parse(["--data", str(tmp_path)]).maintenance == "worker"  # SQLite: one writer
+    clustered = parse([*where, "--redis", "redis://127.0.0.1:6379/2"])
+    assert clustered.maintenance == "worker"  # one member maintains for the cluster
+
+
 def test_the_connection_cap_stays_below_the_open_files_limit() -> None:
     limits = ConnectionLimits(max_connections=10_000)
     assert limits.within_open_files(1024).max_connections == 1024 - RESERVED_FILES
@@ -90,6 +105,13 @@ def test_the_connection_cap_stays_below_the_open_files_limit() -> None:
         (["--redis", "http://x"], {}, "--redis"),
         (["--redis", "redis://x/0", "--cluster-heartbeat", "40"], {}, "heartbeat"),
         ([], {"SABAMON_CLOCK_SCALE": "0"}, "SABAMON_CLOCK_SCALE"),
+        (["--maintenance", "process"], {}, "--maintenance process: needs --db"),
+        (
+            ["--db", "postgresql://db/s", "--redis", "redis://x/0", "--maintenance", "process"],
+            {},
+            "--maintenance process: not with --redis",
+        ),
+        (["--maintenance", "elsewhere"], {}, "--maintenance: invalid choice"),
     ],
 )
 def test_a_bad_setting_exits_naming_it(

@@ -1,8 +1,9 @@
 """The server application: routes, error handlers, middleware and background jobs.
 
 `create_app(store)` builds it around an unopened store; the lifespan opens the store,
-runs rollup and expiry every `maintenance_interval` seconds off the request path, and
-on shutdown stops them between chunks (within `SHUTDOWN_GRACE` seconds) and closes the store.
+runs rollup and expiry every `maintenance_interval` seconds off the request path (unless
+`maintenance=False`: a process of their own runs them, `server/maintainer`), and on
+shutdown stops them between chunks (within `SHUTDOWN_GRACE` seconds) and closes the store.
 """
 
 from __future__ import annotations
@@ -179,6 +180,7 @@ def create_app(
     *,
     clock: Callable[[], float] = time.time,
     maintenance_interval: float = MAINTENANCE_INTERVAL,
+    maintenance: bool = True,
     cache_ttl: float = 10.0,
     key_cache_ttl: float = KEY_CACHE_TTL,
     body_limit: int = MAX_BODY_BYTES,
@@ -204,10 +206,12 @@ def create_app(
         await store.open()
         await cluster.start()
         stop = asyncio.Event()
-        maintenance = asyncio.create_task(
-            run_maintenance(store, clock, maintenance_interval, stop, coordinator, telemetry),
-            name="maintenance",
-        )
+        maintenance_task = None
+        if maintenance:
+            maintenance_task = asyncio.create_task(
+                run_maintenance(store, clock, maintenance_interval, stop, coordinator, telemetry),
+                name="maintenance",
+            )
         queues = asyncio.create_task(
             sample_queues(store.queue_depths, telemetry, stop), name="queue-sampler"
         )
@@ -230,7 +234,8 @@ def create_app(
             yield
         finally:
             stop.set()
-            await finish(maintenance, SHUTDOWN_GRACE)
+            if maintenance_task is not None:
+                await finish(maintenance_task, SHUTDOWN_GRACE)
             await finish(queues, SHUTDOWN_GRACE)
             if alerting_task is not None:
                 await finish(alerting_task, SHUTDOWN_GRACE)

@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from sabamon.logfmt import logging_config, setup_logging
 from sabamon.server.cluster.wiring import coordinator_for
 from sabamon.server.connections import GuardedHttpToolsProtocol
+from sabamon.server.maintainer.supervisor import beside
 from sabamon.server.settings import ServerSettings, bootstrap_secrets
 from sabamon.server.store import Store, open_series_store, open_store
 from sabamon.server.store.records import ApiKey, Conflict, NotFound, Org, Retention
@@ -72,7 +73,9 @@ def app_from_settings() -> FastAPI:
 
     from sabamon.server.alerts.scheduler import AlertingOptions
     from sabamon.server.app import MAINTENANCE_INTERVAL, create_app
+    from sabamon.server.telemetry import follow_multiprocess_setting
 
+    follow_multiprocess_setting()
     settings = ServerSettings.from_environment(os.environ)
     open_files, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     GuardedHttpToolsProtocol.limits = (
@@ -85,6 +88,7 @@ def app_from_settings() -> FastAPI:
         settings_store(settings, clock),
         clock=clock,
         maintenance_interval=settings.time_base.seconds(MAINTENANCE_INTERVAL),
+        maintenance=settings.maintenance == "worker",
         coordinator=coordinator_for(settings.cluster),
         shedding=settings.shedding,
         body_timeout=settings.connections.body_timeout,
@@ -147,8 +151,6 @@ def raise_open_files_limit() -> int:
 
 
 def run_server(argv: list[str]) -> int:
-    import uvicorn
-
     parser = argparse.ArgumentParser(prog="sabamon server", description="run the server")
     ServerSettings.add_arguments(parser)
     settings = ServerSettings.from_args(parser, parser.parse_args(argv), os.environ)
@@ -164,19 +166,32 @@ def run_server(argv: list[str]) -> int:
     if created is not None:
         path = save_key(settings.data_dir, created.key)
         print(f"API key (write): {created.key}  (saved in {path})", flush=True)
-    if settings.workers > 1:
+    if settings.processes > 1:
         fresh_directory(settings.metrics_dir)
     settings.export(os.environ)
     open_files = raise_open_files_limit()
     host, port = settings.listen
     log.info(
-        "event=listening host=%s port=%d workers=%d series_store=%s open_files=%d",
+        "event=listening host=%s port=%d workers=%d series_store=%s maintenance=%s open_files=%d",
         host,
         port,
         settings.workers,
         settings.series_store or "beside the metadata",
+        settings.maintenance,
         open_files,
     )
+    with contextlib.ExitStack() as maintainer:
+        if settings.maintenance == "process":
+            maintainer.enter_context(beside(os.environ))
+        serve(settings)
+    return 0
+
+
+def serve(settings: ServerSettings) -> None:
+    """uvicorn with the settings' workers and limits, until it is stopped."""
+    import uvicorn
+
+    host, port = settings.listen
     uvicorn.run(
         "sabamon.server.cli:app_from_settings",
         factory=True,
@@ -191,7 +206,6 @@ def run_server(argv: list[str]) -> int:
         timeout_graceful_shutdown=10,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT,
     )
-    return 0
 
 
 @contextlib.asynccontextmanager

@@ -27,7 +27,7 @@ import time
 from collections.abc import Mapping, MutableMapping
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sabamon.server.cluster import HEARTBEAT_INTERVAL, MEMBER_TTL, ClusterSettings
 from sabamon.server.cluster.wiring import TimeBase
@@ -53,6 +53,8 @@ BOOTSTRAP_KEY_ENV = "SABAMON_BOOTSTRAP_API_KEY"
 BOOTSTRAP_PASSWORD_ENV = "SABAMON_BOOTSTRAP_PASSWORD"
 CLOCK_SCALE_ENV = "SABAMON_CLOCK_SCALE"
 CLOCK_ANCHOR_ENV = "SABAMON_CLOCK_ANCHOR"
+Maintenance = Literal["worker", "process"]
+MAINTENANCE_CHOICES = ("process", "worker")
 WORKER_METRICS_DIR = "worker-metrics"
 """Under the data folder: the workers' /metrics values (prometheus_client multiprocess
 mode), emptied at each start of a server with several workers."""
@@ -85,10 +87,18 @@ class ServerSettings:
     """None: a single server, no Redis."""
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     time_base: TimeBase = field(default_factory=TimeBase)
+    maintenance: Maintenance = "worker"
+    """Where compaction and expiry run: "process", a process of their own beside the
+    workers (`server/maintainer`), or "worker", inside each worker's event loop."""
 
     @property
     def metrics_dir(self) -> Path:
         return self.data_dir / WORKER_METRICS_DIR
+
+    @property
+    def processes(self) -> int:
+        """The server's processes that count figures: its workers and the maintainer."""
+        return self.workers + (self.maintenance == "process")
 
     # flags ------------------------------------------------------------------------------
     @staticmethod
@@ -105,6 +115,14 @@ class ServerSettings:
             "http://vmselect:8481/select/TENANT/prometheus",
         )
         parser.add_argument("--workers", type=int, default=1)
+        parser.add_argument(
+            "--maintenance",
+            choices=MAINTENANCE_CHOICES,
+            help="where compaction and expiry run: 'process', their own process beside the "
+            "workers, so sealing never takes a worker's CPU (the default with --db and no "
+            "--redis), or 'worker', in the workers (the default on SQLite, whose one writer "
+            "they share, and with --redis, where one member runs them for the cluster)",
+        )
         parser.add_argument("--log-level", default="info")
         shedding = SheddingLimits()
         parser.add_argument(
@@ -247,6 +265,8 @@ class ServerSettings:
             ) from None
         if args.max_series_per_org < 1:
             raise ValueError("--max-series-per-org: must be at least 1")
+        cluster = _cluster(args)
+        maintenance = _maintenance(args.maintenance, args.db, cluster)
         try:
             outbound = OutboundPolicy.parse(args.outbound_networks)
         except ValueError as exc:
@@ -264,9 +284,10 @@ class ServerSettings:
             shedding=shedding,
             connections=connections,
             outbound=outbound,
-            cluster=_cluster(args),
+            cluster=cluster,
             smtp=_smtp(args, environ),
             time_base=_time_base(environ),
+            maintenance=maintenance,
         )
 
     # the hand-over to the workers ----------------------------------------------------------
@@ -274,7 +295,7 @@ class ServerSettings:
         """Puts the settings where each uvicorn worker reads them (`from_environment`), and
         with several workers, prometheus_client's folder for their /metrics values."""
         environ[HANDOVER_ENV] = json.dumps(_to_json(self))
-        if self.workers > 1:
+        if self.processes > 1:
             environ[MULTIPROCESS_DIR_ENV] = str(self.metrics_dir)
 
     @classmethod
@@ -313,6 +334,25 @@ def _cluster(args: argparse.Namespace) -> ClusterSettings | None:
     mcond_option(settings)
     split_host_port(settings.mcond_listen, "--cluster-listen")
     return settings
+
+
+def _maintenance(
+    given: str | None, db_url: str | None, cluster: ClusterSettings | None
+) -> Maintenance:
+    """`--maintenance`, or its default: "process" with PostgreSQL and no cluster."""
+    if given is None:
+        return "process" if db_url and cluster is None else "worker"
+    if given == "process" and not db_url:
+        raise ValueError(
+            "--maintenance process: needs --db (PostgreSQL); on SQLite compaction shares "
+            "the server's one writer and runs in the worker"
+        )
+    if given == "process" and cluster is not None:
+        raise ValueError(
+            "--maintenance process: not with --redis; a cluster runs maintenance in one "
+            "member at a time"
+        )
+    return "process" if given == "process" else "worker"
 
 
 def _smtp(args: argparse.Namespace, environ: Mapping[str, str]) -> SmtpSettings:
@@ -374,6 +414,7 @@ def _to_json(settings: ServerSettings) -> dict[str, Any]:
         ],
         "smtp": [smtp.host, smtp.port, smtp.sender, smtp.starttls, smtp.username],
         "time_base": [settings.time_base.scale, settings.time_base.anchor],
+        "maintenance": settings.maintenance,
     }
 
 
@@ -405,4 +446,5 @@ def _from_json(data: dict[str, Any]) -> ServerSettings:
         ),
         smtp=SmtpSettings(host, port, sender, starttls, username),
         time_base=TimeBase(*data["time_base"]),
+        maintenance=data["maintenance"],
     )

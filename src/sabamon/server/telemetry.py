@@ -187,6 +187,16 @@ def multiprocess_directory() -> str | None:
     return directory if directory and values.ValueClass is not values.MutexValue else None
 
 
+def follow_multiprocess_setting() -> None:
+    """Picks prometheus_client's value storage again from the environment: in files under
+    `PROMETHEUS_MULTIPROC_DIR` once `sabamon server` has set it. prometheus_client picks it
+    when imported, which the server's own modules do before its flags are read; the pick
+    holds for every figure made after it (`values.get_value_class`), and this runs before
+    the first (`Telemetry`), in the one process that serves and was started without it."""
+    if os.environ.get(MULTIPROCESS_DIR_ENV) and values.ValueClass is values.MutexValue:
+        values.ValueClass = values.get_value_class()
+
+
 def process_exited(pid: int | None = None) -> None:
     """Drops the live gauges of a worker that is leaving (multiprocess mode only)."""
     directory = multiprocess_directory()
