@@ -52,8 +52,6 @@ async def maintain(settings: ServerSettings, parent: int) -> int:
     watcher = asyncio.create_task(watch_parent(parent, stop), name="parent-watch")
     clock = settings.time_base.clock
     store = settings_store(settings, clock)
-    telemetry = Telemetry()
-    store.series.figures = telemetry
     try:
         await store.open()
     except Exception as exc:  # the database is down or refuses us: the supervisor retries
@@ -61,6 +59,11 @@ async def maintain(settings: ServerSettings, parent: int) -> int:
         stop.set()
         await watcher
         return 1
+    # only now: in multiprocess mode each figure is a file named by this pid, which every
+    # /metrics scrape reads, and a start that failed would leave them behind (one a minute
+    # for as long as the database is down)
+    telemetry = Telemetry()
+    store.series.figures = telemetry
     log.info("event=maintainer_started pid=%d", os.getpid())
     try:
         interval = settings.time_base.seconds(MAINTENANCE_INTERVAL)

@@ -1,10 +1,17 @@
 """Starting, restarting and ending the maintenance process beside the server's workers.
 
 `beside(environ)` is the context `sabamon server` runs uvicorn in: the process starts
-first; when it exits on its own (a crash, the database gone at its start) it is started
-again after a pause that doubles from `FIRST_RESTART_DELAY` to `LAST_RESTART_DELAY` (back
-to the first after a run of `STEADY_RUN` seconds); when the block ends, or TERM or INT
-ends the server, it gets TERM and `STOP_GRACE` seconds to finish its transaction, then KILL.
+first; when it dies (a crash, the database gone at its start) it is started again after a
+pause that doubles from `FIRST_RESTART_DELAY` to `LAST_RESTART_DELAY` (back to the first
+after a run of `STEADY_RUN` seconds); when the block ends, or TERM or INT ends the server,
+it gets TERM and `STOP_GRACE` seconds to finish its transaction, then KILL.
+
+A process that exits with status 0, or is ended by TERM or INT before it handles them
+(`STOPPED`), was stopped by a signal of its own and is not started again: Ctrl-C on a
+terminal, or a service manager's TERM, reaches every process of the server's group, and
+uvicorn's handlers, not `beside`'s, take the server's copy until its workers have finished
+their requests (up to 10 s); a restart meanwhile would begin a compaction in a server that
+is shutting down.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ FIRST_RESTART_DELAY = 1.0
 LAST_RESTART_DELAY = 60.0
 STEADY_RUN = 60.0
 """Seconds a process must have run for its exit to restart it after the first delay."""
+STOPPED = (0, -signal.SIGTERM, -signal.SIGINT)
+"""The exit statuses of a process stopped by TERM or INT (`subprocess` returncodes)."""
 STOP_GRACE = 15.0
 """Seconds between TERM and KILL: a sealing transaction of 500 series ends well within."""
 
@@ -64,6 +73,12 @@ class MaintenanceProcess:
         """The running process's pid, None between a death and its restart."""
         child = self._child
         return None if child is None or child.poll() is not None else child.pid
+
+    @property
+    def supervising(self) -> bool:
+        """Whether a process that exits will be started again: until `stop`, or until one
+        stops itself (`STOPPED`)."""
+        return self._thread.is_alive()
 
     def start(self) -> None:
         self._spawn()
@@ -106,6 +121,9 @@ class MaintenanceProcess:
             code = child.wait()
             process_exited(child.pid)  # its live gauges leave the workers' sums
             if self._stopping.is_set():
+                return
+            if code in STOPPED:
+                log.info("event=maintainer_stopped_itself pid=%d code=%d", child.pid, code)
                 return
             if time.monotonic() - started >= STEADY_RUN:
                 delay = self._first_delay
