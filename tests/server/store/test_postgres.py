@@ -19,7 +19,12 @@ from sabamon.server.store import HostInput, Point, Store, seal
 from sabamon.server.store.migrate import load_migrations
 from sabamon.server.store.ops import DeleteKeys, Many, Query, Step, single
 from sabamon.server.store.pg_arrays import Float8Array, numeric_array, register
-from sabamon.server.store.postgres import PostgresBackend, to_pyformat, unnest_delete
+from sabamon.server.store.postgres import (
+    MAX_DELETE_KEYS,
+    PostgresBackend,
+    to_pyformat,
+    unnest_delete,
+)
 
 pytestmark = pytest.mark.postgres
 NOW = 1_700_006_400
@@ -261,3 +266,30 @@ def test_a_column_not_all_numbers_is_left_to_psycopg() -> None:
     assert numeric_array((1.5, 2), "bigint") is None
     assert numeric_array(("a",), "text") is None
     assert isinstance(numeric_array((1, 2.5), "float8"), Float8Array)
+
+
+async def test_keys_beyond_one_statement_are_all_deleted_and_no_other(postgres_dsn: str) -> None:
+    """`DeleteKeys` with more keys than one statement takes (`MAX_DELETE_KEYS`): every key's
+    row goes, with the shared condition, and the rows of other keys stay."""
+    backend = PostgresBackend(postgres_dsn, pool_size=2)
+    store = Store(backend)
+    await store.open()
+    wanted = 2 * MAX_DELETE_KEYS + 7
+    try:
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO head_windows (hour, series_id) "
+                "SELECT h * 3600, s FROM generate_series(0, 1) h, generate_series(1, %s) s",
+                (wanted + 100,),
+            )
+        keys = [(3600, sid) for sid in range(1, wanted + 1)] + [(0, 5)]
+        where = "hour > ?"
+        op = DeleteKeys(
+            "head_windows", ("hour", "series_id"), ("bigint", "bigint"), keys, where, (0,)
+        )
+        await backend.write(single(op))
+        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+            left = conn.execute("SELECT hour, count(*) FROM head_windows GROUP BY hour").fetchall()
+        assert sorted(left) == [(0, wanted + 100), (3600, 100)]  # (0, 5) failed the condition
+    finally:
+        await store.close()

@@ -62,7 +62,8 @@ class MaintenanceProcess:
         )
         self._first_delay = first_delay
         self._stopping = threading.Event()
-        self._lock = threading.Lock()
+        # reentrant: TERM may reach the main thread's `stop` while it spawns (`beside`)
+        self._lock = threading.RLock()
         self._child: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._supervise, name="maintainer", daemon=True)
         self.starts = 0
