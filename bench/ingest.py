@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import psutil
@@ -46,6 +47,7 @@ from sabamon.bench.victoria import VictoriaProcess
 
 KEY = "bench-ingest-key-0123456789"
 NAMES = [f"bench.metric.{index}" for index in range(60)]
+NAME_FIELDS = [f'"name": {json.dumps(name)}' for name in NAMES]
 
 ClientOutcome = tuple[int, list[float], float]
 """(points acknowledged, request latencies in s, CPU seconds) of one client process."""
@@ -98,8 +100,22 @@ def start_server(
     raise SystemExit("the server did not start")
 
 
+def minute_body(host_id: str, at: int, values: Sequence[int]) -> bytes:
+    """One host-minute as `json.dumps` writes it: [{"hostId", "name", "time", "value"}] for
+    each of NAMES with its value (ints), built from the names' fields written once; a fifth
+    of `json.dumps`' CPU, which the load generator would take from the server it measures
+    (they share the machine)."""
+    head = f'{{"hostId": {json.dumps(host_id)}, '
+    tail = f', "time": {at}, "value": '
+    points = [
+        f"{head}{name}{tail}{value}}}" for name, value in zip(NAME_FIELDS, values, strict=True)
+    ]
+    return f"[{', '.join(points)}]".encode()
+
+
 def call(conn: http.client.HTTPConnection, method: str, path: str, body: object = None) -> bytes:
-    payload = None if body is None else json.dumps(body).encode()
+    """The response body of a 200; `body` is sent as JSON, or as it is when bytes."""
+    payload = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
     conn.request(method, path, payload, {"X-Api-Key": KEY, "Content-Type": "application/json"})
     response = conn.getresponse()
     data = response.read()
@@ -118,14 +134,11 @@ def post_minutes(
     minute = start_minute
     while time.monotonic() < deadline:
         for host_id in host_ids:
-            body = [
-                {"hostId": host_id, "name": n, "time": minute * 60, "value": minute % 97}
-                for n in NAMES
-            ]
+            body = minute_body(host_id, minute * 60, [minute % 97] * len(NAMES))
             started = time.perf_counter()
             call(conn, "POST", "/api/v0/tsdb", body)
             latencies.append(time.perf_counter() - started)
-            points += len(body)
+            points += len(NAMES)
         minute += 1
     return points, latencies
 

@@ -121,20 +121,27 @@ async def post_host_metrics(request: Request, key: WriteKey, state: State) -> Re
     except BadRequest:
         state.telemetry.rejected_batches.inc()
         raise
-    live: dict[str, bool] = {}
+    live = {
+        owner: await is_live_host(state, key.org_id, owner)
+        for owner in {point.owner_id for point in parsed.points}
+    }
+    if not all(live.values()):  # an agent posts for its own host: rarely a dead one
+        parsed = refuse_dead_hosts(parsed, live)
+    return await commit_points(state, key.org_id, "host", parsed, write_window(request, state))
+
+
+def refuse_dead_hosts(parsed: ParsedPoints, live: dict[str, bool]) -> ParsedPoints:
+    """`parsed` less the points of the hosts `live` marks False, which join the refused
+    (in index order)."""
     kept = ParsedPoints(refused=parsed.refused)
     for index, point in zip(parsed.indexes, parsed.points, strict=True):
-        owner = point.owner_id
-        if owner not in live:
-            live[owner] = await is_live_host(state, key.org_id, owner)
-        if live[owner]:
+        if live[point.owner_id]:
             kept.keep(index, point)
         else:
-            parsed.refused.append(Refused(index, "hostId", f"unknown or retired host {owner!r}"))
-    if len(kept.points) < len(parsed.points):
-        parsed = kept
-        parsed.refused.sort(key=lambda refused: refused.index)
-    return await commit_points(state, key.org_id, "host", parsed, write_window(request, state))
+            reason = f"unknown or retired host {point.owner_id!r}"
+            kept.refused.append(Refused(index, "hostId", reason))
+    kept.refused.sort(key=lambda refused: refused.index)
+    return kept
 
 
 async def read_series(

@@ -144,6 +144,7 @@ def host_points(payload: Any) -> ParsedPoints:
     the accepted window is the write's business, not a refusal.
     """
     parsed = ParsedPoints()
+    points, indexes = parsed.points, parsed.indexes  # `keep` inlined: a call per point
     for index, item in enumerate(check_array(payload, "points")):
         try:
             host_id, name, at, value = item["hostId"], item["name"], item["time"], item["value"]
@@ -160,7 +161,8 @@ def host_points(payload: Any) -> ParsedPoints:
             and (type(value) is float or type(value) is int)
             and math.isfinite(value)
         ):
-            parsed.keep(index, Point(host_id, name, at, float(value)))
+            points.append(Point(host_id, name, at, float(value)))
+            indexes.append(index)
         else:
             point_from(parsed, index, item, "hostId")
     return parsed

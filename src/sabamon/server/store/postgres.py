@@ -178,8 +178,12 @@ async def _execute(conn: psycopg.AsyncConnection[Any], op: Op) -> Any:
     if op.rows:
         tail = f"ON CONFLICT {op.on_conflict}"
         statement = _unnest_insert(op.table, op.columns, op.pg_types, tail)
-        columns = zip(*op.rows, strict=True)
-        arrays = [array_param(c, t) for c, t in zip(columns, op.pg_types, strict=True)]
+        # a column at a time rather than `zip(*rows)`, whose iterator per row (thousands
+        # of GC-tracked objects alive at once) set off several garbage collections a write
+        arrays = [
+            array_param([row[at] for row in op.rows], pg_type)
+            for at, pg_type in enumerate(op.pg_types)
+        ]
         await conn.execute(statement, arrays)
     return None
 
@@ -203,7 +207,7 @@ def unnest_delete(op: DeleteKeys, start: int = 0) -> tuple[str, list[Any]]:
     return statement, [*arrays_in, *op.params]
 
 
-def array_param(values: tuple[Any, ...], pg_type: str) -> Any:
+def array_param(values: Sequence[Any], pg_type: str) -> Any:
     """A column for `unnest`: numeric columns packed in binary (`pg_arrays`), anything else
     (text, NULLs) a list for psycopg to adapt."""
     packed = numeric_array(values, pg_type)

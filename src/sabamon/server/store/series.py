@@ -100,7 +100,8 @@ def series_ids(
     has committed, so a rollback leaves no id that names no row."""
     found: dict[tuple[str, str], int] = {}
     missing: list[tuple[str, str]] = []
-    for owner, name in keys:
+    for pair in keys:  # each pair kept as the key of `found`: no tuple made again
+        owner, name = pair
         key = (org_id, kind, owner, name)
         sid = cache.get(key)
         if sid is not None:
@@ -108,9 +109,9 @@ def series_ids(
         else:
             sid = created.get(key)
         if sid is None:
-            missing.append((owner, name))
+            missing.append(pair)
         else:
-            found[(owner, name)] = sid
+            found[pair] = sid
     if not missing:
         return found
     missing.sort()
@@ -184,9 +185,9 @@ def write_point_batches(
     results: list[WriteResult] = []
     seen: dict[tuple[str, str], int] = {}  # (org, host) -> newest point time, capped at now
     for batch in batches:
-        now = batch.now
+        points, now = batch.points, batch.now
         low, high = batch.earliest, now + WRITE_WINDOW
-        kept = [p for p in batch.points if low <= p.time <= high]
+        kept = [p for p in points if low <= p.time <= high]
         ids = yield from series_ids(
             batch.org_id,
             batch.kind,
@@ -198,17 +199,15 @@ def write_point_batches(
         )
         newest: dict[str, int] = {}
         refused: list[int] = []
-        stored = 0
-        for position, p in enumerate(batch.points):
+        for position, p in enumerate(points):
             if not low <= p.time <= high:
                 continue
             sid = ids.get((p.owner_id, p.name))
             if sid is None:
                 refused.append(position)
                 continue
-            stored += 1
             at = int(p.time)
-            values[(sid, at)] = float(p.value)
+            values[sid, at] = float(p.value)
             if newest.get(p.owner_id, -1) < at:
                 newest[p.owner_id] = at
         if batch.kind == "host":
@@ -216,8 +215,9 @@ def write_point_batches(
                 key, at = (batch.org_id, host_id), min(at, now)
                 if seen.get(key, -1) < at:
                     seen[key] = at
+        stored = len(kept) - len(refused)
         results.append(
-            WriteResult(stored, len(batch.points) - len(kept), tuple(refused), batch.max_series)
+            WriteResult(stored, len(points) - len(kept), tuple(refused), batch.max_series)
         )
     if not values:
         return results
@@ -226,13 +226,16 @@ def write_point_batches(
     # The head's hour marks go first: sealing (seal.py) locks the marks of a window before
     # it reads and deletes the window's head rows, so a write racing it waits on the mark
     # and lands after the seal commits, in a fresh mark, to be sealed next time. A mark
-    # that exists is only locked, not rewritten (no new row version per write).
+    # that exists is only locked, not rewritten (no new row version per write). Taken in
+    # the rows' order, the marks come in sorted runs, which `sorted` merges at little cost
+    # (a set's order would need a full sort).
+    marks = dict.fromkeys((t - t % HEAD_HOUR, sid) for _, sid, t, _ in rows)
     yield Upsert(
         "head_windows",
         ("hour", "series_id"),
         ("bigint", "bigint"),
         "(hour, series_id) DO UPDATE SET hour = excluded.hour WHERE false",
-        sorted({(t - t % HEAD_HOUR, sid) for _, sid, t, _ in rows}),
+        sorted(marks),
     )
     yield Upsert(
         "points",
