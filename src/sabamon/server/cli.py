@@ -23,6 +23,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from sabamon.logfmt import logging_config, setup_logging
+from sabamon.server import gc_settings
 from sabamon.server.cluster.wiring import coordinator_for
 from sabamon.server.connections import GuardedHttpToolsProtocol
 from sabamon.server.maintainer.supervisor import beside
@@ -84,7 +85,7 @@ def app_from_settings() -> FastAPI:
         else settings.connections.within_open_files(open_files)
     )
     clock = settings.time_base.clock
-    return create_app(
+    app = create_app(
         settings_store(settings, clock),
         clock=clock,
         maintenance_interval=settings.time_base.seconds(MAINTENANCE_INTERVAL),
@@ -100,6 +101,8 @@ def app_from_settings() -> FastAPI:
             outbound=settings.outbound,
         ),
     )
+    gc_settings.settle()
+    return app
 
 
 async def bootstrap(

@@ -19,6 +19,7 @@ import signal
 import sys
 
 from sabamon.logfmt import setup_logging
+from sabamon.server import gc_settings
 from sabamon.server.app import MAINTENANCE_INTERVAL, run_maintenance
 from sabamon.server.cli import settings_store
 from sabamon.server.settings import ServerSettings
@@ -64,6 +65,7 @@ async def maintain(settings: ServerSettings, parent: int) -> int:
     # for as long as the database is down)
     telemetry = Telemetry()
     store.series.figures = telemetry
+    gc_settings.settle()
     log.info("event=maintainer_started pid=%d", os.getpid())
     try:
         interval = settings.time_base.seconds(MAINTENANCE_INTERVAL)
