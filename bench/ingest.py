@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import psutil
@@ -65,8 +65,10 @@ def start_server(
     workers: int,
     series_store: str | None = None,
     tree: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], int]:
-    """A `sabamon server` on a free port, from this tree or from `tree` (its `src`)."""
+    """A `sabamon server` on a free port, from this tree or from `tree` (its `src`), with
+    `env` added to its environment."""
     port = free_port()
     command = [
         sys.executable,
@@ -86,8 +88,8 @@ def start_server(
         command += ["--db", db]
     if series_store:
         command += ["--series-store", series_store]
-    env = worktree.child_env(tree, SABAMON_BOOTSTRAP_API_KEY=KEY)
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    child_env = worktree.child_env(tree, SABAMON_BOOTSTRAP_API_KEY=KEY, **(env or {}))
+    server = subprocess.Popen(command, env=child_env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

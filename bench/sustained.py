@@ -5,13 +5,23 @@ commit before the head/chunk layout).
 
 Load: --hosts hosts, each posting host-minutes of 60 points (one request each) from
 --clients processes × --connections keep-alive connections, minute after minute, for
-enough minutes to make --points points; the minutes lie in the past (the post says it
-replays a backlog, `X-Sabamon-Replay: 1`), so the server's maintenance seals each hour as
-it runs (every 60 s, as in production). Prints every --every seconds the points/s of that
-interval, then the whole load's points/s, the first and last tenth's, and the server's CPU
-per point (its processes, maintenance included; the database's own CPU is not counted).
+enough minutes to make --points points. Two kinds:
 
-    .venv/bin/python bench/sustained.py [--points 20000000] [--hosts 240]
+- a backlog (the default): the minutes lie in the past (the post says it replays a
+  backlog, `X-Sabamon-Replay: 1`) and are posted as fast as the server takes them, so
+  the server's maintenance (every 60 s) seals closed hours that are still being written:
+  the worst case, as after an outage of the whole fleet;
+- `--live RATE`: a fleet posting as agents do, each minute once that minute has ended on
+  the server's clock, which runs fast enough (`SABAMON_CLOCK_SCALE`, RATE / hosts) for the
+  fleet's minutes to come at RATE points/s; maintenance runs every minute of that clock
+  and seals each hour after it closes. The server keeps up when the load ends on time;
+  the figures say how far behind its schedule it ended.
+
+Prints every --every seconds the points/s of that interval, then the whole load's
+points/s, the first and last tenth's, and the server's CPU per point (its processes,
+maintenance included; the database's own CPU is not counted).
+
+    .venv/bin/python bench/sustained.py [--points 20000000] [--hosts 240] [--live RATE]
         [--backends sqlite postgres] [--baseline TREE] [--baseline-points N] [--pg URL]
         [--workers 1]
 """
@@ -27,6 +37,7 @@ import signal
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
@@ -45,6 +56,22 @@ from ingest import (
 REPLAY = {"X-Sabamon-Replay": "1"}
 
 
+@dataclass(frozen=True)
+class Clock:
+    """The server's clock under `--live`: `scale` times faster than real time from `anchor`
+    (epoch seconds), as `SABAMON_CLOCK_SCALE` and `SABAMON_CLOCK_ANCHOR` make it."""
+
+    anchor: float
+    scale: float
+
+    def now(self) -> float:
+        return self.anchor + (time.time() - self.anchor) * self.scale
+
+    def due(self, minute: int) -> float:
+        """The real time at which `minute` (epoch minutes) has ended on this clock."""
+        return self.anchor + ((minute + 1) * 60 - self.anchor) / self.scale
+
+
 def post_hosts(
     port: int,
     host_ids: list[str],
@@ -52,12 +79,18 @@ def post_hosts(
     minutes: int,
     done: Synchronized[int],
     shed: Synchronized[int],
+    clock: Clock | None,
 ) -> None:
     """One keep-alive connection posting its hosts' minutes in order, counting the points
-    acknowledged into `done` and the posts shed (503) into `shed`."""
+    acknowledged into `done` and the posts shed (503) into `shed`; with a `clock`, each
+    minute once it has ended, else as a replayed backlog."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    headers = {"X-Api-Key": KEY, "Content-Type": "application/json", **REPLAY}
+    headers = {"X-Api-Key": KEY, "Content-Type": "application/json"}
+    if clock is None:
+        headers.update(REPLAY)
     for minute in range(first, first + minutes):
+        if clock is not None:
+            time.sleep(max(0.0, clock.due(minute) - time.time()))
         for host_id in host_ids:
             values = [(minute * 7 + i) % 101 for i in range(len(NAMES))]
             payload = minute_body(host_id, minute * 60, values)
@@ -91,11 +124,13 @@ def client(
     minutes: int,
     done: Synchronized[int],
     shed: Synchronized[int],
+    clock: Clock | None,
 ) -> None:
     shares = [host_ids[i::connections] for i in range(connections)]
     with concurrent.futures.ThreadPoolExecutor(connections) as pool:
         for future in [
-            pool.submit(post_hosts, port, share, first, minutes, done, shed) for share in shares
+            pool.submit(post_hosts, port, share, first, minutes, done, shed, clock)
+            for share in shares
         ]:
             future.result()
 
@@ -108,22 +143,30 @@ def load(
     minutes = max(1, points // (args.hosts * len(NAMES)))
     total = minutes * args.hosts * len(NAMES)
     print(f"{label}: {total:,} points ({args.hosts} hosts x 60 x {minutes} min)", flush=True)
+    clock, env = None, {}
+    if args.live:
+        clock = Clock(time.time(), args.live / args.hosts)
+        env = {"SABAMON_CLOCK_SCALE": str(clock.scale), "SABAMON_CLOCK_ANCHOR": str(clock.anchor)}
+        print(f"  live at {args.live:,.0f} points/s: the server's clock x{clock.scale:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
-        server, port = start_server(Path(tmp), db, args.workers, tree=tree)
+        server, port = start_server(Path(tmp), db, args.workers, tree=tree, env=env)
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             host_ids = [
                 json.loads(call(conn, "POST", "/api/v0/hosts", {"name": f"h{i}"}))["id"]
                 for i in range(args.hosts)
             ]
-            first = int(time.time()) // 3600 * 60 - minutes - 120
+            if clock is None:
+                first = int(time.time()) // 3600 * 60 - minutes - 120
+            else:
+                first = int(clock.now()) // 60 + 1
             done: Synchronized[int] = multiprocessing.Value("q", 0)  # type: ignore[assignment]
             shed: Synchronized[int] = multiprocessing.Value("q", 0)  # type: ignore[assignment]
             share = [host_ids[i :: args.clients] for i in range(args.clients)]
             procs = [
                 multiprocessing.Process(
                     target=client,
-                    args=(port, share[i], args.connections, first, minutes, done, shed),
+                    args=(port, share[i], args.connections, first, minutes, done, shed, clock),
                 )
                 for i in range(args.clients)
             ]
@@ -144,6 +187,7 @@ def load(
                     flush=True,
                 )
             samples.append((time.monotonic(), done.value, server_cpu(server.pid)))
+            behind = 0.0 if clock is None else time.time() - clock.due(first + minutes - 1)
             if any(proc.exitcode for proc in procs):
                 raise SystemExit(f"{label}: a load generator failed")
         finally:
@@ -164,6 +208,7 @@ def load(
         "first_tenth": rate(0, 0.1),
         "last_tenth": rate(0.9, 1.0),
         "cpu_us": cpu / total * 1e6,
+        "behind_s": behind,
     }
     print(
         f"{label}: {figures['points_s']:,.0f} points/s over {total:,} points "
@@ -172,6 +217,12 @@ def load(
         f"per point; {figures['shed']:,.0f} posts shed (503) and retried",
         flush=True,
     )
+    if clock is not None:
+        print(
+            f"{label}: live at {args.live:,.0f} points/s, ended {behind:.1f} s behind its "
+            f"schedule ({behind * clock.scale / 60:.1f} minutes of the server's clock)",
+            flush=True,
+        )
     return figures
 
 
@@ -183,6 +234,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8, help="per client process")
     parser.add_argument("--every", type=float, default=30, help="seconds between progress lines")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument(
+        "--live",
+        type=float,
+        metavar="RATE",
+        help="post as a live fleet at RATE points/s (default: a backlog, as fast as taken)",
+    )
     parser.add_argument(
         "--backends", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"]
     )
