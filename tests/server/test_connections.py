@@ -246,6 +246,25 @@ def test_headers_over_the_size_limit_in_one_read_are_431(
         assert http.get("/api/v0/hosts").json()["hosts"] == []  # the request never ran
 
 
+def test_a_refused_client_still_sending_reads_its_431_before_the_close(
+    server: ServerProcess,
+) -> None:
+    """Oversized headers, then a large body that is still arriving when the server refuses:
+    the server drops the rest while the client sends it (a lingering close), so the client
+    reads the 431 and then the end of the connection, never a reset."""
+    head = b"POST /api/v0/hosts HTTP/1.1\r\nHost: x\r\nContent-Length: 4000000\r\n"
+    head += b"X-Filler: " + b"a" * 100_000 + b"\r\n\r\n"
+    for _ in range(3):
+        with contextlib.closing(connect_from("127.0.0.1", server)) as sock:
+            sock.sendall(head)
+            sent = 0
+            with contextlib.suppress(ConnectionError):
+                while sent < 900_000:  # below the server's linger limit (LINGER_BYTES)
+                    sent += sock.send(b"b" * 65536)
+            answer = read_response(sock, 5)
+        assert answer.startswith(b"HTTP/1.1 431 "), answer[:100]
+
+
 def test_headers_just_under_the_size_limit_are_served(server: ServerProcess) -> None:
     sock = connect_from("127.0.0.1", server)
     filler = b"X-Filler: " + b"a" * (64 * 1024 - 200) + b"\r\n"

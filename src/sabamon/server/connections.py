@@ -31,6 +31,13 @@ client address or all clients hold. uvicorn takes its protocol class as a settin
   a minute never cost the server a new client, and the open files stay below the process's
   limit (`within_open_files`), where accepting would fail with EMFILE.
 
+A refusal made while the request is still arriving (431, 429) is followed by a lingering
+close, as nginx's `lingering_close`: the answer is sent with the end of the server's side
+(FIN), and what the client still sends is read and dropped for up to `LINGER_SECONDS` (and
+`LINGER_BYTES`) or until it closes. Closing with unread input makes the kernel reset the
+connection, and a reset may reach the client before it has read the answer, which it then
+never sees.
+
 The body has its own deadline in `sabamon.server.api.limits.RequestBody`. The bounds hold
 per worker process. Hypercorn and Granian were not needed: this class keeps uvicorn's
 parser and measured ingest (bench/ingest.py, README "Performance").
@@ -161,6 +168,12 @@ class RefusalLog:
             self.counts[kind] = 0
 
 
+LINGER_SECONDS = 2.0
+"""After a refusal with input still arriving: how long that input is read and dropped."""
+LINGER_BYTES = 1 << 20
+"""... and how much of it, at most, before the connection is closed anyway."""
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with `ConnectionLimits` (see the module docstring)."""
 
@@ -185,6 +198,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.in_headers = True
         self.address = ""
         self.answering: RequestResponseCycle | None = None
+        self.refused = False
+        self.lingered = 0
+        self.linger_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -228,6 +244,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.cancel_header_timer()
+        if self.linger_timer is not None:
+            self.linger_timer.cancel()
         self.idle.pop(self, None)
         self.unserved.pop(self, None)
         GuardedHttpToolsProtocol.open_connections -= 1
@@ -239,6 +257,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.refused:  # lingering: the rest of a refused request, dropped
+            self.lingered += len(data)
+            if self.lingered > LINGER_BYTES:
+                self.transport.close()
+            return
         self.idle.pop(self, None)
         if self.in_headers:
             if self.header_timer is None:  # the next request on a keep-alive connection
@@ -248,29 +271,29 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # checked after parsing: one read may carry the headers' end and the body with them
         if self.in_headers and self.header_bytes > self.limits.max_header_bytes:
             self.refusals.note("header_size", self.address)
-            self.refuse(HEADERS_TOO_LARGE)
+            self.refuse(HEADERS_TOO_LARGE, linger=True)
 
     def on_headers_complete(self) -> None:
         self.in_headers = False
         self.unserved.pop(self, None)
         self.cancel_header_timer()
-        if self.transport.is_closing():
+        if self.closing():
             return  # refused earlier in this read; later pipelined requests are not run
         if parsed_header_bytes(self.url, self.headers) > self.limits.max_header_bytes:
             self.refusals.note("header_size", self.address)
-            self.refuse(HEADERS_TOO_LARGE)
+            self.refuse(HEADERS_TOO_LARGE, linger=True)
             return
         super().on_headers_complete()
         if len(self.pipeline) > self.limits.max_pipelined:
             self.refusals.note("pipelined", self.address)
-            self.refuse(TOO_MANY_PIPELINED)
+            self.refuse(TOO_MANY_PIPELINED, linger=True)
 
     def on_body(self, body: bytes) -> None:
-        if not self.transport.is_closing():
+        if not self.closing():
             super().on_body(body)
 
     def on_message_complete(self) -> None:
-        if self.transport.is_closing():
+        if self.closing():
             return
         super().on_message_complete()
         self.in_headers = True
@@ -290,7 +313,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.cycle is not None and not self.cycle.response_complete:
             self.start_headers()  # a pipelined request waits for the one being answered
             return
-        if self.in_headers and not self.transport.is_closing():
+        if self.in_headers and not self.closing():
             self.refusals.note("header_timeout", self.address)
             self.refuse(REQUEST_TIMEOUT)
 
@@ -298,8 +321,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.answering = cycle  # `self.cycle` is the newest parsed, maybe still queued
         super()._start_asgi_task(cycle, app)
 
-    def refuse(self, response: bytes) -> None:
-        """Answers `response` and closes. A request being answered meanwhile is marked
+    def closing(self) -> bool:
+        """Refused (maybe lingering) or closing: nothing more of it is run."""
+        return self.refused or self.transport.is_closing()
+
+    def refuse(self, response: bytes, linger: bool = False) -> None:
+        """Answers `response` and closes, at once or, with `linger`, after the lingering
+        close (module docstring). A request being answered meanwhile is marked
         disconnected, so its app drops its answer (uvloop raises on a write to a closed
         transport), and the requests queued behind it are dropped."""
         self.cancel_header_timer()
@@ -307,6 +335,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.answering.disconnected = True
             self.answering.message_event.set()
         self.pipeline.clear()
-        if not self.transport.is_closing():
-            self.transport.write(response)
+        if self.closing():
+            return
+        self.refused = True
+        self.unserved.pop(self, None)  # no longer a candidate for `make_room`
+        self.idle.pop(self, None)
+        self.transport.write(response)
+        if linger and self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.linger_timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
             self.transport.close()
