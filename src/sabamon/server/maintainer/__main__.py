@@ -5,8 +5,8 @@ Runs `app.run_maintenance` every minute (of the server's clock) until TERM or IN
 its parent is no longer PID (the server is gone: a server killed with KILL cannot stop it;
 PID comes from the server, as the server may be gone before this process could ask).
 Its figures (maintenance and sealing times, points sealed) go to the workers' /metrics
-through prometheus_client's multiprocess folder. Exit status 0 when
-stopped, 1 when the store could not be opened.
+through prometheus_client's multiprocess folder. Exit status 0 when stopped, 1 when the
+store could not be opened.
 """
 
 from __future__ import annotations
