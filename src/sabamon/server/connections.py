@@ -342,6 +342,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.idle.pop(self, None)
         self.transport.write(response)
         if linger and self.transport.can_write_eof():
+            self.flow.resume_reading()  # uvicorn pauses reading behind pipelined requests
             self.transport.write_eof()
             self.linger_timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
         else:
